@@ -1,0 +1,226 @@
+"""Port of TF Playground's ``src/dataset.ts``, bit for bit.
+
+Every random draw goes through the given SeedRandom in the original's call
+order, and the arithmetic follows the original expression by expression, so
+a Playground seed yields the same points, shuffle and train/test split.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .jsmath import js_cos, js_log, js_sin
+from .rng import SeedRandom
+
+Point = tuple[float, float, float]  # (x, y, label)
+Generator = Callable[[SeedRandom, int, float], list[Point]]
+
+# --- dataset.ts -----------------------------------------------------------
+
+
+def _js_loop_count(limit: float) -> int:
+    """How often ``for (let i = 0; i < limit; i++)`` runs (limit may be fractional)."""
+    return max(0, math.ceil(limit))
+
+
+def _d3_linear(d0: float, d1: float, r0: float, r1: float, clamp: bool = False) -> Callable[[float], float]:
+    """d3 v3's ``scale.linear().domain([d0, d1]).range([r0, r1])``, same arithmetic."""
+    span = d1 - d0
+
+    def scale(v: float) -> float:
+        t = (v - d0) / span
+        if clamp:
+            t = max(0.0, min(1.0, t))
+        return r0 * (1 - t) + r1 * t
+
+    return scale
+
+
+def _dist(ax: float, ay: float, bx: float, by: float) -> float:
+    dx = ax - bx
+    dy = ay - by
+    return math.sqrt(dx * dx + dy * dy)
+
+
+def rand_uniform(rng: SeedRandom, a: float, b: float) -> float:
+    return rng.random() * (b - a) + a
+
+
+def normal_random(rng: SeedRandom, mean: float = 0.0, variance: float = 1.0) -> float:
+    """Marsaglia's polar method, exactly as dataset.ts draws it."""
+    while True:
+        v1 = 2 * rng.random() - 1
+        v2 = 2 * rng.random() - 1
+        s = v1 * v1 + v2 * v2
+        if s <= 1:
+            break
+    result = math.sqrt(-2 * js_log(s) / s) * v1
+    return mean + math.sqrt(variance) * result
+
+
+def shuffle(rng: SeedRandom, items: list) -> None:
+    """Fisher-Yates in place, with dataset.ts's draw order."""
+    counter = len(items)
+    while counter > 0:
+        index = math.floor(rng.random() * counter)
+        counter -= 1
+        items[counter], items[index] = items[index], items[counter]
+
+
+def classify_two_gauss(rng: SeedRandom, num_samples: int, noise: float) -> list[Point]:
+    variance = _d3_linear(0, 0.5, 0.5, 4)(noise)
+    points: list[Point] = []
+    for cx, cy, label in ((2, 2, 1.0), (-2, -2, -1.0)):
+        for _ in range(_js_loop_count(num_samples / 2)):
+            x = normal_random(rng, cx, variance)
+            y = normal_random(rng, cy, variance)
+            points.append((x, y, label))
+    return points
+
+
+def regress_plane(rng: SeedRandom, num_samples: int, noise: float) -> list[Point]:
+    radius = 6
+    label_scale = _d3_linear(-10, 10, -1, 1)
+    points: list[Point] = []
+    for _ in range(_js_loop_count(num_samples)):
+        x = rand_uniform(rng, -radius, radius)
+        y = rand_uniform(rng, -radius, radius)
+        noise_x = rand_uniform(rng, -radius, radius) * noise
+        noise_y = rand_uniform(rng, -radius, radius) * noise
+        points.append((x, y, label_scale((x + noise_x) + (y + noise_y))))
+    return points
+
+
+_GAUSSIANS = ((-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1))
+
+
+def regress_gaussian(rng: SeedRandom, num_samples: int, noise: float) -> list[Point]:
+    label_scale = _d3_linear(0, 2, 1, 0, clamp=True)
+
+    def get_label(x: float, y: float) -> float:
+        label = 0.0
+        for cx, cy, sign in _GAUSSIANS:
+            new_label = sign * label_scale(_dist(x, y, cx, cy))
+            if abs(new_label) > abs(label):
+                label = new_label
+        return label
+
+    radius = 6
+    points: list[Point] = []
+    for _ in range(_js_loop_count(num_samples)):
+        x = rand_uniform(rng, -radius, radius)
+        y = rand_uniform(rng, -radius, radius)
+        noise_x = rand_uniform(rng, -radius, radius) * noise
+        noise_y = rand_uniform(rng, -radius, radius) * noise
+        points.append((x, y, get_label(x + noise_x, y + noise_y)))
+    return points
+
+
+def classify_spiral(rng: SeedRandom, num_samples: int, noise: float) -> list[Point]:
+    n = num_samples / 2
+    points: list[Point] = []
+    for delta_t, label in ((0.0, 1.0), (math.pi, -1.0)):
+        for i in range(_js_loop_count(n)):
+            r = i / n * 5
+            t = 1.75 * i / n * 2 * math.pi + delta_t
+            x = r * js_sin(t) + rand_uniform(rng, -1, 1) * noise
+            y = r * js_cos(t) + rand_uniform(rng, -1, 1) * noise
+            points.append((x, y, label))
+    return points
+
+
+def classify_circle(rng: SeedRandom, num_samples: int, noise: float) -> list[Point]:
+    radius = 5
+    points: list[Point] = []
+    # Positives inside radius/2, then negatives in the ring out to radius.
+    for r_min, r_max in ((0, radius * 0.5), (radius * 0.7, radius)):
+        for _ in range(_js_loop_count(num_samples / 2)):
+            r = rand_uniform(rng, r_min, r_max)
+            angle = rand_uniform(rng, 0, 2 * math.pi)
+            x = r * js_sin(angle)
+            y = r * js_cos(angle)
+            noise_x = rand_uniform(rng, -radius, radius) * noise
+            noise_y = rand_uniform(rng, -radius, radius) * noise
+            label = 1.0 if _dist(x + noise_x, y + noise_y, 0, 0) < radius * 0.5 else -1.0
+            points.append((x, y, label))
+    return points
+
+
+def classify_xor(rng: SeedRandom, num_samples: int, noise: float) -> list[Point]:
+    padding = 0.3
+    points: list[Point] = []
+    for _ in range(_js_loop_count(num_samples)):
+        x = rand_uniform(rng, -5, 5)
+        x += padding if x > 0 else -padding
+        y = rand_uniform(rng, -5, 5)
+        y += padding if y > 0 else -padding
+        noise_x = rand_uniform(rng, -5, 5) * noise
+        noise_y = rand_uniform(rng, -5, 5) * noise
+        label = 1.0 if (x + noise_x) * (y + noise_y) >= 0 else -1.0
+        points.append((x, y, label))
+    return points
+
+
+GENERATORS: dict[str, Generator] = {
+    "circle": classify_circle,
+    "xor": classify_xor,
+    "gauss": classify_two_gauss,
+    "spiral": classify_spiral,
+    "reg-plane": regress_plane,
+    "reg-gauss": regress_gaussian,
+}
+CLASSIFICATION_DATASETS = ("circle", "xor", "gauss", "spiral")
+REGRESSION_DATASETS = ("reg-plane", "reg-gauss")
+NUM_SAMPLES = {"classification": 500, "regression": 1200}
+
+
+def _generator(dataset_name: str) -> Generator:
+    try:
+        return GENERATORS[dataset_name]
+    except KeyError:
+        raise ValueError(f"unknown dataset {dataset_name!r}") from None
+
+
+# eq=False: a generated __eq__ would compare arrays with ==, which is ambiguous.
+@dataclass(frozen=True, eq=False)
+class DataSplit:
+    train_points: np.ndarray  # (n_train, 2) float64
+    train_labels: np.ndarray  # (n_train,) float64
+    test_points: np.ndarray  # (n_test, 2) float64
+    test_labels: np.ndarray  # (n_test,) float64
+
+    @property
+    def num_train(self) -> int:
+        return len(self.train_labels)
+
+
+def _as_arrays(points: list[Point]) -> tuple[np.ndarray, np.ndarray]:
+    table = np.array(points, dtype=np.float64).reshape(-1, 3)
+    return np.ascontiguousarray(table[:, :2]), np.ascontiguousarray(table[:, 2])
+
+
+def generate_split(
+    rng: SeedRandom, dataset_name: str, num_samples: int, noise_percent: float, percent_train: float
+) -> DataSplit:
+    """TF Playground's generateData(): generate, shuffle, split the front off as training data.
+
+    ``noise_percent`` and ``percent_train`` are the UI's slider values (0-100).
+    """
+    points = _generator(dataset_name)(rng, num_samples, noise_percent / 100)
+    shuffle(rng, points)
+    split = math.floor(len(points) * percent_train / 100)
+    train_points, train_labels = _as_arrays(points[:split])
+    test_points, test_labels = _as_arrays(points[split:])
+    return DataSplit(train_points, train_labels, test_points, test_labels)
+
+
+def thumbnail_points(dataset_name: str, count: int = 200) -> list[Point]:
+    """The noise-free points of the dataset picker's thumbnail.
+
+    TF draws these from the unseeded Math.random; a fixed seed keeps ours stable.
+    """
+    return _generator(dataset_name)(SeedRandom("thumbnail"), count, 0.0)

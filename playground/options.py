@@ -1,0 +1,244 @@
+"""Every option of the playground, declared once.
+
+The table below is the single source of truth: validation, TensorFlow Playground URL hashes, the browser's controls
+(served as JSON) and docs/protocol.md all read it. An option's `effect` says what changing it does to a running
+session, following TensorFlow Playground: `regenerate` draws new data and then new weights, `reset` draws new weights
+on the same data, `live` changes training on the fly, `view` only changes what the browser shows.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .datasets import CLASSIFICATION_DATASETS, REGRESSION_DATASETS
+
+MAX_HIDDEN_LAYERS = 6
+MAX_NEURONS = 8
+SEED_PATTERN = re.compile(r"^[0-9A-Za-z._-]{1,32}$")
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str                     # the TensorFlow Playground URL key and protocol field
+    kind: str                     # choice | int | float | bool | shape | seed
+    default: Any
+    effect: str                   # regenerate | reset | live | view
+    label: str
+    choices: tuple = ()           # allowed values (choice), or the values the UI offers (float)
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None     # the UI's slider step; links may carry values between steps
+    omit_in_url_when: Any = field(default=None, compare=False)  # TF Playground skips null values
+
+    def describe(self) -> str:
+        """What is allowed, in words, for error messages and the protocol document."""
+        if self.kind == "choice":
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind == "bool":
+            return "true or false"
+        if self.kind == "shape":
+            return (f"a list of 0 to {MAX_HIDDEN_LAYERS} layer sizes, each a whole number from 1 to {MAX_NEURONS}")
+        if self.kind == "seed":
+            return "1 to 32 characters: letters, digits, '.', '_' or '-'"
+        what = "a whole number" if self.kind == "int" else "a number"
+        return f"{what} from {_fmt(self.minimum)} to {_fmt(self.maximum)}"
+
+    def to_json(self) -> dict:
+        """The option as the browser and docs see it."""
+        out = {"name": self.name, "kind": self.kind, "default": self.default, "effect": self.effect,
+               "label": self.label, "allowed": self.describe()}
+        for key in ("choices", "minimum", "maximum", "step"):
+            value = getattr(self, key)
+            if value not in (None, ()):
+                out[key] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+def _fmt(number: float) -> str:
+    return f"{number:g}"
+
+
+FEATURES = ("x", "y", "xSquared", "ySquared", "xTimesY", "sinX", "sinY")
+
+OPTIONS: tuple[Option, ...] = (
+    Option("activation", "choice", "tanh", "reset", "Activation", choices=("relu", "tanh", "sigmoid", "linear")),
+    Option("regularization", "choice", "none", "reset", "Regularization", choices=("none", "L1", "L2"),
+           omit_in_url_when="none"),
+    Option("batchSize", "int", 10, "reset", "Batch size", minimum=1, maximum=30, step=1),
+    Option("dataset", "choice", "circle", "regenerate", "Dataset (classification)", choices=CLASSIFICATION_DATASETS),
+    Option("regDataset", "choice", "reg-plane", "regenerate", "Dataset (regression)", choices=REGRESSION_DATASETS),
+    Option("learningRate", "float", 0.03, "live", "Learning rate", minimum=0.00001, maximum=10,
+           choices=(0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)),
+    Option("regularizationRate", "float", 0, "reset", "Regularization rate", minimum=0, maximum=10,
+           choices=(0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)),
+    # The slider stops at 50; TF Playground links may carry up to 80 (it raises the slider's maximum for them).
+    Option("noise", "int", 0, "regenerate", "Noise", minimum=0, maximum=80, step=5),
+    Option("networkShape", "shape", (4, 2), "reset", "Hidden layers"),
+    Option("seed", "seed", None, "regenerate", "Seed"),
+    Option("showTestData", "bool", False, "view", "Show test data"),
+    Option("discretize", "bool", False, "view", "Discretize output"),
+    Option("percTrainData", "int", 50, "regenerate", "Ratio of training to test data", minimum=10, maximum=90,
+           step=10),
+    *(Option(name, "bool", name in ("x", "y"), "reset", label) for name, label in zip(
+        FEATURES, ("X₁", "X₂", "X₁²", "X₂²", "X₁X₂", "sin(X₁)", "sin(X₂)"))),
+    Option("problem", "choice", "classification", "regenerate", "Problem type",
+           choices=("classification", "regression")),
+    Option("initZero", "bool", False, "reset", "Initialise weights to zero"),
+    Option("hideText", "bool", False, "view", "Hide the explanatory text"),
+)
+OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
+
+# TF Playground's URL order (state.ts PROPS); keys it writes that have no effect there are kept for round trips.
+URL_ORDER = ("activation", "regularization", "batchSize", "dataset", "regDataset", "learningRate",
+             "regularizationRate", "noise", "networkShape", "seed", "showTestData", "discretize", "percTrainData",
+             "x", "y", "xTimesY", "xSquared", "ySquared", "cosX", "sinX", "cosY", "sinY", "collectStats", "tutorial",
+             "problem", "initZero", "hideText")
+INERT_URL_KEYS = ("cosX", "cosY", "collectStats", "tutorial")
+
+
+class ConfigError(ValueError):
+    """One or more fields were rejected; `errors` maps each field to a sentence that says what is allowed."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
+        self.errors = errors
+
+
+def default_config(seed: str) -> dict:
+    config = {option.name: option.default for option in OPTIONS}
+    config["seed"] = seed
+    return config
+
+
+def _check(option: Option, value: Any) -> Any:
+    """Return the clean value, or raise ValueError with what is allowed."""
+    bad = ValueError(f"must be {option.describe()}, got {_show(value)}")
+    if option.kind == "bool":
+        if isinstance(value, bool):
+            return value
+        raise bad
+    if option.kind == "choice":
+        if isinstance(value, str) and value in option.choices:
+            return value
+        raise bad
+    if option.kind == "seed":
+        if isinstance(value, str) and SEED_PATTERN.match(value):
+            return value
+        raise bad
+    if option.kind == "shape":
+        if (isinstance(value, (list, tuple)) and len(value) <= MAX_HIDDEN_LAYERS
+                and all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_NEURONS for n in value)):
+            return tuple(value)
+        raise bad
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise bad
+    if option.kind == "int":
+        if value != int(value):
+            raise bad
+        value = int(value)
+    if not option.minimum <= value <= option.maximum:
+        raise bad
+    return value
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def validate_changes(changes: Any) -> dict:
+    """Check a partial config. Returns the clean changes or raises ConfigError naming every bad field."""
+    if not isinstance(changes, dict):
+        raise ConfigError({"config": f"must be an object of option names to values, got {_show(changes)}"})
+    clean, errors = {}, {}
+    for name, value in changes.items():
+        option = OPTIONS_BY_NAME.get(name) if isinstance(name, str) else None
+        if option is None:
+            errors[str(name)[:40]] = "is not an option"
+            continue
+        try:
+            clean[name] = _check(option, value)
+        except ValueError as error:
+            errors[name] = str(error)
+    if errors:
+        raise ConfigError(errors)
+    return clean
+
+
+# --- TensorFlow Playground URL hashes -------------------------------------------------------------------------------
+
+def _parse_url_value(option: Option, text: str) -> Any:
+    """Read one hash value the way state.ts does, then hand it to the same validation as every other input."""
+    if option.kind == "bool":
+        return text != "false"                      # TF Playground: anything but "false" is true
+    if option.kind == "shape":
+        if text.strip() == "":
+            return []
+        try:
+            return [_js_number(part) for part in text.split(",")]
+        except ValueError:
+            return text
+    if option.kind in ("int", "float"):
+        try:
+            return _js_number(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _js_number(text: str) -> float | int:
+    """JavaScript's unary + on a URL value (raises ValueError where + would give NaN)."""
+    number = float(text.strip() or "0")
+    return int(number) if number.is_integer() else number
+
+
+def parse_url_hash(url_hash: str) -> tuple[dict, dict]:
+    """Parse `#activation=tanh&batchSize=10&...` into (clean options, extras).
+
+    Unknown keys are ignored; keys TF Playground writes but never uses, and `<control>_hide` keys, come back in
+    `extras` so that a hash survives a round trip. Bad values raise ConfigError.
+    """
+    raw = {}
+    for pair in url_hash.lstrip("#").split("&"):
+        name, _, value = pair.partition("=")
+        if name:
+            raw[name] = value
+    changes, extras = {}, {}
+    for name, value in raw.items():
+        option = OPTIONS_BY_NAME.get(name)
+        if option is not None:
+            if value.strip() != "" or option.kind == "shape":   # TF Playground's hasKey() skips empty values
+                changes[name] = _parse_url_value(option, value)
+        elif name in INERT_URL_KEYS or name.endswith("_hide"):
+            extras[name] = value
+    return validate_changes(changes), extras
+
+
+def _url_value(option: Option, value: Any) -> str:
+    if option.kind == "bool":
+        return "true" if value else "false"
+    if option.kind == "shape":
+        return ",".join(str(n) for n in value)
+    if option.kind == "float":
+        return f"{value:.10g}"
+    return str(value)
+
+
+def to_url_hash(config: dict, extras: dict | None = None) -> str:
+    """Write a config as a TF Playground hash, in TF Playground's key order."""
+    extras = extras or {}
+    parts = []
+    for name in URL_ORDER:
+        option = OPTIONS_BY_NAME.get(name)
+        if option is None:
+            if name in extras:
+                parts.append(f"{name}={extras[name]}")
+            continue
+        value = config.get(name)
+        if value is None or value == option.omit_in_url_when:
+            continue
+        parts.append(f"{name}={_url_value(option, value)}")
+    parts += [f"{name}={value}" for name, value in extras.items() if name.endswith("_hide")]
+    return "#" + "&".join(parts)

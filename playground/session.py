@@ -1,0 +1,172 @@
+"""One learner's experiment: config, data, network, training progress. Pure Python + PyTorch, no web code.
+
+A session is driven by one caller at a time (the web layer serialises access); nothing here blocks or sleeps, so
+`train_for` can run in a native thread while the event loop keeps serving.
+
+What changes do follows TensorFlow Playground (see options.py `effect`): a new dataset, noise, ratio or problem draws
+a new seed from the session's random stream and regenerates the data, then resets; a new seed in the config is used
+as given; `reset` draws new weights from the continuing stream; `regenerate` draws new data but keeps training.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+
+from . import datasets, features, frames
+from .network import PlaygroundNet, Trainer
+from .options import OPTIONS_BY_NAME, ConfigError, default_config, validate_changes
+from .rng import SeedRandom, new_seed, random_seed
+
+RUNNING, STOPPED, DIVERGED = "running", "stopped", "diverged"
+EXPORT_FORMAT = "nn-playground/1"
+
+
+class TrainingSession:
+    def __init__(self, changes: dict | None = None):
+        self.config = default_config(random_seed())
+        self.config.update(validate_changes(changes or {}))
+        self.status = STOPPED
+        self._seed_data(self.config["seed"])
+        self._build_network()
+
+    # --- what changes do --------------------------------------------------------------------------------------
+
+    def update_config(self, changes: dict) -> dict:
+        """Validate and apply a partial config; returns the effects applied. Raises ConfigError, changing nothing."""
+        clean = validate_changes(changes)
+        changed = {name: value for name, value in clean.items() if self.config.get(name) != value}
+        self.config.update(changed)
+        effects = {OPTIONS_BY_NAME[name].effect for name in changed}
+        if "seed" in changed:
+            self._seed_data(self.config["seed"])
+        elif "regenerate" in effects:
+            self._seed_data(new_seed(self.rng))
+        if effects & {"regenerate", "reset"}:
+            self._build_network()
+        return {"changed": sorted(changed), "regenerated": "seed" in changed or "regenerate" in effects,
+                "reset": bool(effects & {"regenerate", "reset"})}
+
+    def reset(self) -> None:
+        """New weights from the continuing random stream, epoch 0, same data, stopped (TF Playground's reset)."""
+        self._build_network()
+
+    def regenerate(self) -> None:
+        """New data from a new seed; the network and the epoch counter carry on (TF Playground's regenerate)."""
+        self._seed_data(new_seed(self.rng))
+        self._attach_data()
+        self.train_loss, self.test_loss = self.trainer.losses()
+
+    def _seed_data(self, seed: str) -> None:
+        self.config["seed"] = seed
+        self.rng = SeedRandom(seed)
+        problem = self.config["problem"]
+        name = self.config["dataset" if problem == "classification" else "regDataset"]
+        self.data = datasets.generate_split(self.rng, name, datasets.NUM_SAMPLES[problem], self.config["noise"],
+                                            self.config["percTrainData"])
+
+    def _build_network(self) -> None:
+        self.feature_names = features.active_features(self.config)
+        output = "tanh" if self.config["problem"] == "classification" else "linear"
+        sizes = [len(self.feature_names), *self.config["networkShape"], 1]
+        self.net = PlaygroundNet(sizes, self.config["activation"], output)
+        self.net.init_parameters(self.rng.random, zero=self.config["initZero"])
+        self.trainer = Trainer(self.net, self.config["regularization"])
+        self.renderer = frames.FrameRenderer(self.trainer, self._inputs(frames.grid_points()))
+        self._attach_data()
+        self.epoch = 0
+        self.train_loss, self.test_loss = self.trainer.losses()
+        self.status = STOPPED                      # TF Playground's reset() pauses the player
+
+    def _inputs(self, points) -> torch.Tensor:
+        return features.feature_matrix(torch.as_tensor(points, dtype=torch.float64), self.feature_names)
+
+    def _attach_data(self) -> None:
+        data = self.data
+        self.trainer.set_data(self._inputs(data.train_points), torch.as_tensor(data.train_labels),
+                              self._inputs(data.test_points), torch.as_tensor(data.test_labels),
+                              self.config["batchSize"])
+
+    # --- training ---------------------------------------------------------------------------------------------
+
+    def step(self) -> bool:
+        """Train exactly one epoch. Returns False (and sets DIVERGED) when the loss stops being finite."""
+        self.trainer.train_epoch(self.config["learningRate"], self.config["regularizationRate"])
+        self.epoch += 1
+        self.train_loss, self.test_loss = self.trainer.losses()
+        if not (math.isfinite(self.train_loss) and math.isfinite(self.test_loss)):
+            self.status = DIVERGED
+            return False
+        return True
+
+    def train_for(self, seconds: float, max_epochs: int | None = None) -> int:
+        """Train whole epochs until `seconds` have passed (at least one epoch); returns how many ran."""
+        deadline = time.perf_counter() + seconds
+        count = 0
+        while True:
+            finite = self.step()
+            count += 1
+            if not finite or count == max_epochs or time.perf_counter() >= deadline:
+                return count
+
+    def set_parameter(self, layer: int, node: int, source: int | None, value: float) -> None:
+        """Edit one weight (source = index in the previous layer) or, with source None, one bias.
+        Raises ConfigError naming the bad field, changing nothing."""
+        blocks = self.net.augmented
+
+        def whole(value, top):
+            return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= top
+
+        if not whole(layer, len(blocks) - 1):
+            raise ConfigError({"layer": f"must be a whole number from 0 to {len(blocks) - 1}"})
+        rows, cols = blocks[layer].shape
+        if not whole(node, rows - 1):
+            raise ConfigError({"node": f"must be a whole number from 0 to {rows - 1} in layer {layer}"})
+        if source is not None and not whole(source, cols - 2):
+            raise ConfigError({"source": f"must be null (the bias) or a whole number from 0 to {cols - 2}"})
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError({"value": "must be a finite number"})
+        with torch.no_grad():
+            blocks[layer][node, cols - 1 if source is None else source] = float(value)
+        self.train_loss, self.test_loss = self.trainer.losses()
+
+    # --- what the outside sees ----------------------------------------------------------------------------------
+
+    def frame(self, focus: int | None = None) -> frames.Frame:
+        return self.renderer.render(focus)
+
+    def export_json(self) -> dict:
+        """The trained network and what it takes to rebuild it, as plain JSON."""
+        weights, biases = self.net.get_parameters()
+        return {"format": EXPORT_FORMAT, "config": dict(self.config, networkShape=list(self.config["networkShape"])),
+                "epoch": self.epoch, "features": self.feature_names, "layerSizes": self.net.layer_sizes,
+                "weights": weights, "biases": biases, "dead": self.trainer.dead_links()}
+
+    def import_json(self, exported: dict) -> None:
+        """Load a network exported by `export_json`: its config (same data from its seed) and its parameters."""
+        if not isinstance(exported, dict) or exported.get("format") != EXPORT_FORMAT:
+            raise ValueError(f"format must be {EXPORT_FORMAT!r}")
+        config = validate_changes(exported.get("config"))
+        candidate = TrainingSession(config)
+        candidate.net.set_parameters(exported.get("weights"), exported.get("biases"))
+        if exported.get("dead") is not None:
+            candidate.trainer.set_dead_links(exported["dead"])
+        epoch = exported.get("epoch", 0)
+        candidate.epoch = epoch if isinstance(epoch, int) and epoch >= 0 else 0
+        candidate.train_loss, candidate.test_loss = candidate.trainer.losses()
+        self.__dict__.update(candidate.__dict__)
+
+
+
+def warm_up() -> None:
+    """Pay PyTorch's one-time costs (lazy imports, first kernels) at start-up, not inside the first request.
+
+    One intra-op thread: at these sizes more threads only fight over the GIL and the cores (measured: 2 threads on
+    2 cores swing between 5% and 50% of one thread's speed).
+    """
+    torch.set_num_threads(1)
+    session = TrainingSession()
+    session.train_for(0.01, max_epochs=2)
+    session.frame()
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1).step()

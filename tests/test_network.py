@@ -1,0 +1,195 @@
+"""The engine against the per-neuron reference, hand-computed cases and torch.autograd."""
+import math
+import random
+
+import pytest
+import torch
+
+from playground.network import PlaygroundNet, Trainer
+from tests.tf_reference import ReferenceNetwork
+
+
+def make_problem(sizes, n_train, n_test, seed=0, output="tanh"):
+    rnd = random.Random(seed)
+    inputs = torch.tensor([[rnd.uniform(-6, 6) for _ in range(sizes[0])] for _ in range(n_train + n_test)],
+                          dtype=torch.float64)
+    if output == "tanh":
+        labels = torch.tensor([rnd.choice((-1.0, 1.0)) for _ in range(n_train + n_test)], dtype=torch.float64)
+    else:
+        labels = torch.tensor([rnd.uniform(-1.2, 1.2) for _ in range(n_train + n_test)], dtype=torch.float64)
+    return inputs, labels, rnd
+
+
+def compare_with_reference(sizes, activation, output, regularization, reg_rate, batch, n_train=47, n_test=31,
+                           epochs=6, learning_rate=0.03, seed=0):
+    inputs, labels, rnd = make_problem(sizes, n_train, n_test, seed, output)
+    net = PlaygroundNet(sizes, activation, output)
+    net.init_parameters(rnd.random)
+    reference = ReferenceNetwork(*net.get_parameters(), activation, output, regularization)
+    trainer = Trainer(net, regularization)
+    trainer.set_data(inputs[:n_train], labels[:n_train], inputs[n_train:], labels[n_train:], batch)
+    train_x, train_y = inputs[:n_train].tolist(), labels[:n_train].tolist()
+    test_x, test_y = inputs[n_train:].tolist(), labels[n_train:].tolist()
+    for _ in range(epochs):
+        trainer.train_epoch(learning_rate, reg_rate)
+        reference.epoch(train_x, train_y, batch, learning_rate, reg_rate)
+        train_loss, test_loss = trainer.losses()
+        assert train_loss == pytest.approx(reference.loss(train_x, train_y), abs=1e-9, rel=0)
+        assert test_loss == pytest.approx(reference.loss(test_x, test_y), abs=1e-9, rel=0)
+    ref_weights, ref_biases, ref_dead = reference.parameters()
+    weights, biases = net.get_parameters()
+    for mine, theirs in zip(sum(weights, []) + biases, sum(ref_weights, []) + ref_biases):
+        assert mine == pytest.approx(theirs, abs=1e-12)
+    assert trainer.dead_links() == ref_dead
+    return trainer, ref_dead
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "linear"])
+@pytest.mark.parametrize("regularization,rate", [("none", 0), ("L1", 0.01), ("L2", 0.03)])
+def test_matches_reference_for_every_activation_and_regularizer(activation, regularization, rate):
+    compare_with_reference([2, 4, 2, 1], activation, "tanh", regularization, rate, batch=10)
+
+
+@pytest.mark.parametrize("batch", [1, 7, 30, 47, 60])
+def test_partial_batches_carry_into_the_next_epoch(batch):
+    # 47 training points: batch 7 leaves 5 over, batch 30 leaves 17, batch 60 never fills within one epoch.
+    compare_with_reference([2, 3, 1], "tanh", "tanh", "none", 0, batch=batch, epochs=5)
+
+
+def test_carry_changes_the_first_update_of_the_next_epoch():
+    # With the carry, epoch 2's first update averages 17 + 30 samples; flushing the tail would differ.
+    inputs, labels, rnd = make_problem([2, 3, 1], 47, 10)
+    net = PlaygroundNet([2, 3, 1], "tanh", "tanh")
+    net.init_parameters(rnd.random)
+    trainer = Trainer(net)
+    trainer.set_data(inputs[:47], labels[:47], inputs[47:], labels[47:], 30)
+    trainer.train_epoch(0.1, 0)
+    assert trainer.carried == 17
+
+
+def test_regression_output_is_linear():
+    compare_with_reference([2, 5, 1], "relu", "linear", "L2", 0.1, batch=5)
+
+
+def test_largest_network_and_zero_hidden_layers():
+    compare_with_reference([7, 8, 8, 8, 8, 8, 8, 1], "tanh", "tanh", "L1", 0.003, batch=30, learning_rate=0.1)
+    compare_with_reference([2, 1], "tanh", "tanh", "none", 0, batch=1)
+
+
+def test_l1_kills_links_and_they_stay_dead():
+    trainer, dead = compare_with_reference([2, 4, 2, 1], "tanh", "tanh", "L1", 0.3, batch=10, learning_rate=0.3,
+                                           epochs=10)
+    flat_dead = [d for layer in dead for row in layer for d in row]
+    assert any(flat_dead), "a strong L1 should kill some links"
+    weights = trainer.net.get_parameters()[0]
+    for layer_w, layer_d in zip(weights, dead):
+        for row_w, row_d in zip(layer_w, layer_d):
+            for w, d in zip(row_w, row_d):
+                if d:
+                    assert w == 0.0
+
+
+def test_learning_rate_changes_between_epochs_without_reset():
+    inputs, labels, rnd = make_problem([2, 3, 1], 20, 10)
+    net = PlaygroundNet([2, 3, 1], "tanh", "tanh")
+    net.init_parameters(rnd.random)
+    reference = ReferenceNetwork(*net.get_parameters(), "tanh", "tanh")
+    trainer = Trainer(net)
+    trainer.set_data(inputs[:20], labels[:20], inputs[20:], labels[20:], 4)
+    for rate in (0.03, 1.0, 0.001):
+        trainer.train_epoch(rate, 0)
+        reference.epoch(inputs[:20].tolist(), labels[:20].tolist(), 4, rate, 0)
+    assert trainer.losses()[0] == pytest.approx(reference.loss(inputs[:20].tolist(), labels[:20].tolist()), abs=1e-12)
+
+
+def test_hand_computed_single_update():
+    # One input, no hidden layer, linear output: ŷ = w·x + b. With x=2, y=1, w=0.5, b=0.1: ŷ=1.1, dE/dŷ=0.1,
+    # dE/dw = 0.2, dE/db = 0.1. One update at learning rate 1: w = 0.3, b = 0.0.
+    net = PlaygroundNet([1, 1], "tanh", "linear")
+    net.set_parameters([[[0.5]]], [[0.1]])
+    trainer = Trainer(net)
+    x = torch.tensor([[2.0]], dtype=torch.float64)
+    y = torch.tensor([1.0], dtype=torch.float64)
+    trainer.set_data(x, y, x, y, 1)
+    assert trainer.losses()[0] == pytest.approx(0.5 * 0.1 ** 2)
+    trainer.train_epoch(1.0, 0)
+    weights, biases = net.get_parameters()
+    assert weights[0][0][0] == pytest.approx(0.3)
+    assert biases[0][0] == pytest.approx(0.0)
+
+
+def test_hand_computed_l2_uses_the_weight_before_the_step():
+    # Same case with L2 at rate 0.5: w = 0.5 - 1·0.2 - 1·0.5·0.5 = 0.05 (penalty from the old weight, 0.5).
+    net = PlaygroundNet([1, 1], "tanh", "linear")
+    net.set_parameters([[[0.5]]], [[0.1]])
+    trainer = Trainer(net, "L2")
+    x, y = torch.tensor([[2.0]], dtype=torch.float64), torch.tensor([1.0], dtype=torch.float64)
+    trainer.set_data(x, y, x, y, 1)
+    trainer.train_epoch(1.0, 0.5)
+    assert net.get_parameters()[0][0][0][0] == pytest.approx(0.05)
+    assert net.get_parameters()[1][0][0] == pytest.approx(0.0)     # biases are not regularized
+
+
+def test_gradients_match_autograd():
+    sizes = [3, 5, 4, 1]
+    for activation in ("tanh", "relu", "sigmoid", "linear"):
+        inputs, labels, rnd = make_problem(sizes, 9, 1, seed=3)
+        net = PlaygroundNet(sizes, activation, "tanh")
+        net.init_parameters(rnd.random)
+        trainer = Trainer(net)
+        trainer.set_data(inputs[:9], labels[:9], inputs[9:], labels[9:], 9)
+        # Autograd on the very same nn.Module: the summed loss's gradient is what the trainer accumulates.
+        net.zero_grad()
+        loss = 0.5 * ((net(inputs[:9]).view(-1) - labels[:9]) ** 2).sum()
+        loss.backward()
+        trainer.forward(trainer._chunks[0][0])
+        trainer._backward(trainer._chunks[0][0], trainer._chunks[0][1], accumulate=False)
+        for layer, block in zip(net.layers, trainer._acc_blocks):
+            linear = layer[0]
+            assert torch.allclose(block[:, :-1], linear.weight.grad, atol=1e-12, rtol=0)
+            assert torch.allclose(block[:, -1], linear.bias.grad, atol=1e-12, rtol=0)
+
+
+def test_module_forward_agrees_with_trainer_forward():
+    inputs, labels, rnd = make_problem([7, 8, 8, 1], 30, 5)
+    net = PlaygroundNet([7, 8, 8, 1], "sigmoid", "tanh")
+    net.init_parameters(rnd.random)
+    trainer = Trainer(net)
+    buffers = trainer.buffers(inputs)
+    with torch.no_grad():
+        assert torch.allclose(trainer.forward(buffers).view(-1), net(inputs).view(-1), atol=1e-14, rtol=0)
+
+
+def test_initialisation_order_and_values():
+    draws = iter([i / 100 for i in range(100)])
+    net = PlaygroundNet([2, 3, 1], "tanh", "tanh")
+    net.init_parameters(lambda: next(draws))
+    weights, biases = net.get_parameters()
+    assert weights[0] == [[-0.5, -0.49], [-0.48, -0.47], [-0.46, -0.45]]    # layer, to, from
+    assert weights[1] == [[pytest.approx(-0.44), pytest.approx(-0.43), pytest.approx(-0.42)]]
+    assert biases == [[0.1, 0.1, 0.1], [0.1]]
+    zero = PlaygroundNet([2, 3, 1], "tanh", "tanh")
+    remaining = iter(range(1000))
+    zero.init_parameters(lambda: next(remaining) / 1000, zero=True)
+    assert zero.get_parameters() == ([[[0.0, 0.0]] * 3, [[0.0] * 3]], [[0.0] * 3, [0.0]])
+    assert next(remaining) == 9                       # the 9 weight draws still happened
+
+
+def test_set_parameters_rejects_wrong_shapes_and_keeps_old_values():
+    net = PlaygroundNet([2, 2, 1], "tanh", "tanh")
+    net.init_parameters(random.Random(0).random)
+    before = net.get_parameters()
+    with pytest.raises(ValueError, match="layer 1"):
+        net.set_parameters([[[1, 2], [3, 4]], [[1, 2, 3]]], [[0, 0], [0]])
+    assert net.get_parameters() == before
+
+
+def test_divergence_gives_non_finite_losses_without_raising():
+    inputs, labels, rnd = make_problem([2, 8, 8, 1], 50, 10)
+    net = PlaygroundNet([2, 8, 8, 1], "relu", "linear")
+    net.init_parameters(rnd.random)
+    trainer = Trainer(net, "L2")
+    trainer.set_data(inputs[:50], labels[:50] * 1e3, inputs[50:], labels[50:], 1)
+    for _ in range(50):
+        trainer.train_epoch(10, 10)
+    assert not all(math.isfinite(v) for v in trainer.losses())
