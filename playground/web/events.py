@@ -1,0 +1,178 @@
+"""Socket.IO events -> session calls -> replies and messages. Thin on purpose: the rules live in `playground`.
+
+Each handler takes the connection's client and the event's payload and returns the fields of its success reply;
+`register` wraps it so that every failure becomes `{"ok": false, "error": ...}` plus an `error` event, and a bad
+payload never changes the session (docs/protocol.md).
+"""
+from __future__ import annotations
+
+import functools
+import logging
+
+from flask import request
+
+from ..options import ConfigError
+from ..session import DIVERGED, RUNNING
+from . import messages
+
+log = logging.getLogger(__name__)
+HANDLERS = {}
+
+
+class EventError(Exception):
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.fields = {field: message}
+
+
+def handles(event: str):
+    def register(function):
+        HANDLERS[event] = function
+        return function
+    return register
+
+
+def _no_payload(payload) -> None:
+    if payload not in (None, {}):
+        raise EventError("payload", "must be empty (no arguments, or {})")
+
+
+def _object(payload, *required) -> dict:
+    if not isinstance(payload, dict):
+        raise EventError("payload", f"must be an object with the fields {', '.join(required)}")
+    for name in required:
+        if name not in payload:
+            raise EventError(name, "is required")
+    extra = sorted(set(payload) - set(required), key=str)
+    if extra:
+        raise EventError(str(extra[0])[:40], "is not a field of this event")
+    return payload
+
+
+def after_change(hub, client, status_before: str, data_changed: bool = False) -> None:
+    """Tell the client what a change did: new data, a new status, and a frame of the new state."""
+    if data_changed:
+        hub.socketio.emit("dataset", client.call(messages.dataset, client.session), to=client.sid)
+    if client.session.status != status_before:
+        hub.state_changed(client)
+    hub.publish(client)
+
+
+@handles("update_config")
+def update_config(hub, client, payload):
+    before = client.session.status
+    result = client.call(client.session.update_config, payload)
+    after_change(hub, client, before, result["regenerated"])
+    return {"config": messages.config(client.session), "changed": result["changed"], "reset": result["reset"]}
+
+
+@handles("start_training")
+def start_training(hub, client, payload):
+    _no_payload(payload)
+    if client.session.status == DIVERGED:
+        raise EventError("status", "the network diverged (its loss is not finite): reset it or change the config")
+    if not client.running and hub.training_count() >= hub.settings.max_training_sessions:
+        raise EventError("session", f"the server is already training its maximum of "
+                                    f"{hub.settings.max_training_sessions} sessions; try again in a moment")
+    hub.start(client)
+    return {"status": client.session.status}
+
+
+@handles("stop_training")
+def stop_training(hub, client, payload):
+    _no_payload(payload)
+    hub.stop(client)
+    return {"status": client.session.status}
+
+
+@handles("step")
+def step(hub, client, payload):
+    _no_payload(payload)
+    hub.stop(client)
+    before = client.session.status
+    client.call(client.session.step)
+    after_change(hub, client, before)
+    return {"status": client.session.status, "epoch": client.session.epoch}
+
+
+@handles("reset")
+def reset(hub, client, payload):
+    _no_payload(payload)
+    before = client.session.status
+    client.call(client.session.reset)
+    after_change(hub, client, before)
+    return {"config": messages.config(client.session), "epoch": client.session.epoch}
+
+
+@handles("regenerate")
+def regenerate(hub, client, payload):
+    _no_payload(payload)
+    client.call(client.session.regenerate)
+    after_change(hub, client, client.session.status, data_changed=True)
+    return {"config": messages.config(client.session)}
+
+
+@handles("set_weight")
+def set_weight(hub, client, payload):
+    fields = _object(payload, "layer", "node", "source", "value")
+    client.call(client.session.set_parameter, fields["layer"], fields["node"], fields["source"], fields["value"])
+    after_change(hub, client, client.session.status)
+    return fields
+
+
+@handles("set_focus")
+def set_focus(hub, client, payload):
+    node = _object(payload, "node")["node"]
+    count = sum(client.session.net.layer_sizes)
+    if node is not None and (not isinstance(node, int) or isinstance(node, bool) or not 0 <= node < count):
+        raise EventError("node", f"must be null (the output) or a whole number from 0 to {count - 1}")
+    client.focus = node
+    hub.publish(client)
+    return {"node": node}
+
+
+def register(socketio, hub) -> None:
+    @socketio.on("connect")
+    def connect(auth=None):
+        if len(hub.clients) >= hub.settings.max_connections:
+            socketio.emit("error", messages.error("connect", {"connection": (
+                f"is refused: the server already has its maximum of {hub.settings.max_connections} connections; "
+                "try again in a moment")}), to=request.sid)
+            return False
+        client = hub.connect(request.sid)
+        socketio.emit("dataset", messages.dataset(client.session), to=request.sid)
+        hub.state_changed(client)
+        hub.publish(client)
+        return None
+
+    @socketio.on("disconnect")
+    def disconnect(reason=None):
+        hub.disconnect(request.sid)
+
+    for event, handler in HANDLERS.items():
+        socketio.on_event(event, _replying(socketio, hub, event, handler))
+
+    @socketio.on("*")
+    def unknown(event, *args):
+        socketio.emit("error", messages.error(event, {"event": f"{str(event)[:40]!r} is not an event of this "
+                                                               "server (see docs/protocol.md)"}), to=request.sid)
+
+
+def _replying(socketio, hub, event, handler):
+    @functools.wraps(handler)
+    def reply(payload=None, *extra):
+        client = hub.clients.get(request.sid)
+        try:
+            if client is None:
+                raise EventError("connection", "has no session (it was refused or has closed)")
+            if extra:
+                raise EventError("payload", "must be a single argument")
+            return {"ok": True, **handler(hub, client, payload)}
+        except (ConfigError, EventError) as problem:
+            failure = messages.error(event, problem.errors if isinstance(problem, ConfigError) else problem.fields)
+        except Exception:                      # never a stack trace on the wire, and the session goes on
+            log.exception("event %s failed", event)
+            failure = messages.error(event, {"server": "could not handle this event; the session is unchanged"})
+        socketio.emit("error", failure, to=request.sid)
+        return {"ok": False, "error": failure}
+    return reply

@@ -1,0 +1,31 @@
+"""The application factory: Flask for the page, Flask-SocketIO on eventlet for the live session."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from ..session import warm_up
+from . import concurrency, events, pages
+from .hub import Hub
+from .settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app; its SocketIO is `app.extensions["socketio"]`, its hub `app.extensions["playground_hub"]`."""
+    settings = settings or Settings.from_env()
+    warm_up()
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    app.config.update(SECRET_KEY=settings.secret_key, PLAYGROUND_SETTINGS=settings,
+                      NODE_MODULES=str(ROOT / "node_modules"))
+    app.register_blueprint(pages.blueprint)
+    socketio = SocketIO(app, async_mode=concurrency.ASYNC_MODE, cors_allowed_origins=settings.socketio_cors(),
+                        max_http_buffer_size=settings.max_http_buffer_size,
+                        always_connect=True)           # lets the connect handler send the first frame
+    hub = Hub(socketio, settings)
+    events.register(socketio, hub)
+    app.extensions["playground_hub"] = hub
+    return app

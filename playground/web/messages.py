@@ -1,0 +1,71 @@
+"""Payloads of the wire protocol (docs/protocol.md), built from a session. Pure functions: the frame builders run in
+the native training thread."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..options import ConfigError
+from ..session import RUNNING, TrainingSession
+
+
+def _rounded(values):
+    """Nested lists of floats -> 6 significant digits, None where not finite (JSON has no NaN)."""
+    if isinstance(values, list):
+        return [_rounded(v) for v in values]
+    return float(f"{values:.6g}") if math.isfinite(values) else None
+
+
+def frame(session: TrainingSession, focus: int | None) -> dict:
+    """A `map_update` payload (its `seq` is set by the hub)."""
+    rendered = session.frame(focus)
+    weights, biases = session.net.get_parameters()
+    dead = session.trainer.dead_links() if session.config["regularization"] == "L1" else None
+    return {"seq": 0, "epoch": session.epoch, "status": session.status,
+            "trainLoss": _finite(session.train_loss), "testLoss": _finite(session.test_loss), "focus": focus,
+            "heatmap": rendered.heatmap, "thumbnails": rendered.thumbnails,
+            "layerSizes": session.net.layer_sizes, "features": session.feature_names,
+            "weights": _rounded(weights), "biases": _rounded(biases),
+            "dead": dead if dead and any(d for layer in dead for row in layer for d in row) else None}
+
+
+def train_turn(session: TrainingSession, seconds: float, render: bool, focus: int | None) -> dict | None:
+    """One scheduler turn (native thread): train for `seconds`, and return a frame when one is due or training
+    ended."""
+    session.train_for(seconds)
+    return frame(session, focus) if render or session.status != RUNNING else None
+
+
+def step_result(frame_payload: dict, epochs_per_second: float) -> dict:
+    return {"epoch": frame_payload["epoch"], "trainLoss": frame_payload["trainLoss"],
+            "testLoss": frame_payload["testLoss"], "epochsPerSecond": epochs_per_second}
+
+
+def state(session: TrainingSession) -> dict:
+    return {"status": session.status, "epoch": session.epoch}
+
+
+def dataset(session: TrainingSession) -> dict:
+    data = session.data
+    triples = np.concatenate([
+        np.column_stack([data.train_points, data.train_labels]),
+        np.column_stack([data.test_points, data.test_labels])]).astype(np.float32)
+    return {"trainCount": len(data.train_labels), "testCount": len(data.test_labels),
+            "points": triples.tobytes(), "problem": session.config["problem"]}
+
+
+def config(session: TrainingSession) -> dict:
+    return dict(session.config, networkShape=list(session.config["networkShape"]))
+
+
+def error(event: str, problem: Exception | dict) -> dict:
+    """An `error` payload: which field, and a sentence that says what is allowed."""
+    fields = problem.errors if isinstance(problem, ConfigError) else problem
+    first = next(iter(fields))
+    return {"event": event, "field": first, "message": f"{first} {fields[first]}", "fields": fields}
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+

@@ -1,0 +1,57 @@
+"""HTTP: the playground page, the Socket.IO browser client from npm, a health check, and security headers."""
+from __future__ import annotations
+
+import base64
+import functools
+import json
+
+from flask import Blueprint, current_app, render_template, send_from_directory
+
+from .. import datasets, features, frames
+from ..options import FEATURES, OPTIONS
+
+blueprint = Blueprint("pages", __name__)
+
+# Only the page's own files: no inline script, no eval, nothing from other hosts.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+                           "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+                           "form-action 'none'")
+
+
+@functools.cache
+def page_data() -> str:
+    """What the page needs before it connects: the options table and the static thumbnails, as JSON."""
+    grid = frames.grid_points()
+    feature_maps = features.feature_matrix(grid, list(FEATURES)).t().reshape(len(FEATURES), frames.GRID_SIZE,
+                                                                           frames.GRID_SIZE)
+    return json.dumps({
+        "options": [option.to_json() for option in OPTIONS],
+        "featureThumbnails": base64.b64encode(frames.thumbnails(feature_maps)).decode(),
+        "datasetThumbnails": {name: [[round(v, 3) for v in point] for point in datasets.thumbnail_points(name)]
+                              for name in datasets.GENERATORS},
+    }).replace("</", "<\\/")
+
+
+@blueprint.route("/")
+def index():
+    return render_template("index.html", page_data=page_data())
+
+
+@blueprint.route("/vendor/socket.io.esm.min.js")
+def socketio_client():
+    """The Socket.IO client, served from the npm package that package-lock.json pins."""
+    return send_from_directory(current_app.config["NODE_MODULES"] + "/socket.io-client/dist", "socket.io.esm.min.js")
+
+
+@blueprint.route("/healthz")
+def health():
+    hub = current_app.extensions["playground_hub"]
+    return {"ok": True, "connections": len(hub.clients), "training": hub.training_count()}
+
+
+@blueprint.after_app_request
+def security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

@@ -1,0 +1,42 @@
+"""Server configuration, in one place. Every value can be set from the environment (see README)."""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "0.0.0.0"
+    port: int = 5000
+    max_training_sessions: int = 8       # sessions training at once in this process (one core's worth)
+    max_connections: int = 200
+    cors_allowed_origins: str = ""       # empty: same origin only; "*" or a comma-separated list otherwise
+    max_http_buffer_size: int = 64_000   # largest message a client may send, in bytes
+    frames_per_second: float = 30.0
+    turn_seconds: float = 0.02           # longest slice of training given to one session at a time
+    ack_timeout: float = 5.0             # an unacknowledged frame is presumed lost after this
+    stall_seconds: float = 1.0           # training pauses while a frame waits this long for its ack
+    secret_key: str = ""
+
+    @classmethod
+    def from_env(cls, environ=os.environ, **overrides) -> "Settings":
+        """Read `PORT`, `MAX_TRAINING_SESSIONS`, ... (the field names in upper case), then apply overrides."""
+        values = {}
+        for field in fields(cls):
+            raw = environ.get(field.name.upper())
+            if raw is not None:
+                values[field.name] = type(field.default)(raw)
+        settings = replace(cls(**values), **overrides)
+        if not settings.secret_key:
+            settings = replace(settings, secret_key=secrets.token_hex(16))
+        return settings
+
+    def socketio_cors(self):
+        """python-socketio's cors_allowed_origins: None checks the Origin header against the host (same origin)."""
+        if not self.cors_allowed_origins:
+            return None
+        if self.cors_allowed_origins == "*":
+            return "*"
+        return [origin.strip() for origin in self.cors_allowed_origins.split(",")]
