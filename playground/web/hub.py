@@ -17,7 +17,7 @@ import logging
 import time
 from collections import deque
 
-from ..session import RUNNING, STOPPED, TrainingSession
+from ..session import DIVERGED, RUNNING, STOPPED, TrainingSession
 from . import concurrency, messages
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,16 @@ class Hub:
         self.clients: dict[str, Client] = {}
         self.work = concurrency.Wakeup()
         self._scheduler_started = False
+        self.lag_samples: deque = deque(maxlen=6000)     # seconds a 10 ms green sleep overslept (last minute)
+        if settings.measure_lag:
+            socketio.start_background_task(self._measure_lag)
+
+    def _measure_lag(self) -> None:
+        """How late the event loop wakes a green thread: the delay every client's messages see too."""
+        while True:
+            started = time.perf_counter()
+            self.socketio.sleep(0.01)
+            self.lag_samples.append(time.perf_counter() - started - 0.01)
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
 
@@ -155,15 +165,15 @@ class Hub:
                 except Exception:                      # a bug must not stop every other session's training
                     log.exception("training turn failed")
                     client.session.status = STOPPED
-                    payload = None
-                if client.closed:
-                    continue
-                if payload is not None:
-                    self._store(client, payload)
-                    # Let the emitter send it now, while no native thread competes for the GIL.
-                    self.socketio.sleep(0)
-                if not client.running:                 # diverged (or stopped by the error above)
                     self.state_changed(client)
+                    continue
+                if client.closed or payload is None:
+                    continue
+                self._store(client, payload)
+                if payload["status"] == DIVERGED:      # the turn ended because the loss stopped being finite
+                    self.state_changed(client)
+                # Let the emitter send the frame now, while no native thread competes for the GIL.
+                self.socketio.sleep(0)
 
     def start(self, client: Client) -> None:
         with client.lock:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import os
 
-from flask import Blueprint, current_app, render_template, send_from_directory
+from flask import Blueprint, current_app, render_template, request, send_from_directory
 
 from .. import datasets, features, frames
 from ..options import FEATURES, OPTIONS
@@ -47,6 +48,26 @@ def socketio_client():
 def health():
     hub = current_app.extensions["playground_hub"]
     return {"ok": True, "connections": len(hub.clients), "training": hub.training_count()}
+
+
+@blueprint.route("/metrics")
+def metrics():
+    """Numbers for the benchmarks in bench/: event-loop lag (with MEASURE_LAG=1), sessions, memory.
+    `?clear=1` starts a new lag window after reporting the current one."""
+    hub = current_app.extensions["playground_hub"]
+    lags = sorted(hub.lag_samples)
+    if request.args.get("clear"):          # start a new measuring window
+        hub.lag_samples.clear()
+    quantile = (lambda q: round(lags[min(len(lags) - 1, int(q * len(lags)))] * 1000, 3)) if lags else (lambda q: None)
+    return {"connections": len(hub.clients), "training": hub.training_count(),
+            "lagMs": {"samples": len(lags), "p50": quantile(0.5), "p99": quantile(0.99), "max": quantile(1.0)},
+            "rssBytes": resource_usage_rss()}
+
+
+def resource_usage_rss() -> int:
+    """Resident memory of this process now (Linux /proc), in bytes."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 @blueprint.after_app_request

@@ -18,6 +18,7 @@ class Settings:
     turn_seconds: float = 0.02           # longest slice of training given to one session at a time
     ack_timeout: float = 5.0             # an unacknowledged frame is presumed lost after this
     stall_seconds: float = 1.0           # training pauses while a frame waits this long for its ack
+    measure_lag: bool = False            # run a 10 ms green ticker whose oversleep /metrics reports (benchmarks)
     secret_key: str = ""
 
     @classmethod
@@ -27,7 +28,8 @@ class Settings:
         for field in fields(cls):
             raw = environ.get(field.name.upper())
             if raw is not None:
-                values[field.name] = type(field.default)(raw)
+                kind = type(field.default)
+                values[field.name] = raw.lower() in ("1", "true", "yes") if kind is bool else kind(raw)
         settings = replace(cls(**values), **overrides)
         if not settings.secret_key:
             settings = replace(settings, secret_key=secrets.token_hex(16))

@@ -1,0 +1,279 @@
+"""Every Socket.IO event and error path, through the Flask-SocketIO test client (which never acknowledges)."""
+import math
+
+import pytest
+
+from playground.frames import GRID_SIZE, THUMBNAIL_SIZE
+from playground.web.factory import create_app
+from playground.web.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def app():
+    return create_app(Settings.from_env(environ={}, max_training_sessions=2, max_connections=4))
+
+
+@pytest.fixture
+def socketio(app):
+    return app.extensions["socketio"]
+
+
+@pytest.fixture
+def hub(app):
+    return app.extensions["playground_hub"]
+
+
+@pytest.fixture
+def client(app, socketio):
+    test_client = socketio.test_client(app)
+    yield test_client
+    if test_client.is_connected():
+        test_client.disconnect()
+
+
+def events(client, name):
+    return [message["args"][0] for message in client.get_received() if message["name"] == name]
+
+
+def only_session(hub):
+    (client,) = hub.clients.values()
+    return client
+
+
+def test_connect_sends_the_data_the_state_and_a_first_frame(client, socketio):
+    socketio.sleep(0.05)
+    received = client.get_received()
+    names = [message["name"] for message in received]
+    assert names[:2] == ["dataset", "state"]
+    dataset = received[0]["args"][0]
+    assert dataset["trainCount"] == 250 and dataset["testCount"] == 250 and dataset["problem"] == "classification"
+    assert len(dataset["points"]) == 500 * 3 * 4
+    assert received[1]["args"][0] == {"status": "stopped", "epoch": 0}
+    frame = next(m["args"][0] for m in received if m["name"] == "map_update")
+    assert len(frame["heatmap"]) == GRID_SIZE * GRID_SIZE
+    assert frame["layerSizes"] == [2, 4, 2, 1] and frame["features"] == ["x", "y"]
+    assert len(frame["thumbnails"]) == 9 * THUMBNAIL_SIZE * THUMBNAIL_SIZE
+    assert frame["epoch"] == 0 and frame["seq"] == 1
+
+
+def test_update_config_accepts_valid_changes(client, hub):
+    reply = client.emit("update_config", {"dataset": "xor", "learningRate": 0.1, "seed": "abc"}, callback=True)
+    assert reply["ok"] and reply["reset"] and sorted(reply["changed"]) == ["dataset", "learningRate", "seed"]
+    assert reply["config"]["seed"] == "abc" and reply["config"]["dataset"] == "xor"
+    assert only_session(hub).session.config["learningRate"] == 0.1
+
+
+def test_update_config_live_option_does_not_reset(client, hub):
+    client.emit("step", callback=True)
+    reply = client.emit("update_config", {"learningRate": 1}, callback=True)
+    assert reply["ok"] and not reply["reset"]
+    assert only_session(hub).session.epoch == 1
+
+
+def test_update_config_regenerate_draws_a_new_seed_and_sends_new_data(client):
+    first = client.emit("update_config", {"seed": "s1"}, callback=True)["config"]["seed"]
+    client.get_received()
+    reply = client.emit("update_config", {"noise": 25}, callback=True)
+    assert reply["config"]["seed"] != first
+    assert events(client, "dataset")
+
+
+def test_bad_config_names_every_field_and_changes_nothing(client, hub):
+    before = dict(only_session(hub).session.config)
+    reply = client.emit("update_config", {"batchSize": 99, "activation": "softmax", "bogus": 1}, callback=True)
+    assert not reply["ok"]
+    error = reply["error"]
+    assert error["event"] == "update_config"
+    assert error["fields"]["batchSize"] == "must be a whole number from 1 to 30, got 99"
+    assert "'relu', 'tanh', 'sigmoid', 'linear'" in error["fields"]["activation"]
+    assert error["fields"]["bogus"] == "is not an option"
+    assert events(client, "error")[-1] == error
+    assert only_session(hub).session.config == before
+
+
+@pytest.mark.parametrize("payload", [None, [], "tanh", 7, {"networkShape": [9]}, {"networkShape": [1] * 7},
+                                     {"learningRate": float("nan")}, {"learningRate": float("inf")},
+                                     {"noise": True}, {"seed": "x" * 33}, {"seed": "a b"}, {"x": "yes"}])
+def test_malformed_configs_are_errors(client, payload):
+    reply = client.emit("update_config", payload, callback=True)
+    assert reply["ok"] is False and reply["error"]["field"]
+
+
+def test_start_and_stop_training(client, socketio, hub):
+    reply = client.emit("start_training", callback=True)
+    assert reply == {"ok": True, "status": "running"}
+    socketio.sleep(0.3)
+    assert only_session(hub).session.epoch > 0
+    assert client.emit("stop_training", callback=True) == {"ok": True, "status": "stopped"}
+    states = events(client, "state")
+    assert [s["status"] for s in states][-2:] == ["running", "stopped"]
+    epoch = only_session(hub).session.epoch
+    socketio.sleep(0.1)
+    assert only_session(hub).session.epoch == epoch
+
+
+def test_ack_gate_holds_frames_while_training_goes_on(client, socketio, hub):
+    # The test client never acknowledges: after the first map_update no other may be sent, however much the
+    # session trains, and the frames produced meanwhile replace each other instead of queueing.
+    socketio.sleep(0.05)
+    client.emit("start_training", callback=True)
+    socketio.sleep(0.6)
+    frames = events(client, "map_update")
+    assert len(frames) == 1
+    session = only_session(hub)
+    assert session.seq >= 1 and session.session.epoch > frames[0]["epoch"]
+    client.emit("stop_training", callback=True)
+
+
+def test_acknowledged_frames_flow_and_skip_stale_ones(client, socketio, hub):
+    socketio.sleep(0.05)
+    client.get_received()
+    client.emit("start_training", callback=True)
+    session = only_session(hub)
+    seqs = []
+    for _ in range(6):                       # acknowledge by hand what the test client cannot
+        socketio.sleep(0.1)
+        frames = events(client, "map_update")
+        seqs += [f["seq"] for f in frames]
+        hub._acknowledged(session, seqs[-1] if seqs else 0)
+    client.emit("stop_training", callback=True)
+    assert len(seqs) >= 3
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert seqs[-1] - seqs[0] >= len(seqs) - 1
+
+
+def test_step_trains_exactly_one_epoch_and_stops_training(client, hub):
+    client.emit("start_training", callback=True)
+    reply = client.emit("step", callback=True)
+    assert reply["ok"] and reply["status"] == "stopped"
+    epoch = reply["epoch"]
+    assert client.emit("step", callback=True)["epoch"] == epoch + 1
+    results = events(client, "step_result")
+    assert results and set(results[-1]) == {"epoch", "trainLoss", "testLoss", "epochsPerSecond"}
+
+
+def test_reset_keeps_data_new_weights_epoch_zero(client, hub):
+    session = only_session(hub).session
+    data_before, weights_before = session.data.train_points.copy(), session.net.get_parameters()
+    client.emit("step", callback=True)
+    reply = client.emit("reset", callback=True)
+    assert reply["ok"] and reply["epoch"] == 0
+    assert (session.data.train_points == data_before).all()
+    assert session.net.get_parameters() != weights_before
+
+
+def test_regenerate_keeps_weights_and_epoch(client, hub):
+    client.emit("step", callback=True)
+    session = only_session(hub).session
+    weights, seed = session.net.get_parameters(), session.config["seed"]
+    client.get_received()
+    reply = client.emit("regenerate", callback=True)
+    assert reply["ok"] and reply["config"]["seed"] != seed
+    assert session.net.get_parameters() == weights and session.epoch == 1
+    assert events(client, "dataset")
+
+
+def test_set_weight_and_bias(client, hub):
+    reply = client.emit("set_weight", {"layer": 1, "node": 0, "source": 3, "value": 1.25}, callback=True)
+    assert reply == {"ok": True, "layer": 1, "node": 0, "source": 3, "value": 1.25}
+    client.emit("set_weight", {"layer": 2, "node": 0, "source": None, "value": -0.5}, callback=True)
+    weights, biases = only_session(hub).session.net.get_parameters()
+    assert weights[1][0][3] == 1.25 and biases[2][0] == -0.5
+
+
+@pytest.mark.parametrize("payload,field", [
+    ({"layer": 3, "node": 0, "source": 0, "value": 1}, "layer"),
+    ({"layer": 0, "node": 4, "source": 0, "value": 1}, "node"),
+    ({"layer": 0, "node": 0, "source": 2, "value": 1}, "source"),
+    ({"layer": 0, "node": 0, "source": 0, "value": float("nan")}, "value"),
+    ({"layer": 0, "node": 0, "source": 0, "value": "1"}, "value"),
+    ({"layer": 0, "node": 0, "source": 0}, "value"),
+    ({"layer": 0, "node": 0, "source": 0, "value": 1, "extra": 1}, "extra"),
+    ([0, 0, 0, 1], "payload"),
+])
+def test_set_weight_errors(client, hub, payload, field):
+    before = only_session(hub).session.net.get_parameters()
+    reply = client.emit("set_weight", payload, callback=True)
+    assert reply["ok"] is False and reply["error"]["field"] == field
+    assert only_session(hub).session.net.get_parameters() == before
+
+
+def test_set_focus_shows_that_node(client, socketio, hub):
+    reply = client.emit("set_focus", {"node": 0}, callback=True)
+    assert reply == {"ok": True, "node": 0}
+    assert only_session(hub).focus == 0
+    frame = only_session(hub).newest or events(client, "map_update")[-1]
+    assert frame["focus"] == 0
+    # Node 0 is the x input: its map is constant down each column, left to right from orange to blue.
+    first_row = frame["heatmap"][:GRID_SIZE]
+    assert first_row[0] == 0 and first_row[-1] == 247
+    assert frame["heatmap"][GRID_SIZE * 50:GRID_SIZE * 51] == first_row
+    for bad in ({"node": 9}, {"node": -1}, {"node": True}, {"node": "1"}, {}):
+        assert client.emit("set_focus", bad, callback=True)["ok"] is False
+    assert client.emit("set_focus", {"node": None}, callback=True)["ok"]
+
+
+def test_events_without_payload_reject_arguments(client):
+    for event in ("start_training", "stop_training", "step", "reset", "regenerate"):
+        reply = client.emit(event, {"unexpected": True}, callback=True)
+        assert reply["ok"] is False and reply["error"]["field"] == "payload"
+
+
+def test_unknown_event_gets_an_error(client):
+    client.emit("launch_rockets", {"now": True})
+    (error,) = events(client, "error")
+    assert error["event"] == "launch_rockets" and "not an event" in error["message"]
+
+
+def test_training_session_cap(app, socketio, client):
+    others = [socketio.test_client(app) for _ in range(2)]
+    try:
+        assert all(other.emit("start_training", callback=True)["ok"] for other in others)
+        reply = client.emit("start_training", callback=True)
+        assert reply["ok"] is False and reply["error"]["field"] == "session"
+        assert "maximum of 2" in reply["error"]["message"]
+        others[0].emit("stop_training", callback=True)
+        assert client.emit("start_training", callback=True)["ok"]     # retry succeeds once a slot frees
+        client.emit("stop_training", callback=True)
+    finally:
+        for other in others:
+            other.disconnect()
+
+
+def test_connection_cap(app, socketio, hub):
+    clients = [socketio.test_client(app) for _ in range(4)]
+    refused = socketio.test_client(app)
+    try:
+        assert len(hub.clients) == 4
+        assert not refused.is_connected() or refused.sid not in hub.clients
+    finally:
+        for c in clients:
+            c.disconnect()
+
+
+def test_divergence_is_a_state_not_a_crash(client, socketio, hub):
+    client.emit("update_config", {"learningRate": 10, "activation": "relu", "regularization": "L2",
+                                  "regularizationRate": 10, "problem": "regression", "batchSize": 1}, callback=True)
+    client.get_received()
+    for _ in range(20):
+        reply = client.emit("step", callback=True)
+        if reply["status"] == "diverged":
+            break
+    assert reply["status"] == "diverged"
+    assert events(client, "state")[-1]["status"] == "diverged"
+    frame = only_session(hub).newest
+    assert frame["trainLoss"] is None and frame["status"] == "diverged"
+    assert all(w is None or math.isfinite(w) for layer in frame["weights"] for row in layer for w in row)
+    refused = client.emit("start_training", callback=True)
+    assert refused["ok"] is False and refused["error"]["field"] == "status"
+    assert client.emit("reset", callback=True)["ok"]
+    assert only_session(hub).session.status == "stopped"
+
+
+def test_disconnect_frees_the_session(app, socketio, hub):
+    other = socketio.test_client(app)
+    other.emit("start_training", callback=True)
+    count = len(hub.clients)
+    other.disconnect()
+    assert len(hub.clients) == count - 1
+    assert hub.training_count() == 0

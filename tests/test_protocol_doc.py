@@ -1,0 +1,83 @@
+"""docs/protocol.md against the code: the events, their fields and the options table must agree."""
+import re
+from pathlib import Path
+
+import pytest
+
+from playground.web import protocol_doc
+from playground.web.events import HANDLERS
+from playground.web.factory import create_app
+from playground.web.settings import Settings
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "protocol.md"
+
+
+def table_after(heading: str) -> dict:
+    """{event: [cell, cell, ...]} of the first table under a '## heading'."""
+    section = DOC.read_text().split(f"## {heading}\n", 1)[1]
+    rows = {}
+    for line in section.splitlines():
+        if line.startswith("| `"):
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            rows[cells[0].strip("`")] = cells[1:]
+        elif rows and not line.startswith("|"):
+            break
+    return rows
+
+
+def names(cell: str) -> set:
+    return set(re.findall(r"`(\w+)`", cell))
+
+
+CLIENT_EVENTS = table_after("Client → server")
+SERVER_EVENTS = table_after("Server → client")
+
+
+def test_documented_client_events_are_exactly_the_handled_ones():
+    assert set(CLIENT_EVENTS) == set(HANDLERS)
+
+
+def test_options_table_is_generated_from_the_code():
+    document = DOC.read_text()
+    assert protocol_doc.document_with_table(document) == document, \
+        "run `python -m playground.web.protocol_doc --write`"
+
+
+@pytest.fixture(scope="module")
+def client():
+    app = create_app(Settings.from_env(environ={}))
+    socketio = app.extensions["socketio"]
+    test_client = socketio.test_client(app)
+    socketio.sleep(0.05)
+    yield test_client, socketio
+    test_client.disconnect()
+
+
+SAMPLE_PAYLOADS = {"update_config": {"learningRate": 0.1}, "set_weight": {"layer": 0, "node": 0, "source": 0,
+                   "value": 0.2}, "set_focus": {"node": 1}}
+
+
+@pytest.mark.parametrize("event", sorted(CLIENT_EVENTS))
+def test_replies_carry_the_documented_fields(client, event):
+    test_client, _ = client
+    payload_cell, reply_cell = CLIENT_EVENTS[event]
+    payload = SAMPLE_PAYLOADS.get(event)
+    if payload is not None and payload_cell != "any subset of the options (table below)":
+        assert set(payload) == names(payload_cell)
+    reply = test_client.emit(event, payload, callback=True)
+    assert reply["ok"] is True
+    assert set(reply) - {"ok"} == names(reply_cell)
+
+
+def test_server_events_carry_the_documented_fields(client):
+    test_client, socketio = client
+    test_client.emit("update_config", {"noise": 10}, callback=True)
+    test_client.emit("step", callback=True)
+    test_client.emit("update_config", {"batchSize": 0}, callback=True)
+    socketio.sleep(0.05)
+    seen = {}
+    for message in test_client.get_received():
+        seen.setdefault(message["name"], message["args"][0])
+    assert set(seen) == set(SERVER_EVENTS)
+    for event, payload in seen.items():
+        assert set(payload) == names(SERVER_EVENTS[event][0]), event

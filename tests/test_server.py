@@ -1,0 +1,133 @@
+"""The real server (`python app.py`, eventlet) driven by real python-socketio clients over loopback."""
+import threading
+import time
+
+import pytest
+import socketio
+
+
+class Recorder(socketio.Client):
+    """A client that keeps every map_update; `ack_delay` holds each acknowledgement back, and `acknowledge=False`
+    never sends one (python-socketio acknowledges when the handler returns, so that is done below its handler)."""
+
+    def __init__(self, ack_delay: float = 0.0, acknowledge: bool = True):
+        super().__init__(reconnection=False)
+        self.frames, self.errors, self.states = [], [], []
+        self.ack_delay, self.acknowledge = ack_delay, acknowledge
+        self.first_frame = threading.Event()
+        self.on("map_update", self._frame)
+        self.on("error", self.errors.append)
+        self.on("state", self.states.append)
+
+    def _frame(self, payload):
+        self.frames.append((time.monotonic(), payload["seq"], payload["epoch"]))
+        self.first_frame.set()
+        if self.ack_delay:
+            time.sleep(self.ack_delay)
+
+    def _handle_event(self, namespace, id, data):
+        if data and data[0] == "map_update" and not self.acknowledge:
+            id = None
+        super()._handle_event(namespace, id, data)
+
+
+def connect(server, **options) -> Recorder:
+    client = Recorder(**options)
+    client.connect(server.url, transports=["websocket"], wait_timeout=10)
+    assert client.first_frame.wait(10)
+    return client
+
+
+def wait_until(condition, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_acknowledging_client_gets_a_stream_of_new_frames(live_server):
+    client = connect(live_server)
+    try:
+        assert client.call("start_training", timeout=10)["ok"]
+        assert wait_until(lambda: len(client.frames) >= 15)
+        client.call("stop_training", timeout=10)
+        seqs = [seq for _, seq, _ in client.frames]
+        epochs = [epoch for _, _, epoch in client.frames]
+        assert seqs == sorted(set(seqs))
+        assert epochs[-1] > epochs[1] > 0
+    finally:
+        client.disconnect()
+
+
+def test_slow_client_gets_the_newest_frame_not_a_backlog(live_server):
+    client = connect(live_server, ack_delay=0.25)
+    try:
+        client.call("start_training", timeout=10)
+        assert wait_until(lambda: len(client.frames) >= 6)
+        client.call("stop_training", timeout=10)
+        seqs = [seq for _, seq, _ in client.frames[1:6]]
+        gaps = [b - a for a, b in zip(seqs, seqs[1:])]
+        assert all(gap >= 1 for gap in gaps)
+        assert max(gaps) > 1, "frames produced while one was in flight must be dropped, not queued"
+        # One frame in flight at a time: each arrives only after the previous acknowledgement.
+        times = [t for t, _, _ in client.frames[1:6]]
+        assert all(b - a >= 0.25 for a, b in zip(times, times[1:]))
+    finally:
+        client.disconnect()
+
+
+def test_client_that_stops_acknowledging_gets_one_frame_and_others_go_on(live_server):
+    silent = connect(live_server, acknowledge=False)
+    normal = connect(live_server)
+    try:
+        silent.call("start_training", timeout=10)
+        normal.call("start_training", timeout=10)
+        time.sleep(1.5)
+        assert len(silent.frames) == 1
+        assert len(normal.frames) >= 10
+        assert live_server.health()["training"] == 2
+    finally:
+        silent.disconnect()
+        normal.disconnect()
+
+
+def test_session_cap_answers_busy_and_a_retry_succeeds(start_server):
+    server = start_server(max_training_sessions=2)
+    clients = [connect(server) for _ in range(3)]
+    try:
+        assert clients[0].call("start_training", timeout=10)["ok"]
+        assert clients[1].call("start_training", timeout=10)["ok"]
+        busy = clients[2].call("start_training", timeout=10)
+        assert busy["ok"] is False and busy["error"]["field"] == "session"
+        assert "maximum of 2" in busy["error"]["message"]
+        assert wait_until(lambda: clients[2].errors)
+        clients[0].call("stop_training", timeout=10)
+        assert clients[2].call("start_training", timeout=10)["ok"]
+    finally:
+        for client in clients:
+            client.disconnect()
+
+
+def test_disconnect_stops_training_and_frees_the_session_within_a_second(live_server):
+    client = connect(live_server)
+    client.call("start_training", timeout=10)
+    assert wait_until(lambda: live_server.health()["training"] == 1)
+    client.disconnect()
+    assert wait_until(lambda: live_server.health() == {"ok": True, "connections": 0, "training": 0}, timeout=1.0)
+
+
+def test_page_and_security_headers(live_server):
+    import requests
+    response = requests.get(live_server.url + "/", timeout=5)
+    assert response.ok and 'id="page-data"' in response.text
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert requests.get(live_server.url + "/vendor/socket.io.esm.min.js", timeout=5).ok
+
+
+def test_cross_origin_socket_is_refused_by_default(live_server):
+    client = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        client.connect(live_server.url, transports=["websocket"], headers={"Origin": "http://evil.example"},
+                       wait_timeout=5)
