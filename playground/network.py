@@ -84,7 +84,10 @@ class PlaygroundNet(nn.Module):
             raise ValueError(f"expected {self.num_layers} layers of weights and biases")
         new = []
         for index, (block, w, b) in enumerate(zip(self.augmented, weights, biases)):
-            w, b = torch.as_tensor(w, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
+            try:
+                w, b = torch.as_tensor(w, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
+            except (TypeError, ValueError, RuntimeError):
+                raise ValueError(f"layer {index}: weights and biases must be nested lists of numbers") from None
             out, cols = block.shape
             if w.shape != (out, cols - 1) or b.shape != (out,):
                 raise ValueError(f"layer {index}: expected weights of shape {(out, cols - 1)} and biases of "
@@ -281,9 +284,17 @@ class Trainer:
         return out
 
     def set_dead_links(self, dead: list) -> None:
-        offset = 0
-        for block, layer in zip(self.net.augmented, dead):
+        """Restore which links L1 killed (dead[layer][to][from]); raises ValueError on a wrong shape."""
+        masks, offset = [], 0
+        for index, block in enumerate(self.net.augmented):
             rows, cols = block.shape
-            view = self.dead[offset:offset + rows * cols].view(rows, cols)
-            view[:, :-1] = torch.as_tensor(layer, dtype=torch.bool)
+            try:
+                mask = torch.as_tensor(dead[index], dtype=torch.bool)
+            except (TypeError, ValueError, RuntimeError, IndexError):
+                mask = None
+            if mask is None or mask.shape != (rows, cols - 1):
+                raise ValueError(f"dead links of layer {index} must be {rows}×{cols - 1} booleans")
+            masks.append((self.dead[offset:offset + rows * cols].view(rows, cols), mask))
             offset += rows * cols
+        for view, mask in masks:
+            view[:, :-1] = mask

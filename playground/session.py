@@ -73,19 +73,19 @@ class TrainingSession:
         self.net = PlaygroundNet(sizes, self.config["activation"], output)
         self.net.init_parameters(self.rng.random, zero=self.config["initZero"])
         self.trainer = Trainer(self.net, self.config["regularization"])
-        self.renderer = frames.FrameRenderer(self.trainer, self._inputs(frames.grid_points()))
+        self.renderer = frames.FrameRenderer(self.trainer, self.inputs_for(frames.grid_points()))
         self._attach_data()
         self.epoch = 0
         self.train_loss, self.test_loss = self.trainer.losses()
         self.status = STOPPED                      # TF Playground's reset() pauses the player
 
-    def _inputs(self, points) -> torch.Tensor:
+    def inputs_for(self, points) -> torch.Tensor:
         return features.feature_matrix(torch.as_tensor(points, dtype=torch.float64), self.feature_names)
 
     def _attach_data(self) -> None:
         data = self.data
-        self.trainer.set_data(self._inputs(data.train_points), torch.as_tensor(data.train_labels),
-                              self._inputs(data.test_points), torch.as_tensor(data.test_labels),
+        self.trainer.set_data(self.inputs_for(data.train_points), torch.as_tensor(data.train_labels),
+                              self.inputs_for(data.test_points), torch.as_tensor(data.test_labels),
                               self.config["batchSize"])
 
     # --- training ---------------------------------------------------------------------------------------------

@@ -1,0 +1,67 @@
+"""Frames: the grid, the one-byte encoding and the renderer against the model itself."""
+import math
+import random
+
+import pytest
+import torch
+
+from playground import features, frames
+from playground.network import PlaygroundNet, Trainer
+
+
+def codes(values):
+    return list(frames.quantize(torch.tensor(values, dtype=torch.float64)))
+
+
+def test_encoding_end_points_zero_and_nan():
+    assert codes([-1.0, 0.0, 1.0, float("nan"), float("inf"), -float("inf"), 5.0, -5.0]) == \
+        [0, 124, 247, 255, 247, 0, 247, 0]
+
+
+def test_shade_is_tf_playgrounds_and_sign_is_exact():
+    rnd = random.Random(0)
+    values = [rnd.uniform(-1.2, 1.2) for _ in range(20000)] + [k / 31 * 2 - 1 for k in range(32)] + [-1e-12, 0.0]
+    for value, code in zip(values, codes(values)):
+        assert code >> 3 == min(30, max(0, math.floor(31 * (value + 1) / 2)))
+        assert (code >= 124) == (value >= 0)
+        centre = frames.dequantize(code)
+        assert abs(centre - max(-1, min(1, value))) <= 1 / 248 + 1e-12
+
+
+def test_grid_is_row_major_from_the_top_left():
+    grid = frames.grid_points()
+    assert grid.shape == (10000, 2)
+    assert grid[0].tolist() == [-6.0, 6.0]
+    assert grid[99].tolist() == [6.0, 6.0]
+    assert grid[9900].tolist() == [-6.0, -6.0]
+    assert grid[101][0] == pytest.approx(-6 + 12 / 99) and grid[101][1] == pytest.approx(6 - 12 / 99)
+
+
+def test_renderer_matches_the_module_on_every_node():
+    names = ["x", "y", "xSquared", "sinY"]
+    net = PlaygroundNet([4, 3, 2, 1], "tanh", "tanh")
+    net.init_parameters(random.Random(5).random)
+    trainer = Trainer(net)
+    inputs = features.feature_matrix(frames.grid_points(), names)
+    renderer = frames.FrameRenderer(trainer, inputs)
+    frame = renderer.render()
+    assert frame.node_count == 4 + 3 + 2 + 1
+    with torch.no_grad():
+        output = net(inputs).view(-1)
+        hidden = net.layers[0](inputs)
+    assert frame.heatmap == frames.quantize(output)
+    focused = renderer.render(focus=5)                     # second neuron of the first hidden layer
+    assert focused.heatmap == frames.quantize(hidden[:, 1])
+    thumbs = frame.thumbnails
+    assert len(thumbs) == 10 * 100
+    block = hidden[:, 1].view(10, 10, 10, 10).mean(dim=(1, 3))
+    assert thumbs[500:600] == frames.quantize(block)
+    assert thumbs[0:100] == frames.quantize(inputs[:, 0].view(10, 10, 10, 10).mean(dim=(1, 3)))
+
+
+def test_nan_network_renders_the_nan_code():
+    net = PlaygroundNet([2, 1], "tanh", "tanh")
+    net.set_parameters([[[float("nan"), 0.0]]], [[0.0]])
+    frame = frames.FrameRenderer(Trainer(net), features.feature_matrix(frames.grid_points(), ["x", "y"])).render()
+    assert set(frame.heatmap) == {255}
+    assert set(frame.thumbnails[200:]) == {255}
