@@ -3,6 +3,9 @@
 Every random draw goes through the given SeedRandom in the original's call
 order, and the arithmetic follows the original expression by expression, so
 a Playground seed yields the same points, shuffle and train/test split.
+
+Three classification datasets that TF Playground lacks (moons, checkerboard,
+rings) follow after the port, drawing from the same SeedRandom stream.
 """
 
 from __future__ import annotations
@@ -165,15 +168,76 @@ def classify_xor(rng: SeedRandom, num_samples: int, noise: float) -> list[Point]
     return points
 
 
+# --- beyond TF Playground --------------------------------------------------
+# Same signature and SeedRandom stream; every draw happens whatever the noise,
+# so one seed gives the same underlying points at every noise level.
+
+
+def _even_counts(total: int, parts: int) -> list[int]:
+    """``total`` split into ``parts`` counts that differ by at most one, larger first."""
+    return [total // parts + (i < total % parts) for i in range(parts)]
+
+
+def classify_moons(rng: SeedRandom, num_samples: int, noise: float) -> list[Point]:
+    """make_moons at radius 3.5, centred on the origin; noise adds N(0, (2 * noise)^2) to x and y."""
+    radius = 3.5
+    variance = (2 * noise) ** 2
+    points: list[Point] = []
+    # The lower moon (-1) is the upper one (+1) turned half a turn about the origin.
+    for (sign, label), count in zip(((1, 1.0), (-1, -1.0)), _even_counts(num_samples, 2)):
+        for _ in range(count):
+            angle = rand_uniform(rng, 0, math.pi)
+            x = sign * (radius * js_cos(angle) - radius / 2) + normal_random(rng, 0, variance)
+            y = sign * (radius * js_sin(angle) - radius / 4) + normal_random(rng, 0, variance)
+            points.append((x, y, label))
+    return points
+
+
+def classify_checkerboard(rng: SeedRandom, num_samples: int, noise: float) -> list[Point]:
+    """Uniform in [-6, 6]^2, +1 on even 3-unit squares; noise shifts only where the label is read, U(-3, 3) * noise."""
+    radius, square = 6, 3
+    points: list[Point] = []
+    for _ in range(num_samples):
+        x = rand_uniform(rng, -radius, radius)
+        y = rand_uniform(rng, -radius, radius)
+        # Like xor's U(-5, 5) against its 5-wide quadrants: the shift scales with the square.
+        noise_x = rand_uniform(rng, -square, square) * noise
+        noise_y = rand_uniform(rng, -square, square) * noise
+        parity = (math.floor((x + noise_x) / square) + math.floor((y + noise_y) / square)) % 2
+        points.append((x, y, 1.0 if parity == 0 else -1.0))
+    return points
+
+
+_RINGS = ((1.0, 1.0), (2.5, -1.0), (4.0, 1.0), (5.5, -1.0))  # (radius, label)
+
+
+def classify_rings(rng: SeedRandom, num_samples: int, noise: float) -> list[Point]:
+    """Four rings at radius 1, 2.5, 4, 5.5 (+-0.5), alternating +1/-1; noise adds N(0, noise^2) to x and y."""
+    variance = noise**2
+    points: list[Point] = []
+    for (ring, label), count in zip(_RINGS, _even_counts(num_samples, len(_RINGS))):
+        for _ in range(count):
+            angle = rand_uniform(rng, 0, 2 * math.pi)
+            r = ring + rand_uniform(rng, -0.5, 0.5)
+            x = r * js_sin(angle) + normal_random(rng, 0, variance)
+            y = r * js_cos(angle) + normal_random(rng, 0, variance)
+            points.append((x, y, label))
+    return points
+
+
 GENERATORS: dict[str, Generator] = {
     "circle": classify_circle,
     "xor": classify_xor,
     "gauss": classify_two_gauss,
     "spiral": classify_spiral,
+    "moons": classify_moons,
+    "checkerboard": classify_checkerboard,
+    "rings": classify_rings,
     "reg-plane": regress_plane,
     "reg-gauss": regress_gaussian,
 }
-CLASSIFICATION_DATASETS = ("circle", "xor", "gauss", "spiral")
+# TF Playground's four first, then ours.
+CLASSIFICATION_DATASETS = ("circle", "xor", "gauss", "spiral", "moons", "checkerboard", "rings")
 REGRESSION_DATASETS = ("reg-plane", "reg-gauss")
 NUM_SAMPLES = {"classification": 500, "regression": 1200}
 

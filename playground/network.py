@@ -17,12 +17,25 @@ TF Playground semantics kept exactly (nn.ts, playground.ts oneStep):
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import nn
 
-ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "linear": nn.Identity}
+class SymmetricSigmoid(nn.Module):
+    """2·σ(z) − 1 = tanh(z/2): the logistic output for cross-entropy, kept in [-1, 1] like TF Playground's tanh
+    output so that maps, labels (±1) and colours mean the same; the probability of the blue class is (out + 1) / 2."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(0.5 * z)
+
+
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "linear": nn.Identity,
+               "logistic": SymmetricSigmoid}
 INITIAL_BIAS = 0.1
+OPTIMIZERS = {"momentum": lambda params: torch.optim.SGD(params, lr=0.1, momentum=0.9),
+              "adam": lambda params: torch.optim.Adam(params, lr=0.1),
+              "rmsprop": lambda params: torch.optim.RMSprop(params, lr=0.1)}
 
 
 class PlaygroundNet(nn.Module):
@@ -111,12 +124,21 @@ def _relu_grad(out, grad, ones):   # 1 where the input was > 0, i.e. where the o
     torch.sign(out, out=grad)
 
 
+def _logistic_grad(out, grad, ones):  # d tanh(z/2) = (1 - out²) / 2
+    torch.addcmul(ones, out, out, value=-1.0, out=grad).mul_(0.5)
+
+
+def _logistic(z, out):
+    torch.mul(z, 0.5, out=out).tanh_()
+
+
 # name -> (in-place forward from pre-activation z into out, derivative written into grad from the output)
 _KERNELS = {
     "tanh": (lambda z, out: torch.tanh(z, out=out), _tanh_grad),
     "sigmoid": (lambda z, out: torch.sigmoid(z, out=out), _sigmoid_grad),
     "relu": (lambda z, out: torch.clamp_min(z, 0.0, out=out), _relu_grad),
     "linear": (lambda z, out: out.copy_(z), None),
+    "logistic": (_logistic, _logistic_grad),
 }
 
 
@@ -146,16 +168,30 @@ class _Buffers:
         self.pre, self.delta, self.grad = scratch[points]
 
 
-class Trainer:
-    """TF Playground's SGD on a PlaygroundNet, with a hand-written backward pass into preallocated buffers.
+class Evaluation(NamedTuple):
+    train_loss: float
+    test_loss: float
+    train_accuracy: float | None      # classification only: the share of points on the right side of 0
+    test_accuracy: float | None
 
-    Holds the training state that TF Playground keeps in its node and link objects: the accumulated gradient, how
-    many samples it covers (the carry of a trailing partial batch) and which links L1 has killed.
+
+class Trainer:
+    """Trains a PlaygroundNet with a hand-written backward pass into preallocated buffers.
+
+    The default (SGD, squared loss) is TF Playground's rule exactly. It holds the state that TF Playground keeps in
+    its node and link objects: the accumulated gradient, how many samples it covers (the carry of a trailing
+    partial batch) and which links L1 has killed. Beyond the original: momentum, Adam and RMSprop (torch.optim
+    itself, on a Parameter that aliases the flat buffer) and binary cross-entropy with a logistic output. L1/L2
+    always follow the original's rule, applied after whichever step the optimizer took.
     """
 
-    def __init__(self, net: PlaygroundNet, regularization: str = "none"):
+    def __init__(self, net: PlaygroundNet, regularization: str = "none", optimizer: str = "sgd",
+                 loss: str = "squared"):
         self.net = net
         self.regularization = regularization
+        self.loss = loss
+        if loss == "crossEntropy" and net.activation_names[-1] != "logistic":
+            raise ValueError("cross-entropy needs the logistic output")
         self.flat = net.flat.detach()                                      # plain tensor: no autograd overhead
         self.accumulated = torch.zeros_like(self.flat)
         sizes = net.layer_sizes
@@ -167,6 +203,10 @@ class Trainer:
         self._weights_t = [block.detach()[:, :-1].t() for block in net.augmented]
         self._augmented = [block.detach() for block in net.augmented]
         self._kernels = [_KERNELS[name] for name in net.activation_names]
+        if loss == "crossEntropy":
+            # d BCE / dz = σ(z) − t = (out − y) / 2 for out = 2σ(z) − 1 and t = (y + 1) / 2: no derivative factor.
+            self._kernels[-1] = (self._kernels[-1][0], None)
+        self._output_scale = 0.5 if loss == "crossEntropy" else 1.0
         self._ones = torch.ones((), dtype=torch.float64)
         self.carried = 0                               # samples whose gradients wait in `accumulated`
         self.dead = torch.zeros_like(self.flat, dtype=torch.bool)
@@ -174,6 +214,11 @@ class Trainer:
         self._scratch = torch.empty_like(self.flat)
         self._crossed = torch.empty_like(self.dead)
         self._zero = torch.zeros((), dtype=torch.float64)
+        self._optimizer = None
+        if optimizer != "sgd":
+            self._parameter = nn.Parameter(self.flat)          # aliases the flat buffer
+            self._parameter.grad = torch.zeros_like(self.flat)
+            self._optimizer = OPTIMIZERS[optimizer]([self._parameter])
         self._scratch_by_rows: dict = {}
         self._chunks: list = []
         self._eval = None
@@ -185,9 +230,14 @@ class Trainer:
         return _Buffers(inputs, self.net.layer_sizes, self._scratch_by_rows)
 
     def set_data(self, train_inputs, train_labels, test_inputs, test_labels, batch_size: int) -> None:
-        """Fix the training order, the batches and the evaluation set (all float64 tensors)."""
+        """Fix the training order, the batches and the evaluation set (all float64 tensors).
+
+        A batch larger than the training set is cut to its size: TF Playground never has fewer than 50 training
+        points, and with its rule a smaller set (your own data) would never be trained on at all.
+        """
         train_labels, test_labels = train_labels.reshape(1, -1), test_labels.reshape(1, -1)
-        n = train_inputs.shape[0]
+        n, n_test = train_inputs.shape[0], test_inputs.shape[0]
+        batch_size = max(1, min(batch_size, n))
         self.batch_size = batch_size
         self._chunks = []
         for start in range(0, n, batch_size):
@@ -195,19 +245,18 @@ class Trainer:
             self._chunks.append((self.buffers(train_inputs[start:stop]), train_labels[:, start:stop],
                                  stop - start, stop - start == batch_size))
         everything = torch.cat([train_inputs, test_inputs])
-        buffers = self.buffers(everything)
-        # One matrix-vector product turns squared errors into both mean losses: row 0 averages the training
-        # points, row 1 the test points.
-        weights = torch.zeros(2, everything.shape[0], dtype=torch.float64)
-        weights[0, :n] = 0.5 / n if n else math.nan
-        weights[1, n:] = 0.5 / test_inputs.shape[0] if test_inputs.shape[0] else math.nan
         labels = torch.cat([train_labels, test_labels], dim=1)
-        self._eval = (buffers, labels, weights, torch.empty_like(labels))
+        # One matrix-vector product turns per-point values into both means: row 0 averages the training points,
+        # row 1 the test points (an empty set gives NaN, as TF Playground's 0/0 does).
+        means = torch.zeros(2, n + n_test, dtype=torch.float64)
+        means[0, :n] = 1 / n if n else math.nan
+        means[1, n:] = 1 / n_test if n_test else math.nan
+        self._eval = (self.buffers(everything), labels, means, torch.empty_like(labels), labels > 0)
 
     # --- maths -------------------------------------------------------------------------------------------------
 
     def forward(self, buffers: _Buffers) -> torch.Tensor:
-        """Every node's output for the rows held in `buffers`; returns the output column."""
+        """Every node's output for the rows held in `buffers`; returns the output row."""
         for layer, (activate, _) in enumerate(self._kernels):
             torch.mm(self._augmented[layer], buffers.augmented[layer], out=buffers.pre[layer])
             activate(buffers.pre[layer], buffers.outputs[layer + 1])
@@ -217,7 +266,9 @@ class Trainer:
         """Add (or write) this chunk's summed gradients into `accumulated`."""
         last = len(self._kernels) - 1
         delta = buffers.delta[last]
-        torch.sub(buffers.outputs[-1], labels, out=delta)            # d(0.5(ŷ-y)²)/dŷ
+        torch.sub(buffers.outputs[-1], labels, out=delta)            # d(0.5(ŷ-y)²)/dŷ, or 2·dBCE/dz
+        if self._output_scale != 1.0:
+            delta.mul_(self._output_scale)
         for layer in range(last, -1, -1):
             derivative = self._kernels[layer][1]
             if derivative is not None:
@@ -233,29 +284,37 @@ class Trainer:
                 torch.mm(self._weights_t[layer], delta, out=buffers.delta[layer - 1])
                 delta = buffers.delta[layer - 1]
 
-    def _update(self, learning_rate: float, regularization_rate: float) -> None:
-        step = -learning_rate / self.carried
-        flat = self.flat
-        if self.regularization == "none" or regularization_rate == 0:
-            flat.add_(self.accumulated, alpha=step)
+    def _update(self, learning_rate: float, regularization_rate: float, momentum: float) -> None:
+        flat, reg_term = self.flat, self._reg_term
+        regularize = self.regularization != "none" and regularization_rate != 0
+        if regularize:                                                  # R'(w) at the weight before the step
+            if self.regularization == "L2":
+                torch.mul(flat, self.net.weight_mask, out=reg_term)
+            else:
+                torch.sign(flat, out=reg_term).mul_(self.net.weight_mask)
+        if self._optimizer is None:
+            flat.add_(self.accumulated, alpha=-learning_rate / self.carried)
+        else:
+            torch.div(self.accumulated, self.carried, out=self._parameter.grad)
+            group = self._optimizer.param_groups[0]
+            group["lr"] = learning_rate
+            if "momentum" in group and self._optimizer.__class__ is torch.optim.SGD:
+                group["momentum"] = momentum
+            self._optimizer.step()
+        if not regularize:
             if self.regularization == "L1":
                 flat.masked_fill_(self.dead, 0.0)
             return
         scale = learning_rate * regularization_rate
-        reg_term = self._reg_term
         if self.regularization == "L2":
-            torch.mul(flat, self.net.weight_mask, out=reg_term)                  # R'(w) = w, before the step
-            flat.add_(self.accumulated, alpha=step)
             flat.sub_(reg_term, alpha=scale)
             return
-        torch.sign(flat, out=reg_term).mul_(self.net.weight_mask)               # R'(w) = sign(w), before the step
-        flat.add_(self.accumulated, alpha=step)
         after = torch.sub(flat, reg_term, alpha=scale, out=self._scratch)
         torch.lt(reg_term.copy_(flat).mul_(after), 0.0, out=self._crossed)   # the penalty pushed w across 0
         self.dead.logical_or_(self._crossed)
         torch.where(self.dead, self._zero, after, out=flat)
 
-    def train_epoch(self, learning_rate: float, regularization_rate: float) -> None:
+    def train_epoch(self, learning_rate: float, regularization_rate: float, momentum: float = 0.9) -> None:
         """One pass over the training set in its fixed order, exactly as TF Playground's oneStep()."""
         with torch.no_grad():
             for buffers, labels, rows, full in self._chunks:
@@ -263,16 +322,30 @@ class Trainer:
                 self._backward(buffers, labels, accumulate=self.carried > 0)
                 self.carried += rows
                 if full:
-                    self._update(learning_rate, regularization_rate)
+                    self._update(learning_rate, regularization_rate, momentum)
                     self.carried = 0
 
-    def losses(self) -> tuple[float, float]:
-        """Mean 0.5·(ŷ−y)² over the training set and the test set, without the regularization penalty."""
-        buffers, labels, weights, errors = self._eval
+    def evaluate(self) -> Evaluation:
+        """Mean loss (without the regularization penalty) and, for ±1 labels, accuracy on both sets."""
+        buffers, labels, means, values, positive = self._eval
         with torch.no_grad():
-            torch.sub(self.forward(buffers), labels, out=errors).square_()
-            train, test = torch.mv(weights, errors.view(-1)).tolist()
-        return train, test
+            output = self.forward(buffers)
+            if self.loss == "crossEntropy":       # BCE from the logit z, stably: softplus(z) − t·z
+                logits = buffers.pre[-1]
+                torch.nn.functional.softplus(logits, out=values)
+                values.sub_(logits * (labels + 1) * 0.5)
+            else:
+                torch.sub(output, labels, out=values).square_().mul_(0.5)
+            train_loss, test_loss = torch.mv(means, values.view(-1)).tolist()
+            if self.net.activation_names[-1] == "linear":
+                return Evaluation(train_loss, test_loss, None, None)
+            correct = torch.eq(output >= 0, positive).to(torch.float64)
+            train_accuracy, test_accuracy = torch.mv(means, correct.view(-1)).tolist()
+        return Evaluation(train_loss, test_loss, train_accuracy, test_accuracy)
+
+    def losses(self) -> tuple[float, float]:
+        """(train loss, test loss)."""
+        return self.evaluate()[:2]
 
     def dead_links(self) -> list:
         """dead[layer][to][from] as booleans (L1 killed the link)."""

@@ -87,6 +87,17 @@ OPTIONS: tuple[Option, ...] = (
            choices=("classification", "regression")),
     Option("initZero", "bool", False, "reset", "Initialise weights to zero"),
     Option("hideText", "bool", False, "view", "Hide the explanatory text"),
+    # Beyond TF Playground; the defaults are its behaviour.
+    Option("optimizer", "choice", "sgd", "reset", "Optimizer", choices=("sgd", "momentum", "adam", "rmsprop")),
+    Option("momentum", "float", 0.9, "live", "Momentum (SGD with momentum)", minimum=0, maximum=0.999,
+           choices=(0.5, 0.9, 0.95, 0.99)),
+    Option("loss", "choice", "squared", "reset", "Loss (classification)", choices=("squared", "crossEntropy")),
+    Option("epochsPerSecond", "float", 0, "live", "Speed in epochs per second (0: as fast as the server allows)",
+           minimum=0, maximum=1000, choices=(0, 1, 2, 5, 10, 30, 100)),
+    Option("stopAfterEpochs", "int", 0, "live", "Stop after this many epochs (0: never)", minimum=0,
+           maximum=10_000_000),
+    Option("stopBelowTestLoss", "float", 0, "live", "Stop when the test loss falls below (0: never)", minimum=0,
+           maximum=10),
 )
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -227,7 +238,8 @@ def _url_value(option: Option, value: Any) -> str:
 
 
 def to_url_hash(config: dict, extras: dict | None = None) -> str:
-    """Write a config as a TF Playground hash, in TF Playground's key order."""
+    """Write a config as a TF Playground hash, in TF Playground's key order; our own options follow, where they
+    differ from their defaults (so a TF Playground experiment's link reads exactly as the original's)."""
     extras = extras or {}
     parts = []
     for name in URL_ORDER:
@@ -240,5 +252,7 @@ def to_url_hash(config: dict, extras: dict | None = None) -> str:
         if value is None or value == option.omit_in_url_when:
             continue
         parts.append(f"{name}={_url_value(option, value)}")
+    parts += [f"{option.name}={_url_value(option, config[option.name])}" for option in OPTIONS
+              if option.name not in URL_ORDER and config.get(option.name, option.default) != option.default]
     parts += [f"{name}={value}" for name, value in extras.items() if name.endswith("_hide")]
     return "#" + "&".join(parts)

@@ -48,15 +48,16 @@ class TrainingSession:
         return {"changed": sorted(changed), "regenerated": "seed" in changed or "regenerate" in effects,
                 "reset": bool(effects & {"regenerate", "reset"})}
 
-    def reset(self) -> None:
-        """New weights from the continuing random stream, epoch 0, same data, stopped (TF Playground's reset)."""
-        self._build_network()
+    def reset(self, same_weights: bool = False) -> None:
+        """Epoch 0, same data, stopped. New weights from the continuing random stream (TF Playground's reset), or
+        with `same_weights` the initial weights of this network again, to rerun the same experiment."""
+        self._build_network(self.initial_parameters if same_weights else None)
 
     def regenerate(self) -> None:
         """New data from a new seed; the network and the epoch counter carry on (TF Playground's regenerate)."""
         self._seed_data(new_seed(self.rng))
         self._attach_data()
-        self.train_loss, self.test_loss = self.trainer.losses()
+        self._evaluate()
 
     def _seed_data(self, seed: str) -> None:
         self.config["seed"] = seed
@@ -66,17 +67,29 @@ class TrainingSession:
         self.data = datasets.generate_split(self.rng, name, datasets.NUM_SAMPLES[problem], self.config["noise"],
                                             self.config["percTrainData"])
 
-    def _build_network(self) -> None:
+    @property
+    def loss_name(self) -> str:
+        """The loss in use: cross-entropy is for classification only; regression always uses the squared loss."""
+        return "crossEntropy" if self.config["problem"] == "classification" and self.config["loss"] == \
+            "crossEntropy" else "squared"
+
+    def _build_network(self, parameters: tuple | None = None) -> None:
         self.feature_names = features.active_features(self.config)
-        output = "tanh" if self.config["problem"] == "classification" else "linear"
+        output = {"squared": "tanh", "crossEntropy": "logistic"}[self.loss_name]
+        if self.config["problem"] == "regression":
+            output = "linear"
         sizes = [len(self.feature_names), *self.config["networkShape"], 1]
         self.net = PlaygroundNet(sizes, self.config["activation"], output)
-        self.net.init_parameters(self.rng.random, zero=self.config["initZero"])
-        self.trainer = Trainer(self.net, self.config["regularization"])
+        if parameters is None:
+            self.net.init_parameters(self.rng.random, zero=self.config["initZero"])
+            self.initial_parameters = self.net.get_parameters()
+        else:
+            self.net.set_parameters(*parameters)
+        self.trainer = Trainer(self.net, self.config["regularization"], self.config["optimizer"], self.loss_name)
         self.renderer = frames.FrameRenderer(self.trainer, self.inputs_for(frames.grid_points()))
         self._attach_data()
         self.epoch = 0
-        self.train_loss, self.test_loss = self.trainer.losses()
+        self._evaluate()
         self.status = STOPPED                      # TF Playground's reset() pauses the player
 
     def inputs_for(self, points) -> torch.Tensor:
@@ -90,23 +103,39 @@ class TrainingSession:
 
     # --- training ---------------------------------------------------------------------------------------------
 
+    def _evaluate(self) -> None:
+        evaluation = self.trainer.evaluate()
+        self.train_loss, self.test_loss, self.train_accuracy, self.test_accuracy = evaluation
+
     def step(self) -> bool:
         """Train exactly one epoch. Returns False (and sets DIVERGED) when the loss stops being finite."""
-        self.trainer.train_epoch(self.config["learningRate"], self.config["regularizationRate"])
+        config = self.config
+        self.trainer.train_epoch(config["learningRate"], config["regularizationRate"], config["momentum"])
         self.epoch += 1
-        self.train_loss, self.test_loss = self.trainer.losses()
-        if not (math.isfinite(self.train_loss) and math.isfinite(self.test_loss)):
+        self._evaluate()
+        data = self.data
+        if not all(math.isfinite(loss) for loss, points in ((self.train_loss, data.train_labels),
+                                                            (self.test_loss, data.test_labels)) if len(points)):
             self.status = DIVERGED
             return False
         return True
 
+    def stop_rule_reached(self) -> bool:
+        """The optional stop rules: after N epochs, or once the test loss is below a value (0 turns each off)."""
+        after, below = self.config["stopAfterEpochs"], self.config["stopBelowTestLoss"]
+        return bool(after and self.epoch >= after) or bool(below and self.test_loss < below)
+
     def train_for(self, seconds: float, max_epochs: int | None = None) -> int:
-        """Train whole epochs until `seconds` have passed (at least one epoch); returns how many ran."""
+        """Train whole epochs until `seconds` have passed (at least one epoch), `max_epochs` ran, the loss
+        diverged or a stop rule holds (then the status is STOPPED); returns how many epochs ran."""
         deadline = time.perf_counter() + seconds
         count = 0
         while True:
             finite = self.step()
             count += 1
+            if finite and self.stop_rule_reached():
+                self.status = STOPPED
+                return count
             if not finite or count == max_epochs or time.perf_counter() >= deadline:
                 return count
 
@@ -129,7 +158,7 @@ class TrainingSession:
             raise ConfigError({"value": "must be a finite number"})
         with torch.no_grad():
             blocks[layer][node, cols - 1 if source is None else source] = float(value)
-        self.train_loss, self.test_loss = self.trainer.losses()
+        self._evaluate()
 
     # --- what the outside sees ----------------------------------------------------------------------------------
 
@@ -139,9 +168,11 @@ class TrainingSession:
     def export_json(self) -> dict:
         """The trained network and what it takes to rebuild it, as plain JSON."""
         weights, biases = self.net.get_parameters()
+        initial_weights, initial_biases = self.initial_parameters
         return {"format": EXPORT_FORMAT, "config": dict(self.config, networkShape=list(self.config["networkShape"])),
                 "epoch": self.epoch, "features": self.feature_names, "layerSizes": self.net.layer_sizes,
-                "weights": weights, "biases": biases, "dead": self.trainer.dead_links()}
+                "weights": weights, "biases": biases, "dead": self.trainer.dead_links(),
+                "initialWeights": initial_weights, "initialBiases": initial_biases}
 
     def import_json(self, exported: dict) -> None:
         """Load a network exported by `export_json`: its config (same data from its seed) and its parameters."""
@@ -149,12 +180,15 @@ class TrainingSession:
             raise ValueError(f"format must be {EXPORT_FORMAT!r}")
         config = validate_changes(exported.get("config"))
         candidate = TrainingSession(config)
+        if "initialWeights" in exported:
+            candidate.net.set_parameters(exported["initialWeights"], exported.get("initialBiases"))
+            candidate.initial_parameters = candidate.net.get_parameters()
         candidate.net.set_parameters(exported.get("weights"), exported.get("biases"))
         if exported.get("dead") is not None:
             candidate.trainer.set_dead_links(exported["dead"])
         epoch = exported.get("epoch", 0)
         candidate.epoch = epoch if isinstance(epoch, int) and epoch >= 0 else 0
-        candidate.train_loss, candidate.test_loss = candidate.trainer.losses()
+        candidate._evaluate()
         self.__dict__.update(candidate.__dict__)
 
 

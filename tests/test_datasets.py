@@ -13,7 +13,10 @@ from playground.datasets import (
     NUM_SAMPLES,
     REGRESSION_DATASETS,
     DataSplit,
+    classify_checkerboard,
     classify_circle,
+    classify_moons,
+    classify_rings,
     classify_spiral,
     classify_two_gauss,
     classify_xor,
@@ -27,6 +30,9 @@ from playground.jsmath import js_cos, js_log, js_sin
 from playground.rng import SeedRandom, new_seed
 
 ALL_DATASETS = CLASSIFICATION_DATASETS + REGRESSION_DATASETS
+# TF Playground's own datasets, checked point for point against JavaScript, and ours beyond them.
+TF_DATASETS = ("circle", "xor", "gauss", "spiral") + REGRESSION_DATASETS
+NEW_DATASETS = ("moons", "checkerboard", "rings")
 
 
 def num_samples(name: str) -> int:
@@ -44,6 +50,8 @@ def columns(points):
 
 def test_registry():
     assert set(GENERATORS) == set(ALL_DATASETS)
+    assert CLASSIFICATION_DATASETS == ("circle", "xor", "gauss", "spiral") + NEW_DATASETS
+    assert REGRESSION_DATASETS == ("reg-plane", "reg-gauss")
     assert NUM_SAMPLES == {"classification": 500, "regression": 1200}
 
 
@@ -186,9 +194,9 @@ def test_same_seed_same_data_other_seed_other_data(name):
 
 def test_unknown_dataset():
     with pytest.raises(ValueError, match="unknown dataset"):
-        generate_split(SeedRandom("x"), "moons", 500, 0, 50)
+        generate_split(SeedRandom("x"), "no-such-dataset", 500, 0, 50)
     with pytest.raises(ValueError):
-        thumbnail_points("moons")
+        thumbnail_points("no-such-dataset")
 
 
 @pytest.mark.parametrize("name", ALL_DATASETS)
@@ -211,6 +219,179 @@ def test_golden_default_url():
     ]
     assert data.train_labels[:3].tolist() == [1.0, -1.0, -1.0]
     assert new_seed(rng) == "0.51396"  # what "regenerate" would pick next
+
+
+# --- datasets beyond TF Playground: moons, checkerboard, rings ---------------
+
+NEW_GENERATORS = {"moons": classify_moons, "checkerboard": classify_checkerboard, "rings": classify_rings}
+MOON_RADIUS = 3.5
+RING_RADII = np.array([1.0, 2.5, 4.0, 5.5])
+
+
+def moon_centres(label):
+    # The +1 moon is the upper arc of the circle about (-R/2, -R/4); the -1 moon is it turned about the origin.
+    return -label * MOON_RADIUS / 2, -label * MOON_RADIUS / 4
+
+
+def board_rule(x, y):
+    return np.where((np.floor(x / 3) + np.floor(y / 3)) % 2 == 0, 1.0, -1.0)
+
+
+def nearest_ring(x, y):
+    return np.abs(np.hypot(x, y)[:, None] - RING_RADII).argmin(axis=1)
+
+
+def test_new_generators_are_registered_under_their_names():
+    for name, generator in NEW_GENERATORS.items():
+        assert GENERATORS[name] is generator and name in CLASSIFICATION_DATASETS
+
+
+@pytest.mark.parametrize("name", NEW_DATASETS)
+@pytest.mark.parametrize("count", [0, 1, 2, 3, 7, 9, 500, 501])
+def test_new_datasets_give_exactly_num_samples(name, count):
+    # Unlike TF's `i < numSamples / 2` loops, odd counts are not rounded up.
+    assert len(NEW_GENERATORS[name](SeedRandom("o"), count, 0.3)) == count
+
+
+@pytest.mark.parametrize("name", NEW_DATASETS)
+@pytest.mark.parametrize("noise", [0.0, 0.5, 0.8])
+def test_new_datasets_labels_are_plus_minus_one(name, noise):
+    _, _, label = columns(NEW_GENERATORS[name](SeedRandom("l"), 500, noise))
+    assert set(label) == {-1.0, 1.0}
+    assert abs(label.sum()) < 100  # neither class swamps the other
+
+
+@pytest.mark.parametrize("count", [500, 501, 7])
+def test_moons_and_rings_classes_are_balanced_in_order(count):
+    _, _, label = columns(classify_moons(SeedRandom("b"), count, 0.5))
+    half = (count + 1) // 2
+    assert label.tolist() == [1.0] * half + [-1.0] * (count - half)
+    _, _, label = columns(classify_rings(SeedRandom("b"), count, 0.5))
+    sizes = [count // 4 + (i < count % 4) for i in range(4)]
+    expected = [value for size, value in zip(sizes, [1.0, -1.0, 1.0, -1.0]) for _ in range(size)]
+    assert label.tolist() == expected
+
+
+@pytest.mark.parametrize("name", NEW_DATASETS)
+@pytest.mark.parametrize("noise", [0.0, 0.5])
+def test_new_datasets_follow_the_seed(name, noise):
+    generator = NEW_GENERATORS[name]
+    a, b, c = (generator(SeedRandom(seed), 500, noise) for seed in ("0.1", "0.1", "0.2"))
+    assert a == b
+    assert not np.array_equal(np.array(a)[:, :2], np.array(c)[:, :2])
+
+
+@pytest.mark.parametrize("name", NEW_DATASETS)
+def test_new_datasets_draw_only_from_the_seeded_stream(name):
+    # Every draw goes through rng.random(), and as many of them at any noise level.
+    class CountingRandom(SeedRandom):
+        draws = 0
+
+        def random(self):
+            self.draws += 1
+            return super().random()
+
+    counts = []
+    for noise in (0.0, 0.8):
+        rng = CountingRandom("d")
+        NEW_GENERATORS[name](rng, 300, noise)
+        counts.append(rng.draws)
+    assert counts[0] == counts[1] > 0
+
+
+def test_moons_at_zero_noise_lie_on_their_arcs():
+    x, y, label = columns(classify_moons(SeedRandom("m"), 500, 0.0))
+    cx, cy = moon_centres(label)
+    assert np.abs(np.hypot(x - cx, y - cy) - MOON_RADIUS).max() < 1e-12
+    assert (label * (y - cy) >= -1e-12).all()  # the upper half for +1, the lower half for -1
+    # The pair is centred on the origin and spans about [-5.25, 5.25] x [-2.625, 2.625].
+    assert np.abs(x).max() <= 5.25 + 1e-12 and np.abs(y).max() <= 2.625 + 1e-12
+    assert np.abs(x).max() > 5 and np.abs(y).max() > 2.5
+
+
+def test_moons_noise_moves_the_points_by_two_noise():
+    clean = columns(classify_moons(SeedRandom("m"), 2000, 0.0))
+    noisy = columns(classify_moons(SeedRandom("m"), 2000, 0.5))
+    # Same seed, same arc positions: the difference is the N(0, (2 * 0.5)^2) position noise.
+    shift = np.concatenate([noisy[0] - clean[0], noisy[1] - clean[1]])
+    assert abs(shift.mean()) < 0.1 and abs(shift.std() - 1.0) < 0.1
+    assert np.array_equal(clean[2], noisy[2])
+    cx, cy = moon_centres(noisy[2])
+    off_arc = np.abs(np.hypot(noisy[0] - cx, noisy[1] - cy) - MOON_RADIUS)
+    assert np.median(off_arc) > 0.3
+
+
+def test_checkerboard_at_zero_noise_follows_the_board():
+    x, y, label = columns(classify_checkerboard(SeedRandom("k"), 2000, 0.0))
+    assert np.array_equal(label, board_rule(x, y))
+    assert np.abs(x).max() < 6 and np.abs(y).max() < 6
+    # All 16 squares of the 4 x 4 board are populated.
+    squares = set(zip(np.floor(x / 3).astype(int), np.floor(y / 3).astype(int)))
+    assert squares == {(i, j) for i in range(-2, 2) for j in range(-2, 2)}
+    # The rule itself: +1 where floor(x / 3) + floor(y / 3) is even.
+    assert board_rule(np.array([0.5, -0.5, 3.5, -3.5]), np.array([0.5, 0.5, 0.5, -3.5])).tolist() == [1, -1, -1, 1]
+
+
+@pytest.mark.parametrize(("noise", "low", "high"), [(0.25, 0.1, 0.35), (0.5, 0.25, 0.5)])
+def test_checkerboard_noise_flips_labels_near_edges_not_points(noise, low, high):
+    clean = columns(classify_checkerboard(SeedRandom("k"), 2000, 0.0))
+    noisy = columns(classify_checkerboard(SeedRandom("k"), 2000, noise))
+    assert np.array_equal(clean[0], noisy[0]) and np.array_equal(clean[1], noisy[1])
+    flipped = noisy[2] != board_rule(noisy[0], noisy[1])
+    assert low < flipped.mean() < high
+    # The label is read at most 3 * noise away per axis, so only points that close to an edge flip.
+    edge = np.minimum(np.abs(noisy[0] - 3 * np.round(noisy[0] / 3)), np.abs(noisy[1] - 3 * np.round(noisy[1] / 3)))
+    assert edge[flipped].max() <= 3 * noise
+
+
+def test_rings_at_zero_noise_lie_in_alternating_bands():
+    x, y, label = columns(classify_rings(SeedRandom("r"), 1000, 0.0))
+    radii = np.hypot(x, y)
+    band = np.repeat(np.arange(4), 250)
+    assert np.all(np.abs(radii - RING_RADII[band]) <= 0.5 + 1e-12)
+    assert np.array_equal(nearest_ring(x, y), band)
+    assert np.array_equal(label, np.where(band % 2 == 0, 1.0, -1.0))
+    assert radii.max() <= 6 + 1e-12
+
+
+def test_rings_noise_moves_the_points_by_noise():
+    clean = columns(classify_rings(SeedRandom("r"), 2000, 0.0))
+    noisy = columns(classify_rings(SeedRandom("r"), 2000, 0.5))
+    shift = np.concatenate([noisy[0] - clean[0], noisy[1] - clean[1]])
+    assert abs(shift.mean()) < 0.05 and abs(shift.std() - 0.5) < 0.05
+    assert np.array_equal(clean[2], noisy[2])
+    band = np.repeat(np.arange(4), 500)
+    outside = np.abs(np.hypot(noisy[0], noisy[1]) - RING_RADII[band]) > 0.5
+    assert 0.1 < outside.mean() < 0.9
+
+
+@pytest.mark.parametrize("name", NEW_DATASETS)
+@pytest.mark.parametrize(("count", "noise_percent", "percent_train"), [(500, 0, 50), (501, 30, 70), (7, 80, 50)])
+def test_generate_split_shuffles_and_splits_new_datasets(name, count, noise_percent, percent_train):
+    data = generate_split(SeedRandom("g"), name, count, noise_percent, percent_train)
+    assert data.num_train == math.floor(count * percent_train / 100)
+    assert data.num_train + len(data.test_labels) == count
+    assert data.train_points.shape == (data.num_train, 2) and data.test_points.shape == (count - data.num_train, 2)
+    # The split is a permutation of what the generator drew from the same stream.
+    points = NEW_GENERATORS[name](SeedRandom("g"), count, noise_percent / 100)
+    rows = np.column_stack(
+        [np.concatenate([data.train_points, data.test_points]), np.concatenate([data.train_labels, data.test_labels])]
+    )
+    assert sorted(map(tuple, rows.tolist())) == sorted(points)
+    if count >= 100:
+        assert rows.tolist() != [list(p) for p in points]
+        assert set(data.train_labels) == set(data.test_labels) == {-1.0, 1.0}
+
+
+def test_thumbnails_of_new_datasets_are_clean_shapes():
+    x, y, label = columns(thumbnail_points("moons"))
+    cx, cy = moon_centres(label)
+    assert np.abs(np.hypot(x - cx, y - cy) - MOON_RADIUS).max() < 1e-12
+    x, y, label = columns(thumbnail_points("checkerboard"))
+    assert np.array_equal(label, board_rule(x, y))
+    x, y, label = columns(thumbnail_points("rings"))
+    assert np.array_equal(label, np.where(nearest_ring(x, y) % 2 == 0, 1.0, -1.0))
+    assert np.array_equal(nearest_ring(x, y), np.repeat(np.arange(4), 50))
 
 
 # --- cross-check against JavaScript ------------------------------------------
@@ -437,7 +618,7 @@ def test_js_math_matches_node():
 CROSS_CHECK_CASES = [
     [seed, name, num_samples(name), noise, percent]
     for seed, noise, percent in [("0.59704", 0, 50), ("0.12345", 35, 70), ("hello.", 50, 10), ("", 5, 90)]
-    for name in ALL_DATASETS
+    for name in TF_DATASETS
 ] + [
     ["héllo 😀", "circle", 500, 20, 50],
     ["0.5", "gauss", 7, 10, 50],

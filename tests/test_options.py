@@ -14,12 +14,13 @@ TF_DEFAULT_HASH = ("#activation=tanh&batchSize=10&dataset=circle&regDataset=reg-
 
 def test_defaults_are_tf_playgrounds():
     config = default_config("0.5")
-    assert config == {
+    assert config == {"optimizer": "sgd", "momentum": 0.9, "loss": "squared", "epochsPerSecond": 0,
+                      "stopAfterEpochs": 0, "stopBelowTestLoss": 0, **{
         "activation": "tanh", "regularization": "none", "batchSize": 10, "dataset": "circle",
         "regDataset": "reg-plane", "learningRate": 0.03, "regularizationRate": 0, "noise": 0,
         "networkShape": (4, 2), "seed": "0.5", "showTestData": False, "discretize": False, "percTrainData": 50,
         "x": True, "y": True, "xSquared": False, "ySquared": False, "xTimesY": False, "sinX": False,
-        "sinY": False, "problem": "classification", "initZero": False, "hideText": False}
+        "sinY": False, "problem": "classification", "initZero": False, "hideText": False}}
 
 
 def test_every_option_has_a_valid_default_and_a_description():
@@ -35,7 +36,7 @@ VALID = {
     "activation": ["relu", "tanh", "sigmoid", "linear"],
     "regularization": ["none", "L1", "L2"],
     "batchSize": [1, 30, 15.0],
-    "dataset": ["circle", "xor", "gauss", "spiral"],
+    "dataset": ["circle", "xor", "gauss", "spiral", "moons", "checkerboard", "rings"],
     "regDataset": ["reg-plane", "reg-gauss"],
     "learningRate": [0.00001, 10, 0.5],
     "regularizationRate": [0, 10, 0.003],
@@ -45,12 +46,18 @@ VALID = {
     "percTrainData": [10, 90, 55],
     "problem": ["classification", "regression"],
     **{name: [True, False] for name in [*FEATURES, "showTestData", "discretize", "initZero", "hideText"]},
+    "optimizer": ["sgd", "momentum", "adam", "rmsprop"],
+    "momentum": [0, 0.5, 0.999],
+    "loss": ["squared", "crossEntropy"],
+    "epochsPerSecond": [0, 1, 0.5, 1000],
+    "stopAfterEpochs": [0, 1, 10_000_000],
+    "stopBelowTestLoss": [0, 0.01, 10],
 }
 INVALID = {
     "activation": ["softmax", "", None, 1, "TANH"],
     "regularization": ["l1", None],
     "batchSize": [0, 31, 2.5, "10", True, None, float("nan")],
-    "dataset": ["moons", "reg-plane", 3],
+    "dataset": ["two-moons", "reg-plane", 3],
     "regDataset": ["circle"],
     "learningRate": [0, -1, 10.5, float("inf"), float("nan"), "0.03", [0.03]],
     "regularizationRate": [-0.1, 11],
@@ -60,6 +67,12 @@ INVALID = {
     "percTrainData": [0, 95, 100, 5],
     "problem": ["multiclass"],
     **{name: [1, 0, "true", None] for name in [*FEATURES, "showTestData", "discretize", "initZero", "hideText"]},
+    "optimizer": ["sgd ", "Adam", "lbfgs"],
+    "momentum": [-0.1, 1, 2],
+    "loss": ["mse", "bce"],
+    "epochsPerSecond": [-1, 1001, "fast"],
+    "stopAfterEpochs": [-1, 1.5, 10_000_001],
+    "stopBelowTestLoss": [-0.01, 11],
 }
 
 
@@ -140,4 +153,8 @@ def test_round_trip_of_every_non_default_config():
               "networkShape": (8, 1, 3), "showTestData": True, "discretize": True, "percTrainData": 70,
               "sinX": True, "x": False, "problem": "regression", "regDataset": "reg-gauss", "initZero": True}
     parsed, _ = parse_url_hash(to_url_hash(config))
-    assert parsed == config
+    assert {**default_config("abc"), **parsed} == config
+    ours = {**config, "optimizer": "adam", "loss": "crossEntropy", "epochsPerSecond": 2, "stopAfterEpochs": 500}
+    url = to_url_hash(ours)
+    assert url.endswith("&optimizer=adam&loss=crossEntropy&epochsPerSecond=2&stopAfterEpochs=500")
+    assert {**default_config("abc"), **parse_url_hash(url)[0]} == ours

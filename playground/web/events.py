@@ -40,12 +40,12 @@ def _no_payload(payload) -> None:
 def _object(payload, *required) -> dict:
     if not isinstance(payload, dict):
         raise EventError("payload", f"must be an object with the fields {', '.join(required)}")
-    for name in required:
-        if name not in payload:
-            raise EventError(name, "is required")
     extra = sorted(set(payload) - set(required), key=str)
     if extra:
         raise EventError(str(extra[0])[:40], "is not a field of this event")
+    for name in required:
+        if name not in payload:
+            raise EventError(name, "is required")
     return payload
 
 
@@ -97,9 +97,13 @@ def step(hub, client, payload):
 
 @handles("reset")
 def reset(hub, client, payload):
-    _no_payload(payload)
+    same_weights = False
+    if payload not in (None, {}):
+        same_weights = _object(payload, "sameWeights")["sameWeights"]
+        if not isinstance(same_weights, bool):
+            raise EventError("sameWeights", "must be true (the initial weights again) or false (new weights)")
     before = client.session.status
-    client.call(client.session.reset)
+    client.call(client.session.reset, same_weights)
     after_change(hub, client, before)
     return {"config": messages.config(client.session), "epoch": client.session.epoch}
 

@@ -17,7 +17,7 @@ import logging
 import time
 from collections import deque
 
-from ..session import DIVERGED, RUNNING, STOPPED, TrainingSession
+from ..session import RUNNING, STOPPED, TrainingSession
 from . import concurrency, messages
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,8 @@ class Client:
         self.in_flight_since: float | None = None
         self.last_frame_at = 0.0
         self.epoch_samples: deque = deque(maxlen=64)   # (time, epoch) to report epochs per second
+        self.pace_tokens = 0.0               # epochs the speed control allows now (a token bucket)
+        self.pace_checked: float | None = None
         self.closed = False
 
     def call(self, function, *args):
@@ -49,6 +51,25 @@ class Client:
 
     def stalled(self, now: float, stall_seconds: float) -> bool:
         return self.in_flight_since is not None and now - self.in_flight_since > stall_seconds
+
+    def pace_allowance(self, now: float, burst_seconds: float) -> int | None:
+        """How many epochs the speed control allows now (None: no limit). Unused time is not saved up beyond one
+        burst, so a paused or slow turn is not followed by a rush."""
+        pace = self.session.config["epochsPerSecond"]
+        if not pace:
+            self.pace_checked = None
+            return None
+        if self.pace_checked is None:
+            self.pace_tokens = 1.0                    # the first epoch at once
+        else:
+            burst = max(1.0, pace * burst_seconds)
+            self.pace_tokens = min(burst, self.pace_tokens + (now - self.pace_checked) * pace)
+        self.pace_checked = now
+        return int(self.pace_tokens)
+
+    def pace_due(self, now: float) -> float:
+        """When the speed control will next allow an epoch."""
+        return now + (1.0 - self.pace_tokens) / self.session.config["epochsPerSecond"]
 
     def epochs_per_second(self, now: float) -> float:
         while len(self.epoch_samples) > 2 and now - self.epoch_samples[1][0] > 1.0:
@@ -147,33 +168,45 @@ class Hub:
         frame_interval = 1.0 / self.settings.frames_per_second
         while True:
             now = time.monotonic()
-            ready = [c for c in self.clients.values() if c.running and not c.stalled(now, self.settings.stall_seconds)]
+            ready, next_due = [], now + 1.0
+            for client in list(self.clients.values()):
+                if not client.running or client.stalled(now, self.settings.stall_seconds):
+                    continue
+                allowance = client.pace_allowance(now, self.settings.turn_seconds)
+                if allowance == 0:
+                    next_due = min(next_due, client.pace_due(now))
+                else:
+                    ready.append((client, allowance))
             if not ready:
-                self.work.wait(1.0)
+                self.work.wait(max(0.001, next_due - now))
                 continue
             # Each session should get a turn, and so a frame, every frame interval.
             turn = min(self.settings.turn_seconds, 0.8 * frame_interval / len(ready))
-            for client in ready:
-                if not client.running:
-                    continue
-                # End the turn when the client's next frame is due, and render it then.
-                until_due = client.last_frame_at + frame_interval - time.monotonic()
-                render = until_due <= turn
-                seconds = max(MIN_TURN_SECONDS, min(turn, until_due))
-                try:
-                    payload = client.call(messages.train_turn, client.session, seconds, render, client.focus)
-                except Exception:                      # a bug must not stop every other session's training
-                    log.exception("training turn failed")
-                    client.session.status = STOPPED
-                    self.state_changed(client)
-                    continue
-                if client.closed or payload is None:
-                    continue
-                self._store(client, payload)
-                if payload["status"] == DIVERGED:      # the turn ended because the loss stopped being finite
-                    self.state_changed(client)
-                # Let the emitter send the frame now, while no native thread competes for the GIL.
-                self.socketio.sleep(0)
+            for client, allowance in ready:
+                if client.running:
+                    self._turn(client, turn, allowance, frame_interval)
+
+    def _turn(self, client: Client, turn: float, max_epochs: int | None, frame_interval: float) -> None:
+        # End the turn when the client's next frame is due, and render it then.
+        until_due = client.last_frame_at + frame_interval - time.monotonic()
+        render = until_due <= turn or max_epochs is not None
+        seconds = max(MIN_TURN_SECONDS, min(turn, until_due))
+        epoch = client.session.epoch
+        try:
+            payload = client.call(messages.train_turn, client.session, seconds, max_epochs, render, client.focus)
+        except Exception:                      # a bug must not stop every other session's training
+            log.exception("training turn failed")
+            client.session.status = STOPPED
+            self.state_changed(client)
+            return
+        client.pace_tokens -= client.session.epoch - epoch
+        if client.closed or payload is None:
+            return
+        self._store(client, payload)
+        if payload["status"] != RUNNING:       # the turn ended it: the loss diverged or a stop rule holds
+            self.state_changed(client)
+        # Let the emitter send the frame now, while no native thread competes for the GIL.
+        self.socketio.sleep(0)
 
     def start(self, client: Client) -> None:
         with client.lock:

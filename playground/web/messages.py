@@ -23,23 +23,30 @@ def frame(session: TrainingSession, focus: int | None) -> dict:
     weights, biases = session.net.get_parameters()
     dead = session.trainer.dead_links() if session.config["regularization"] == "L1" else None
     return {"seq": 0, "epoch": session.epoch, "status": session.status,
-            "trainLoss": _finite(session.train_loss), "testLoss": _finite(session.test_loss), "focus": focus,
+            "trainLoss": _finite(session.train_loss), "testLoss": _finite(session.test_loss),
+            "trainAccuracy": session.train_accuracy, "testAccuracy": session.test_accuracy,
+            "loss": session.loss_name, "focus": focus,
             "heatmap": rendered.heatmap, "thumbnails": rendered.thumbnails,
             "layerSizes": session.net.layer_sizes, "features": session.feature_names,
             "weights": _rounded(weights), "biases": _rounded(biases),
             "dead": dead if dead and any(d for layer in dead for row in layer for d in row) else None}
 
 
-def train_turn(session: TrainingSession, seconds: float, render: bool, focus: int | None) -> dict | None:
-    """One scheduler turn (native thread): train for `seconds`, and return a frame when one is due or training
-    ended."""
-    session.train_for(seconds)
+def train_turn(session: TrainingSession, seconds: float, max_epochs: int | None, render: bool,
+               focus: int | None) -> dict | None:
+    """One scheduler turn (native thread): train for `seconds` (or `max_epochs`), and return a frame when one is
+    due or training ended. A session stopped since the turn was scheduled is left alone."""
+    if session.status != RUNNING:
+        return None
+    session.train_for(seconds, max_epochs)
     return frame(session, focus) if render or session.status != RUNNING else None
 
 
+STEP_RESULT_FIELDS = ("epoch", "trainLoss", "testLoss", "trainAccuracy", "testAccuracy", "loss")
+
+
 def step_result(frame_payload: dict, epochs_per_second: float) -> dict:
-    return {"epoch": frame_payload["epoch"], "trainLoss": frame_payload["trainLoss"],
-            "testLoss": frame_payload["testLoss"], "epochsPerSecond": epochs_per_second}
+    return {**{name: frame_payload[name] for name in STEP_RESULT_FIELDS}, "epochsPerSecond": epochs_per_second}
 
 
 def state(session: TrainingSession) -> dict:
