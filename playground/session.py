@@ -14,7 +14,9 @@ import time
 
 import torch
 
-from . import datasets, features, frames
+import numpy as np
+
+from . import custom_data, datasets, features, frames
 from .network import PlaygroundNet, Trainer
 from .options import OPTIONS_BY_NAME, ConfigError, default_config, validate_changes
 from .rng import SeedRandom, new_seed, random_seed
@@ -59,7 +61,72 @@ class TrainingSession:
         self._attach_data()
         self._evaluate()
 
+    # --- your own data ---------------------------------------------------------------------------------------
+
+    def _replace_data(self, data: datasets.DataSplit) -> None:
+        """Train on these points from now on; the network and the epoch carry on, as after regenerate."""
+        self.data = data
+        self.custom_data = True
+        self._attach_data()
+        self._evaluate()
+
+    def _point_count(self) -> int:
+        return len(self.data.train_labels) + len(self.data.test_labels)
+
+    def add_point(self, x, y, label, subset: str = "train") -> None:
+        """Add one point (a class ±1, or a value in regression) to the training or the test set."""
+        point = custom_data.check_point(x, y, label, self.config["problem"])
+        if subset not in ("train", "test"):
+            raise ConfigError({"set": "must be train or test"})
+        if self._point_count() >= custom_data.MAX_POINTS:
+            raise ConfigError({"points": f"cannot exceed {custom_data.MAX_POINTS}"})
+        data = self.data
+        row, label_array = np.array([point[:2]]), np.array([point[2]])
+        if subset == "train":
+            data = datasets.DataSplit(np.concatenate([data.train_points, row]),
+                                      np.concatenate([data.train_labels, label_array]), data.test_points,
+                                      data.test_labels)
+        else:
+            data = datasets.DataSplit(data.train_points, data.train_labels,
+                                      np.concatenate([data.test_points, row]),
+                                      np.concatenate([data.test_labels, label_array]))
+        self._replace_data(data)
+
+    def erase_points(self, x, y, radius) -> int:
+        """Remove the points within `radius` of (x, y) from both sets; returns how many went."""
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                   for v in (x, y, radius)) or not 0 < radius <= 12:
+            raise ConfigError({"radius": "x and y must be numbers and radius a number from 0 (excluded) to 12"})
+        data = self.data
+        keep_train = np.hypot(*(data.train_points - (x, y)).T) > radius
+        keep_test = np.hypot(*(data.test_points - (x, y)).T) > radius
+        removed = int((~keep_train).sum() + (~keep_test).sum())
+        if removed:
+            self._replace_data(datasets.DataSplit(data.train_points[keep_train], data.train_labels[keep_train],
+                                                  data.test_points[keep_test], data.test_labels[keep_test]))
+        return removed
+
+    def load_csv(self, text) -> None:
+        """Replace the data with a CSV file's; a bad file raises ConfigError naming the line, keeping the data.
+        Lines that name their set keep it; otherwise the points are shuffled and split by the ratio."""
+        points, sets = custom_data.parse_csv(text, self.config["problem"])
+        if sets is None:
+            datasets.shuffle(self.rng, points)
+            split = math.floor(len(points) * self.config["percTrainData"] / 100)
+            sets = ["train"] * split + ["test"] * (len(points) - split)
+        table = np.array(points, dtype=np.float64).reshape(-1, 3)
+        train = np.array([subset == "train" for subset in sets])
+        self._replace_data(datasets.DataSplit(table[train, :2].copy(), table[train, 2].copy(),
+                                              table[~train, :2].copy(), table[~train, 2].copy()))
+
+    def data_csv(self) -> str:
+        data = self.data
+        return custom_data.to_csv(data.train_points, data.train_labels, data.test_points, data.test_labels)
+
+    # --- generated data ----------------------------------------------------------------------------------------
+
     def _seed_data(self, seed: str) -> None:
+        self.custom_data = False
         self.config["seed"] = seed
         self.rng = SeedRandom(seed)
         problem = self.config["problem"]

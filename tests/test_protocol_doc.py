@@ -54,7 +54,9 @@ def client():
 
 
 SAMPLE_PAYLOADS = {"update_config": {"learningRate": 0.1}, "set_weight": {"layer": 0, "node": 0, "source": 0,
-                   "value": 0.2}, "set_focus": {"node": 1}}
+                   "value": 0.2}, "set_focus": {"node": 1}, "add_point": {"x": 1, "y": 2, "label": 1, "set": "train"},
+                   "erase_points": {"x": 1, "y": 2, "radius": 0.5}, "upload_data": {"csv": "1,2,1\n-1,-2,-1\n"},
+                   "reset": {"sameWeights": True}}
 
 
 @pytest.mark.parametrize("event", sorted(CLIENT_EVENTS))
@@ -62,8 +64,12 @@ def test_replies_carry_the_documented_fields(client, event):
     test_client, _ = client
     payload_cell, reply_cell = CLIENT_EVENTS[event]
     payload = SAMPLE_PAYLOADS.get(event)
+    if event == "import_network":
+        payload = {"network": test_client.emit("export_network", callback=True)["network"]}
     if payload is not None and payload_cell != "any subset of the options (table below)":
         assert set(payload) == names(payload_cell)
+    elif payload is None:
+        assert payload_cell.startswith("none")
     reply = test_client.emit(event, payload, callback=True)
     assert reply["ok"] is True
     assert set(reply) - {"ok"} == names(reply_cell)

@@ -11,8 +11,9 @@ import logging
 
 from flask import request
 
+from .. import export
 from ..options import ConfigError
-from ..session import DIVERGED, RUNNING
+from ..session import DIVERGED
 from . import messages
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,67 @@ def set_focus(hub, client, payload):
     client.focus = node
     hub.publish(client)
     return {"node": node}
+
+
+def _data_counts(client) -> dict:
+    data = client.session.data
+    return {"trainCount": len(data.train_labels), "testCount": len(data.test_labels)}
+
+
+@handles("add_point")
+def add_point(hub, client, payload):
+    fields = _object(payload, "x", "y", "label", "set")
+    client.call(client.session.add_point, fields["x"], fields["y"], fields["label"], fields["set"])
+    after_change(hub, client, client.session.status, data_changed=True)
+    return _data_counts(client)
+
+
+@handles("erase_points")
+def erase_points(hub, client, payload):
+    fields = _object(payload, "x", "y", "radius")
+    removed = client.call(client.session.erase_points, fields["x"], fields["y"], fields["radius"])
+    if removed:
+        after_change(hub, client, client.session.status, data_changed=True)
+    return {"removed": removed, **_data_counts(client)}
+
+
+@handles("upload_data")
+def upload_data(hub, client, payload):
+    client.call(client.session.load_csv, _object(payload, "csv")["csv"])
+    after_change(hub, client, client.session.status, data_changed=True)
+    return _data_counts(client)
+
+
+@handles("download_data")
+def download_data(hub, client, payload):
+    _no_payload(payload)
+    return {"filename": "playground_data.csv", "csv": client.call(client.session.data_csv)}
+
+
+@handles("export_script")
+def export_script(hub, client, payload):
+    _no_payload(payload)
+    return {"filename": "playground_run.py", "script": client.call(export.python_script, client.session)}
+
+
+@handles("export_network")
+def export_network(hub, client, payload):
+    _no_payload(payload)
+    return {"filename": "playground_network.json", "network": client.call(client.session.export_json)}
+
+
+@handles("import_network")
+def import_network(hub, client, payload):
+    network = _object(payload, "network")["network"]
+    before = client.session.status
+    try:
+        client.call(client.session.import_json, network)
+    except ConfigError as problem:
+        raise EventError("network", "has a bad config: " + messages.error("", problem)["message"]) from None
+    except ValueError as problem:
+        raise EventError("network", str(problem)) from None
+    after_change(hub, client, before, data_changed=True)
+    return {"config": messages.config(client.session)}
 
 
 def register(socketio, hub) -> None:

@@ -5,6 +5,8 @@ import os
 import secrets
 from dataclasses import dataclass, fields, replace
 
+from ..custom_data import MAX_CSV_BYTES
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -13,7 +15,8 @@ class Settings:
     max_training_sessions: int = 8       # sessions training at once in this process (one core's worth)
     max_connections: int = 200
     cors_allowed_origins: str = ""       # empty: same origin only; "*" or a comma-separated list otherwise
-    max_http_buffer_size: int = 64_000   # largest message a client may send, in bytes
+    # Largest message a client may send, in bytes: a CSV upload at its limit plus room for the event around it.
+    max_http_buffer_size: int = MAX_CSV_BYTES + 64_000
     frames_per_second: float = 30.0
     turn_seconds: float = 0.02           # longest slice of training given to one session at a time
     ack_timeout: float = 5.0             # an unacknowledged frame is presumed lost after this
