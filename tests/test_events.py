@@ -276,3 +276,23 @@ def test_disconnect_frees_the_session(app, socketio, hub):
     other.disconnect()
     assert len(hub.clients) == count - 1
     assert hub.training_count() == 0
+
+
+def test_control_events_are_rate_limited_per_client():
+    app = create_app(Settings.from_env(environ={}, events_per_second=5, events_burst=10))
+    socketio = app.extensions["socketio"]
+    client, other = socketio.test_client(app), socketio.test_client(app)
+    try:
+        replies = [client.emit("update_config", {"learningRate": 0.1}, callback=True) for _ in range(10)]
+        assert all(reply["ok"] for reply in replies)
+        limited = client.emit("update_config", {"learningRate": 0.3}, callback=True)
+        assert limited["ok"] is False and limited["error"]["field"] == "rate"
+        assert "at most 5 events a second (bursts of 10)" in limited["error"]["message"]
+        hub = app.extensions["playground_hub"]
+        assert sorted(c.session.config["learningRate"] for c in hub.clients.values()) == [0.03, 0.1]
+        assert other.emit("step", callback=True)["ok"]            # the limit is per client
+        socketio.sleep(0.25)
+        assert client.emit("step", callback=True)["ok"]           # and refills
+    finally:
+        client.disconnect()
+        other.disconnect()

@@ -171,11 +171,11 @@ def test_pace_allows_epochs_like_a_token_bucket():
     client = Client("sid")
     client.session.config["epochsPerSecond"] = 2
     assert client.pace_allowance(100.0, 0.02) == 1          # the first epoch at once
-    client.pace_tokens -= 1
+    client.pace_spent(1)
     assert client.pace_allowance(100.2, 0.02) == 0
-    assert client.pace_due(100.2) == pytest.approx(100.5)
+    assert client.pace.due(100.2) == pytest.approx(100.5)
     assert client.pace_allowance(100.5, 0.02) == 1
-    client.pace_tokens -= 1
+    client.pace_spent(1)
     assert client.pace_allowance(130.0, 0.02) == 1          # a long pause is not saved up
     client.session.config["epochsPerSecond"] = 0
     assert client.pace_allowance(131.0, 0.02) is None

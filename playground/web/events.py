@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 
 from flask import request
 
@@ -220,6 +221,9 @@ def register(socketio, hub) -> None:
 
     @socketio.on("*")
     def unknown(event, *args):
+        client = hub.clients.get(request.sid)
+        if client is None or not client.events.take(time.monotonic()):
+            return                             # over the limit: not even an error, or floods would echo back
         socketio.emit("error", messages.error(event, {"event": f"{str(event)[:40]!r} is not an event of this "
                                                                "server (see docs/protocol.md)"}), to=request.sid)
 
@@ -231,6 +235,9 @@ def _replying(socketio, hub, event, handler):
         try:
             if client is None:
                 raise EventError("connection", "has no session (it was refused or has closed)")
+            if not client.events.take(time.monotonic()):
+                raise EventError("rate", f"is too high: at most {hub.settings.events_per_second:g} events a second "
+                                         f"(bursts of {hub.settings.events_burst:g}); this one was ignored")
             if extra:
                 raise EventError("payload", "must be a single argument")
             return {"ok": True, **handler(hub, client, payload)}

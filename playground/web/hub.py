@@ -18,6 +18,7 @@ import time
 from collections import deque
 
 from ..session import RUNNING, STOPPED, TrainingSession
+from ..tokens import TokenBucket
 from . import concurrency, messages
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ MIN_TURN_SECONDS = 0.002
 
 
 class Client:
-    def __init__(self, sid: str):
+    def __init__(self, sid: str, rate_limit: float = 50.0, rate_burst: float = 100.0):
         self.sid = sid
         self.session = TrainingSession()
         self.lock = concurrency.new_lock()
@@ -36,8 +37,8 @@ class Client:
         self.in_flight_since: float | None = None
         self.last_frame_at = 0.0
         self.epoch_samples: deque = deque(maxlen=64)   # (time, epoch) to report epochs per second
-        self.pace_tokens = 0.0               # epochs the speed control allows now (a token bucket)
-        self.pace_checked: float | None = None
+        self.pace: TokenBucket | None = None    # epochs the speed control allows (None: no limit)
+        self.events = TokenBucket(rate_limit, rate_burst, time.monotonic())   # control events it may send
         self.closed = False
 
     def call(self, function, *args):
@@ -57,19 +58,15 @@ class Client:
         burst, so a paused or slow turn is not followed by a rush."""
         pace = self.session.config["epochsPerSecond"]
         if not pace:
-            self.pace_checked = None
+            self.pace = None
             return None
-        if self.pace_checked is None:
-            self.pace_tokens = 1.0                    # the first epoch at once
-        else:
-            burst = max(1.0, pace * burst_seconds)
-            self.pace_tokens = min(burst, self.pace_tokens + (now - self.pace_checked) * pace)
-        self.pace_checked = now
-        return int(self.pace_tokens)
+        if self.pace is None or self.pace.rate != pace:
+            self.pace = TokenBucket(pace, max(1.0, pace * burst_seconds), now, tokens=1.0)   # first epoch at once
+        return int(self.pace.refill(now))
 
-    def pace_due(self, now: float) -> float:
-        """When the speed control will next allow an epoch."""
-        return now + (1.0 - self.pace_tokens) / self.session.config["epochsPerSecond"]
+    def pace_spent(self, epochs: int) -> None:
+        if self.pace is not None:
+            self.pace.tokens -= epochs
 
     def epochs_per_second(self, now: float) -> float:
         while len(self.epoch_samples) > 2 and now - self.epoch_samples[1][0] > 1.0:
@@ -101,7 +98,7 @@ class Hub:
     # --- lifecycle ----------------------------------------------------------------------------------------------
 
     def connect(self, sid: str) -> Client:
-        client = Client(sid)
+        client = Client(sid, self.settings.events_per_second, self.settings.events_burst)
         self.clients[sid] = client
         self.socketio.start_background_task(self._emit_frames, client)
         if not self._scheduler_started:
@@ -174,7 +171,7 @@ class Hub:
                     continue
                 allowance = client.pace_allowance(now, self.settings.turn_seconds)
                 if allowance == 0:
-                    next_due = min(next_due, client.pace_due(now))
+                    next_due = min(next_due, client.pace.due(now))
                 else:
                     ready.append((client, allowance))
             if not ready:
@@ -199,7 +196,7 @@ class Hub:
             client.session.status = STOPPED
             self.state_changed(client)
             return
-        client.pace_tokens -= client.session.epoch - epoch
+        client.pace_spent(client.session.epoch - epoch)
         if client.closed or payload is None:
             return
         self._store(client, payload)

@@ -17,6 +17,8 @@ class Settings:
     cors_allowed_origins: str = ""       # empty: same origin only; "*" or a comma-separated list otherwise
     # Largest message a client may send, in bytes: a CSV upload at its limit plus room for the event around it.
     max_http_buffer_size: int = MAX_CSV_BYTES + 64_000
+    events_per_second: float = 50.0      # each client's control events: this many a second,
+    events_burst: float = 100.0          # in bursts of up to this many
     frames_per_second: float = 30.0
     turn_seconds: float = 0.02           # longest slice of training given to one session at a time
     ack_timeout: float = 5.0             # an unacknowledged frame is presumed lost after this
