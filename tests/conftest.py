@@ -26,10 +26,13 @@ class LiveServer:
     def __init__(self, **environment):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, HOST="127.0.0.1", PORT=str(self.port),
-                   **{key.upper(): str(value) for key, value in environment.items()})
-        self.log = open(ROOT / "test-results" / f"server-{self.port}.log", "w")
-        self.process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=self.log,
+        self.environment = dict(os.environ, HOST="127.0.0.1", PORT=str(self.port),
+                                **{key.upper(): str(value) for key, value in environment.items()})
+        self.start()
+
+    def start(self) -> None:
+        self.log = open(ROOT / "test-results" / f"server-{self.port}.log", "a")
+        self.process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=self.environment, stdout=self.log,
                                         stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while True:
@@ -45,6 +48,14 @@ class LiveServer:
 
     def health(self) -> dict:
         return requests.get(self.url + "/healthz", timeout=5).json()
+
+    def metrics(self) -> dict:
+        return requests.get(self.url + "/metrics", timeout=5).json()
+
+    def restart(self) -> None:
+        """Stop the process and start a new one on the same port, as a deploy or a crash would."""
+        self.stop()
+        self.start()
 
     def stop(self) -> None:
         self.process.terminate()

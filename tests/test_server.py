@@ -6,12 +6,29 @@ import pytest
 import socketio
 
 
+def in_order(client: socketio.Client) -> socketio.Client:
+    """Make a python-socketio client handle messages one at a time, in order.
+
+    Its Engine.IO client hands every message to a new thread, so a binary event's attachments can be decoded
+    out of order under load ("invalid literal for int()", python-socketio #403); browsers do not do this.
+    """
+    trigger = client.eio._trigger_event
+
+    def trigger_in_order(event, *args, **kwargs):
+        if event == "message":
+            kwargs["run_async"] = False
+        return trigger(event, *args, **kwargs)
+    client.eio._trigger_event = trigger_in_order
+    return client
+
+
 class Recorder(socketio.Client):
     """A client that keeps every map_update; `ack_delay` holds each acknowledgement back, and `acknowledge=False`
     never sends one (python-socketio acknowledges when the handler returns, so that is done below its handler)."""
 
     def __init__(self, ack_delay: float = 0.0, acknowledge: bool = True):
         super().__init__(reconnection=False)
+        in_order(self)
         self.frames, self.errors, self.states = [], [], []
         self.ack_delay, self.acknowledge = ack_delay, acknowledge
         self.first_frame = threading.Event()

@@ -1,0 +1,122 @@
+"""Short versions of the soak runs (the full ones are bench/soak.py): churn, the session cap under load, stalled
+clients, a restart mid-training, and numeric edge cases. The real server, real clients, loopback only."""
+import threading
+import time
+
+import pytest
+import socketio
+
+from playground.session import DIVERGED, TrainingSession
+from tests.test_server import Recorder, connect, in_order, wait_until
+
+MB = 1024 * 1024
+
+
+def churn_cycle(server) -> None:
+    client = Recorder()
+    client.connect(server.url, transports=["websocket"], wait_timeout=10)
+    client.call("start_training", timeout=10)
+    time.sleep(0.2)
+    client.disconnect()                      # without stopping
+
+
+def test_churn_leaves_no_session_and_little_memory(start_server):
+    server = start_server(max_training_sessions=4)
+    for _ in range(10):                      # warm up allocator pools before measuring
+        churn_cycle(server)
+    before = server.metrics()["rssBytes"]
+    for _ in range(10):
+        workers = [threading.Thread(target=churn_cycle, args=(server,)) for _ in range(3)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(30)
+    assert wait_until(lambda: server.health() == {"ok": True, "connections": 0, "training": 0}, timeout=2)
+    assert server.metrics()["rssBytes"] - before < 20 * MB
+
+
+def test_over_the_cap_clients_are_told_busy_at_once_and_the_rest_keep_going(start_server):
+    server = start_server(max_training_sessions=3)
+    clients = [connect(server) for _ in range(5)]
+    try:
+        replies = [client.call("start_training", timeout=10) for client in clients]
+        assert [reply["ok"] for reply in replies] == [True, True, True, False, False]
+        assert all(reply["error"]["field"] == "session" for reply in replies[3:])
+        counts = [len(client.frames) for client in clients[:3]]
+        time.sleep(1.5)
+        assert all(len(client.frames) - count >= 10 for client, count in zip(clients[:3], counts))
+    finally:
+        for client in clients:
+            client.disconnect()
+
+
+def test_stalled_clients_cost_no_memory_and_stop_training(start_server):
+    server = start_server(max_training_sessions=8)
+    silent = [connect(server, acknowledge=False) for _ in range(4)]
+    normal = connect(server)
+    try:
+        for client in silent + [normal]:
+            client.call("start_training", timeout=10)
+        time.sleep(1.5)                      # the silent ones stall after their first frame
+        before = server.metrics()["rssBytes"]
+        count = len(normal.frames)
+        time.sleep(2.5)
+        assert all(len(client.frames) == 1 for client in silent)
+        assert len(normal.frames) - count >= 20
+        assert server.metrics()["rssBytes"] - before < 5 * MB
+    finally:
+        for client in silent + [normal]:
+            client.disconnect()
+
+
+def test_restart_mid_training_clients_reconnect_and_restore_their_config(start_server):
+    server = start_server()
+    config = {"activation": "relu", "networkShape": [3], "seed": "restart", "learningRate": 0.1}
+    client = in_order(socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=0.5))
+    restored, frames = [], []
+
+    @client.on("connect")
+    def restore():                           # what the page does: send its whole config on every connect
+        def send():
+            restored.append(client.call("update_config", config, timeout=10))
+        threading.Thread(target=send).start()
+
+    client.on("map_update", lambda payload: frames.append(payload))
+    client.connect(server.url, transports=["websocket"], wait_timeout=10)
+    try:
+        assert wait_until(lambda: restored and frames and frames[-1]["layerSizes"] == [2, 3, 1])
+        client.call("start_training", timeout=10)
+        assert wait_until(lambda: frames[-1]["epoch"] > 0)
+        server.restart()
+        assert wait_until(lambda: len(restored) == 2, timeout=20)
+        assert restored[1]["ok"] and restored[1]["config"]["activation"] == "relu"
+        assert restored[1]["config"]["seed"] == "restart"
+        assert client.call("start_training", timeout=10)["ok"]
+        assert wait_until(lambda: frames[-1]["layerSizes"] == [2, 3, 1] and frames[-1]["epoch"] > 0)
+    finally:
+        client.disconnect()
+
+
+@pytest.mark.parametrize("changes", [
+    {"learningRate": 10, "activation": "relu", "regularization": "L2", "regularizationRate": 10},
+    {"learningRate": 10, "activation": "relu", "regularization": "L1", "regularizationRate": 10,
+     "problem": "regression"},
+    {"networkShape": []}, {"networkShape": [1]}, {"networkShape": [1], "x": False, "y": False},
+])
+def test_numeric_edge_cases_end_in_a_clear_state(changes):
+    session = TrainingSession({"seed": "edge", **changes})
+    session.train_for(2, max_epochs=200)
+    assert session.status in ("stopped", DIVERGED)
+    frame = session.frame()
+    assert len(frame.heatmap) == 10000
+    if session.status != DIVERGED:
+        assert 255 not in frame.heatmap
+
+
+@pytest.mark.parametrize("csv", ["1,1,1\n", "1,1,1\n2,2,1\n-1,-1,1\n3,3,1\n"])
+def test_a_single_point_or_a_single_class_trains(csv):
+    session = TrainingSession({"seed": "edge", "percTrainData": 90})
+    session.load_csv(csv)
+    for _ in range(50):
+        assert session.step()
+    assert session.train_loss < 0.1 and 255 not in session.frame().heatmap
