@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 
 import numpy as np
 
-from .options import ConfigError
+from .options import ConfigError, is_finite_number as _number
 
 MAX_POINTS = 5000
 MAX_CSV_BYTES = 512_000
@@ -32,10 +31,6 @@ def check_point(x, y, label, problem: str) -> tuple[float, float, float]:
     if errors:
         raise ConfigError(errors)
     return float(x), float(y), _label_value(label, problem)
-
-
-def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _label_problem(label, problem: str) -> str | None:
@@ -61,10 +56,18 @@ def parse_csv(text, problem: str) -> tuple[list[tuple[float, float, float]], lis
 
     if not isinstance(text, str):
         fail("must be the file's text")
-    if len(text.encode()) > MAX_CSV_BYTES:
+    if len(text.encode("utf-8", "replace")) > MAX_CSV_BYTES:
         fail(f"is larger than {MAX_CSV_BYTES // 1000} KB")
     points, sets = [], []
-    for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+    rows = csv.reader(io.StringIO(text))
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as error:                          # e.g. one field longer than csv allows
+            fail(f"line {rows.line_num}: {error}")
+        number = rows.line_num
         if not row or all(not cell.strip() for cell in row):
             continue
         if number == 1 and not _parses(row[0]):

@@ -93,8 +93,9 @@ class PlaygroundNet(nn.Module):
                 [block[:, -1].tolist() for block in self.augmented])
 
     def set_parameters(self, weights: list, biases: list) -> None:
-        if len(weights) != self.num_layers or len(biases) != self.num_layers:
-            raise ValueError(f"expected {self.num_layers} layers of weights and biases")
+        if not (isinstance(weights, list) and isinstance(biases, list)
+                and len(weights) == len(biases) == self.num_layers):
+            raise ValueError(f"expected lists of {self.num_layers} layers of weights and biases")
         new = []
         for index, (block, w, b) in enumerate(zip(self.augmented, weights, biases)):
             try:
@@ -358,6 +359,8 @@ class Trainer:
 
     def set_dead_links(self, dead: list) -> None:
         """Restore which links L1 killed (dead[layer][to][from]); raises ValueError on a wrong shape."""
+        if not isinstance(dead, list) or len(dead) != self.net.num_layers:
+            raise ValueError(f"dead links must be a list of {self.net.num_layers} layers")
         masks, offset = [], 0
         for index, block in enumerate(self.net.augmented):
             rows, cols = block.shape

@@ -16,7 +16,7 @@ from .datasets import CLASSIFICATION_DATASETS, REGRESSION_DATASETS
 
 MAX_HIDDEN_LAYERS = 6
 MAX_NEURONS = 8
-SEED_PATTERN = re.compile(r"^[0-9A-Za-z._-]{1,32}$")
+SEED_PATTERN = re.compile(r"[0-9A-Za-z._-]{1,32}")
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ def _check(option: Option, value: Any) -> Any:
             return value
         raise bad
     if option.kind == "seed":
-        if isinstance(value, str) and SEED_PATTERN.match(value):
+        if isinstance(value, str) and SEED_PATTERN.fullmatch(value):
             return value
         raise bad
     if option.kind == "shape":
@@ -143,7 +143,7 @@ def _check(option: Option, value: Any) -> Any:
                 and all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_NEURONS for n in value)):
             return tuple(value)
         raise bad
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not is_finite_number(value):
         raise bad
     if option.kind == "int":
         if value != int(value):
@@ -152,6 +152,21 @@ def _check(option: Option, value: Any) -> Any:
     if not option.minimum <= value <= option.maximum:
         raise bad
     return value
+
+
+def is_finite_number(value: Any) -> bool:
+    """A JSON number that is a finite float (not a bool, not an int too large for a float)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
+def field_label(name: Any) -> str:
+    """A field name as error messages show it: at most 40 characters, never empty."""
+    return str(name)[:40] or '""'
 
 
 def _show(value: Any) -> str:
@@ -167,7 +182,7 @@ def validate_changes(changes: Any) -> dict:
     for name, value in changes.items():
         option = OPTIONS_BY_NAME.get(name) if isinstance(name, str) else None
         if option is None:
-            errors[str(name)[:40]] = "is not an option"
+            errors[field_label(name)] = "is not an option"
             continue
         try:
             clean[name] = _check(option, value)

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import custom_data, datasets, features, frames
 from .network import PlaygroundNet, Trainer
-from .options import OPTIONS_BY_NAME, ConfigError, default_config, validate_changes
+from .options import OPTIONS_BY_NAME, ConfigError, default_config, is_finite_number, validate_changes
 from .rng import SeedRandom, new_seed, random_seed
 
 RUNNING, STOPPED, DIVERGED = "running", "stopped", "diverged"
@@ -94,12 +94,12 @@ class TrainingSession:
 
     def erase_points(self, x, y, radius) -> int:
         """Remove the points within `radius` of (x, y) from both sets; returns how many went."""
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                   for v in (x, y, radius)) or not 0 < radius <= 12:
+        if not all(is_finite_number(v) for v in (x, y, radius)) or not 0 < radius <= 12:
             raise ConfigError({"radius": "x and y must be numbers and radius a number from 0 (excluded) to 12"})
         data = self.data
-        keep_train = np.hypot(*(data.train_points - (x, y)).T) > radius
-        keep_test = np.hypot(*(data.test_points - (x, y)).T) > radius
+        centre = np.array([x, y], dtype=np.float64)
+        keep_train = np.hypot(*(data.train_points - centre).T) > radius
+        keep_test = np.hypot(*(data.test_points - centre).T) > radius
         removed = int((~keep_train).sum() + (~keep_test).sum())
         if removed:
             self._replace_data(datasets.DataSplit(data.train_points[keep_train], data.train_labels[keep_train],
@@ -156,8 +156,8 @@ class TrainingSession:
         self.renderer = frames.FrameRenderer(self.trainer, self.inputs_for(frames.grid_points()))
         self._attach_data()
         self.epoch = 0
-        self._evaluate()
         self.status = STOPPED                      # TF Playground's reset() pauses the player
+        self._evaluate()
 
     def inputs_for(self, points) -> torch.Tensor:
         return features.feature_matrix(torch.as_tensor(points, dtype=torch.float64), self.feature_names)
@@ -171,8 +171,16 @@ class TrainingSession:
     # --- training ---------------------------------------------------------------------------------------------
 
     def _evaluate(self) -> None:
+        """Losses and accuracy now; the status says "diverged" exactly while a loss is not finite."""
         evaluation = self.trainer.evaluate()
         self.train_loss, self.test_loss, self.train_accuracy, self.test_accuracy = evaluation
+        data = self.data
+        finite = all(math.isfinite(loss) for loss, points in ((self.train_loss, data.train_labels),
+                                                              (self.test_loss, data.test_labels)) if len(points))
+        if not finite:
+            self.status = DIVERGED
+        elif self.status == DIVERGED:
+            self.status = STOPPED
 
     def step(self) -> bool:
         """Train exactly one epoch. Returns False (and sets DIVERGED) when the loss stops being finite."""
@@ -180,12 +188,7 @@ class TrainingSession:
         self.trainer.train_epoch(config["learningRate"], config["regularizationRate"], config["momentum"])
         self.epoch += 1
         self._evaluate()
-        data = self.data
-        if not all(math.isfinite(loss) for loss, points in ((self.train_loss, data.train_labels),
-                                                            (self.test_loss, data.test_labels)) if len(points)):
-            self.status = DIVERGED
-            return False
-        return True
+        return self.status != DIVERGED
 
     def stop_rule_reached(self) -> bool:
         """The optional stop rules: after N epochs, or once the test loss is below a value (0 turns each off)."""
@@ -221,7 +224,7 @@ class TrainingSession:
             raise ConfigError({"node": f"must be a whole number from 0 to {rows - 1} in layer {layer}"})
         if source is not None and not whole(source, cols - 2):
             raise ConfigError({"source": f"must be null (the bias) or a whole number from 0 to {cols - 2}"})
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not is_finite_number(value):
             raise ConfigError({"value": "must be a finite number"})
         with torch.no_grad():
             blocks[layer][node, cols - 1 if source is None else source] = float(value)
@@ -254,7 +257,7 @@ class TrainingSession:
         if exported.get("dead") is not None:
             candidate.trainer.set_dead_links(exported["dead"])
         epoch = exported.get("epoch", 0)
-        candidate.epoch = epoch if isinstance(epoch, int) and epoch >= 0 else 0
+        candidate.epoch = epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0 else 0
         candidate._evaluate()
         self.__dict__.update(candidate.__dict__)
 

@@ -13,7 +13,7 @@ import time
 from flask import request
 
 from .. import export
-from ..options import ConfigError
+from ..options import ConfigError, field_label
 from ..session import DIVERGED
 from . import messages
 
@@ -44,7 +44,7 @@ def _object(payload, *required) -> dict:
         raise EventError("payload", f"must be an object with the fields {', '.join(required)}")
     extra = sorted(set(payload) - set(required), key=str)
     if extra:
-        raise EventError(str(extra[0])[:40], "is not a field of this event")
+        raise EventError(field_label(extra[0]), "is not a field of this event")
     for name in required:
         if name not in payload:
             raise EventError(name, "is required")

@@ -14,6 +14,7 @@ from .settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 M_ARENA_MAX = -8          # glibc's mallopt parameter number
+RESERVED_EVENT_NAMES = ("connect", "disconnect", "*")
 
 
 def limit_malloc_arenas(arenas: int = 2) -> None:
@@ -30,6 +31,22 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
         pass
 
 
+def refuse_reserved_event_names(server) -> None:
+    """Treat a client *event* named "connect", "disconnect" or "*" as the unknown event it is.
+
+    python-socketio hands such events to the connect/disconnect/catch-all handlers themselves, so a client could
+    rerun the connect handler (a new session each time, the old one never freed) or free its own session while
+    staying connected. Renamed, they reach the catch-all and get an `error` like any unknown event.
+    """
+    handle_event = server._handle_event
+
+    def guarded(eio_sid, namespace, id, data):
+        if data and data[0] in RESERVED_EVENT_NAMES:
+            data = [f"{data[0]} (reserved)", *data[1:]]
+        return handle_event(eio_sid, namespace, id, data)
+    server._handle_event = guarded
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app; its SocketIO is `app.extensions["socketio"]`, its hub `app.extensions["playground_hub"]`."""
     settings = settings or Settings.from_env()
@@ -42,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     socketio = SocketIO(app, async_mode=concurrency.ASYNC_MODE, cors_allowed_origins=settings.socketio_cors(),
                         max_http_buffer_size=settings.max_http_buffer_size,
                         always_connect=True)           # lets the connect handler send the first frame
+    refuse_reserved_event_names(socketio.server)
     hub = Hub(socketio, settings)
     events.register(socketio, hub)
     app.extensions["playground_hub"] = hub

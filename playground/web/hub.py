@@ -127,6 +127,7 @@ class Hub:
         now = time.monotonic()
         client.seq += 1
         payload["seq"] = client.seq
+        client.focus = payload["focus"]
         client.newest = payload
         client.last_frame_at = now
         client.epoch_samples.append((now, payload["epoch"]))

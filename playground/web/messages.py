@@ -19,6 +19,8 @@ def _rounded(values):
 
 def frame(session: TrainingSession, focus: int | None) -> dict:
     """A `map_update` payload (its `seq` is set by the hub)."""
+    if focus is not None and focus >= sum(session.net.layer_sizes):
+        focus = None                                 # the focused node went with a smaller network
     rendered = session.frame(focus)
     weights, biases = session.net.get_parameters()
     dead = session.trainer.dead_links() if session.config["regularization"] == "L1" else None
