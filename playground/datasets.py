@@ -85,17 +85,24 @@ def classify_two_gauss(rng: SeedRandom, num_samples: int, noise: float) -> list[
     return points
 
 
-def regress_plane(rng: SeedRandom, num_samples: int, noise: float) -> list[Point]:
+def _uniform_with_noisy_labels(rng: SeedRandom, num_samples: int, noise: float,
+                               label_at: Callable[[float, float], float]) -> list[Point]:
+    """TF Playground's regression sampling: points uniform in [-6, 6]², each labelled at a position moved by
+    U(-6, 6)·noise (the stored point stays where it was drawn)."""
     radius = 6
-    label_scale = _d3_linear(-10, 10, -1, 1)
     points: list[Point] = []
     for _ in range(_js_loop_count(num_samples)):
         x = rand_uniform(rng, -radius, radius)
         y = rand_uniform(rng, -radius, radius)
         noise_x = rand_uniform(rng, -radius, radius) * noise
         noise_y = rand_uniform(rng, -radius, radius) * noise
-        points.append((x, y, label_scale((x + noise_x) + (y + noise_y))))
+        points.append((x, y, label_at(x + noise_x, y + noise_y)))
     return points
+
+
+def regress_plane(rng: SeedRandom, num_samples: int, noise: float) -> list[Point]:
+    label_scale = _d3_linear(-10, 10, -1, 1)
+    return _uniform_with_noisy_labels(rng, num_samples, noise, lambda x, y: label_scale(x + y))
 
 
 _GAUSSIANS = ((-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1))
@@ -104,7 +111,8 @@ _GAUSSIANS = ((-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5,
 def regress_gaussian(rng: SeedRandom, num_samples: int, noise: float) -> list[Point]:
     label_scale = _d3_linear(0, 2, 1, 0, clamp=True)
 
-    def get_label(x: float, y: float) -> float:
+    def label_at(x: float, y: float) -> float:
+        """The centre's signed, clamped closeness that is largest in absolute value."""
         label = 0.0
         for cx, cy, sign in _GAUSSIANS:
             new_label = sign * label_scale(_dist(x, y, cx, cy))
@@ -112,15 +120,7 @@ def regress_gaussian(rng: SeedRandom, num_samples: int, noise: float) -> list[Po
                 label = new_label
         return label
 
-    radius = 6
-    points: list[Point] = []
-    for _ in range(_js_loop_count(num_samples)):
-        x = rand_uniform(rng, -radius, radius)
-        y = rand_uniform(rng, -radius, radius)
-        noise_x = rand_uniform(rng, -radius, radius) * noise
-        noise_y = rand_uniform(rng, -radius, radius) * noise
-        points.append((x, y, get_label(x + noise_x, y + noise_y)))
-    return points
+    return _uniform_with_noisy_labels(rng, num_samples, noise, label_at)
 
 
 def classify_spiral(rng: SeedRandom, num_samples: int, noise: float) -> list[Point]:

@@ -767,9 +767,9 @@ def test_live_server_is_healthy_and_our_code_raised_nothing(live_server, live_cl
     while (health := live_server.health())["connections"] != 1 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert health["ok"] is True and health["connections"] == 1, health      # only the fuzzing client is left
-    with open(live_server.log.name, encoding="utf-8", errors="replace") as log:
+    with open(live_server.log_path, encoding="utf-8", errors="replace") as log:
         exceptions = server_log_exceptions(log.read())
-    assert not exceptions, f"the server raised: {exceptions} (see {live_server.log.name})"
+    assert not exceptions, f"the server raised: {exceptions} (see {live_server.log_path})"
 
 
 # --- bugs the fuzzing found, now fixed: each stays as a regression test ------------------------------------------------

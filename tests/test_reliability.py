@@ -61,7 +61,8 @@ def test_stalled_clients_cost_no_memory_and_stop_training(start_server):
         before = server.metrics()["rssBytes"]
         count = len(normal.frames)
         time.sleep(2.5)
-        assert all(len(client.frames) == 1 for client in silent)
+        # At most the first frame and, after the 5 s ack timeout, the newest one again: nothing new trained.
+        assert all(len({seq for _, seq, _ in client.frames}) <= 2 for client in silent)
         assert len(normal.frames) - count >= 20
         assert server.metrics()["rssBytes"] - before < 5 * MB
     finally:

@@ -148,3 +148,18 @@ def test_cross_origin_socket_is_refused_by_default(live_server):
     with pytest.raises(socketio.exceptions.ConnectionError):
         client.connect(live_server.url, transports=["websocket"], headers={"Origin": "http://evil.example"},
                        wait_timeout=5)
+
+
+def test_unacknowledged_frame_is_resent_but_training_stays_paused(start_server):
+    server = start_server(ack_timeout=0.5, stall_seconds=0.3)
+    silent = connect(server, acknowledge=False)
+    try:
+        silent.call("start_training", timeout=10)
+        time.sleep(2.2)
+        seqs = [seq for _, seq, _ in silent.frames]
+        assert len(seqs) >= 3, "the newest frame is sent again after each ack timeout"
+        assert len(set(seqs[1:])) == 1, "and nothing new was trained or rendered meanwhile"
+        silent.acknowledge = True                 # the tab wakes up: training resumes
+        assert wait_until(lambda: silent.frames[-1][1] > seqs[-1] + 3)
+    finally:
+        silent.disconnect()

@@ -64,6 +64,8 @@ def after_change(hub, client, status_before: str, data_changed: bool = False) ->
 def update_config(hub, client, payload):
     before = client.session.status
     result = client.call(client.session.update_config, payload)
+    if result["reset"]:
+        client.focus = None                     # a new network: the focused index may name another node
     after_change(hub, client, before, result["regenerated"])
     return {"config": messages.config(client.session), "changed": result["changed"], "reset": result["reset"]}
 

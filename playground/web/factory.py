@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 from pathlib import Path
 
 from flask import Flask
@@ -63,4 +64,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     hub = Hub(socketio, settings)
     events.register(socketio, hub)
     app.extensions["playground_hub"] = hub
+    # Everything allocated so far (torch, Flask) lives as long as the process: keep it out of the garbage
+    # collector's full passes, which otherwise scan ~325,000 objects and freeze every client for ~110 ms.
+    gc.collect()
+    gc.freeze()
     return app

@@ -22,7 +22,7 @@ from ..tokens import TokenBucket
 from . import concurrency, messages
 
 log = logging.getLogger(__name__)
-MIN_TURN_SECONDS = 0.002
+MIN_TURN_SECONDS = 0.003
 
 
 class Client:
@@ -34,8 +34,10 @@ class Client:
         self.focus: int | None = None
         self.seq = 0                         # frames produced
         self.newest: dict | None = None      # the newest frame's payload, not yet sent
-        self.in_flight_since: float | None = None
-        self.last_frame_at = 0.0
+        self.last_sent: dict | None = None
+        self.last_sent_at = 0.0
+        self.unacked_since: float | None = None   # first frame sent since the client last acknowledged one
+        self.next_frame_at = 0.0             # a fixed 30 Hz clock, so render time does not stretch the period
         self.epoch_samples: deque = deque(maxlen=64)   # (time, epoch) to report epochs per second
         self.pace: TokenBucket | None = None    # epochs the speed control allows (None: no limit)
         self.events = TokenBucket(rate_limit, rate_burst, time.monotonic())   # control events it may send
@@ -51,7 +53,7 @@ class Client:
         return self.session.status == RUNNING and not self.closed
 
     def stalled(self, now: float, stall_seconds: float) -> bool:
-        return self.in_flight_since is not None and now - self.in_flight_since > stall_seconds
+        return self.unacked_since is not None and now - self.unacked_since > stall_seconds
 
     def pace_allowance(self, now: float, burst_seconds: float) -> int | None:
         """How many epochs the speed control allows now (None: no limit). Unused time is not saved up beyond one
@@ -83,6 +85,7 @@ class Hub:
         self.settings = settings
         self.clients: dict[str, Client] = {}
         self.work = concurrency.Wakeup()
+        self.frame_interval = 1.0 / settings.frames_per_second     # per client; longer when many train at once
         self._scheduler_started = False
         self.lag_samples: deque = deque(maxlen=6000)     # seconds a 10 ms green sleep overslept (last minute)
         if settings.measure_lag:
@@ -129,33 +132,37 @@ class Hub:
         payload["seq"] = client.seq
         client.focus = payload["focus"]
         client.newest = payload
-        client.last_frame_at = now
+        # Keep the clock when on time; when late, start it again from now rather than rush the next frame.
+        due = client.next_frame_at + self.frame_interval
+        client.next_frame_at = due if due > now else now + self.frame_interval
         client.epoch_samples.append((now, payload["epoch"]))
         client.wakeup.set()
 
     def _emit_frames(self, client: Client) -> None:
-        sent_seq = 0
         while not client.closed:
             client.wakeup.wait(self.settings.ack_timeout)
             now = time.monotonic()
-            if client.in_flight_since is not None:
-                if now - client.in_flight_since < self.settings.ack_timeout:
-                    continue
-                client.in_flight_since = None        # presumed lost: send again, and let training resume
-                self.work.set()
-            frame = client.newest
-            if client.closed or frame is None or frame["seq"] == sent_seq:
+            if client.closed:
+                break
+            if client.unacked_since is None:
+                frame = client.newest
+            elif now - client.last_sent_at >= self.settings.ack_timeout:
+                frame = client.newest or client.last_sent     # presumed lost: send the newest again
+            else:
                 continue
-            sent_seq = frame["seq"]
-            client.newest = None
-            client.in_flight_since = now
+            if frame is None:
+                continue
+            client.newest, client.last_sent, client.last_sent_at = None, frame, now
+            if client.unacked_since is None:
+                client.unacked_since = now
             self.socketio.emit("step_result", messages.step_result(frame, client.epochs_per_second(now)),
                                to=client.sid)
             self.socketio.emit("map_update", frame, to=client.sid,
-                               callback=lambda *_, client=client, seq=sent_seq: self._acknowledged(client, seq))
+                               callback=lambda *_, client=client: self._acknowledged(client))
 
-    def _acknowledged(self, client: Client, seq: int) -> None:
-        client.in_flight_since = None
+    def _acknowledged(self, client: Client) -> None:
+        """The client drew a frame: the next may go, and its training goes on if it had stalled."""
+        client.unacked_since = None
         client.wakeup.set()
         self.work.set()
 
@@ -163,7 +170,6 @@ class Hub:
 
     def _schedule(self) -> None:
         """The one loop that trains: round-robin turns over the sessions that are running and being read."""
-        frame_interval = 1.0 / self.settings.frames_per_second
         while True:
             now = time.monotonic()
             ready, next_due = [], now + 1.0
@@ -178,15 +184,19 @@ class Hub:
             if not ready:
                 self.work.wait(max(0.001, next_due - now))
                 continue
+            # Rendering and sending a frame costs about as much as a few epochs: beyond a few sessions, share a
+            # budget of frames rather than give each 30 a second, so that training keeps most of the core.
+            self.frame_interval = max(1.0 / self.settings.frames_per_second,
+                                      len(ready) / self.settings.frames_budget_per_second)
             # Each session should get a turn, and so a frame, every frame interval.
-            turn = min(self.settings.turn_seconds, 0.8 * frame_interval / len(ready))
+            turn = max(MIN_TURN_SECONDS, min(self.settings.turn_seconds, 0.8 * self.frame_interval / len(ready)))
             for client, allowance in ready:
                 if client.running:
-                    self._turn(client, turn, allowance, frame_interval)
+                    self._turn(client, turn, allowance)
 
-    def _turn(self, client: Client, turn: float, max_epochs: int | None, frame_interval: float) -> None:
+    def _turn(self, client: Client, turn: float, max_epochs: int | None) -> None:
         # End the turn when the client's next frame is due, and render it then.
-        until_due = client.last_frame_at + frame_interval - time.monotonic()
+        until_due = client.next_frame_at - time.monotonic()
         render = until_due <= turn or max_epochs is not None
         seconds = max(MIN_TURN_SECONDS, min(turn, until_due))
         epoch = client.session.epoch

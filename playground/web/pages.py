@@ -9,7 +9,7 @@ import os
 from flask import Blueprint, current_app, render_template, request, send_from_directory
 
 from .. import datasets, features, frames
-from ..options import FEATURES, OPTIONS
+from ..options import FEATURES, MAX_HIDDEN_LAYERS, MAX_NEURONS, OPTIONS, URL_ORDER
 
 blueprint = Blueprint("pages", __name__)
 
@@ -21,12 +21,16 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 
 @functools.cache
 def page_data() -> str:
-    """What the page needs before it connects: the options table and the static thumbnails, as JSON."""
+    """What the page needs before it connects, as JSON: the options table (with TF Playground's URL key order and
+    the network's limits) and the static thumbnails."""
     grid = frames.grid_points()
     feature_maps = features.feature_matrix(grid, list(FEATURES)).t().reshape(len(FEATURES), frames.GRID_SIZE,
                                                                            frames.GRID_SIZE)
     return json.dumps({
         "options": [option.to_json() for option in OPTIONS],
+        "features": list(FEATURES),
+        "urlOrder": list(URL_ORDER),
+        "limits": {"hiddenLayers": [0, MAX_HIDDEN_LAYERS], "neurons": [1, MAX_NEURONS]},
         "featureThumbnails": base64.b64encode(frames.thumbnails(feature_maps)).decode(),
         "datasetThumbnails": {name: [[round(v, 3) for v in point] for point in datasets.thumbnail_points(name)]
                               for name in datasets.GENERATORS},
@@ -38,10 +42,10 @@ def index():
     return render_template("index.html", page_data=page_data())
 
 
-@blueprint.route("/vendor/socket.io.esm.min.js")
-def socketio_client():
-    """The Socket.IO client, served from the npm package that package-lock.json pins."""
-    return send_from_directory(current_app.config["NODE_MODULES"] + "/socket.io-client/dist", "socket.io.esm.min.js")
+@blueprint.route("/vendor/<any('socket.io.esm.min.js', 'socket.io.esm.min.js.map'):name>")
+def socketio_client(name):
+    """The Socket.IO client (and its source map), served from the npm package that package-lock.json pins."""
+    return send_from_directory(current_app.config["NODE_MODULES"] + "/socket.io-client/dist", name)
 
 
 @blueprint.route("/healthz")

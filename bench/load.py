@@ -1,0 +1,527 @@
+"""Load benchmark: the real server (`python app.py`) driven by real Socket.IO clients over loopback.
+
+    .venv/bin/python bench/load.py              # about 2 minutes
+    .venv/bin/python bench/load.py --quick      # about 40 seconds, shorter windows
+    .venv/bin/python bench/load.py --stall-seconds 30
+
+Prints ONE JSON object on stdout (progress goes to stderr): every figure, the targets, and pass/fail per target.
+Exit status: 0 when it ran (whether targets were met is `allPassed` in the JSON, so `make bench` goes on to the
+next benchmark), 1 when the benchmark itself failed (then the JSON has `failure` and the server log's tail is on
+stderr).
+
+Scenarios, in this order, in one run:
+1. engine     the engine's own epochs/s in this process (default config, one torch thread), before the server
+              starts and again after it stops; the higher of the two is the reference rate.
+2. oneClient  one client training the default config: frames/s, epochs/s, ratio to the engine.
+3. latency    `update_config` (networkShape, which rebuilds the network and so shows in `layerSizes`) sent while
+              training, to the first `map_update` that shows it. A reset stops training (TF Playground), so training
+              is restarted before each sample.
+4. bytes      bytes on the wire per `map_update` of the default network, counted from the WebSocket messages
+              received (Engine.IO payloads plus WebSocket frame headers), from the frames of scenario 2.
+5. eightClients  eight clients training at once: event-loop lag (server's /metrics, MEASURE_LAG=1), per-client
+              frames/s and epochs/s, fairness, total epochs/s against one session alone (scenario 2).
+6. stall      two normal clients alone, then the same two plus a client that stops acknowledging `map_update`:
+              server RSS every second, and the normal clients' frame rates in both phases.
+
+The clients are cheap on purpose (they share the machine's cores with the server): handlers only record
+`time.monotonic()`, numbers already decoded, and byte counts; every figure is computed after its window.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import engineio  # noqa: E402
+import socketio  # noqa: E402
+from engineio import packet as eio_packet  # noqa: E402
+
+from tests.live_server import LiveServer  # noqa: E402
+
+DEFAULT_SEED = "0.59704"
+DEFAULT_LAYER_SIZES = [2, 4, 2, 1]
+RAW_RGB_MAIN_MAP_BYTES = 100 * 100 * 3
+MAX_FRAME_BYTES = 12_000
+BENCH_CLIENTS = 8
+BUSY_PERCENT = 20.0          # other processes' CPU (% of one core) above which a window's figures are suspect
+
+
+def log(message: str) -> None:
+    print(f"[load {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+# --- clients ------------------------------------------------------------------------------------------------------
+
+class InlineEngineIO(engineio.Client):
+    """Engine.IO client that hands each received message to Socket.IO in its reader thread.
+
+    The stock client starts a new thread for every message (`run_async=True`): a binary `map_update` is three
+    WebSocket messages (placeholder, heatmap, thumbnails) plus its `step_result`, so eleven clients at 30 frames/s
+    would start over a thousand threads a second on the two cores the server needs, and the parts of a binary
+    event would be reassembled by racing threads. Our handlers only record numbers, so running them inline is
+    cheaper and keeps the order of the wire.
+    """
+
+    def _receive_packet(self, pkt):
+        if pkt.packet_type == eio_packet.MESSAGE:
+            self._trigger_event("message", pkt.data, run_async=False)
+        else:
+            super()._receive_packet(pkt)
+
+
+def _websocket_bytes(payload_length: int) -> int:
+    """A server-to-client WebSocket frame: unmasked header (2, 4 or 10 bytes) plus its payload."""
+    return payload_length + (2 if payload_length < 126 else 4 if payload_length < 65536 else 10)
+
+
+class BenchClient(socketio.Client):
+    """A Socket.IO client that records what arrives: (time, seq, epoch, bytes, layerSizes) per `map_update`.
+
+    Acknowledging: python-socketio sends the ACK for an event that asked for one right after the handler returns
+    (`Client._handle_event`). A normal client just returns from its handler. For a client that stops acknowledging,
+    `acking = False` makes `_handle_event` run the handler and return WITHOUT sending the ACK packet, which is
+    exactly what a frozen browser tab that still reads its socket looks like to the server. The alternatives do
+    not model that: a handler that raises leaves the ACK unsent only as a side effect of an exception escaping
+    into the library (which logs a stack trace per frame), and a handler that blocks stops this client's reader
+    thread, so it would stop reading the socket altogether (TCP backpressure, a different scenario) and would
+    also never see its other events.
+    """
+
+    def __init__(self, name: str):
+        super().__init__(reconnection=False, handle_sigint=False)
+        self.name = name
+        self.acking = True
+        self.frames: list = []      # (t, seq, epoch, wire bytes, json bytes, binary bytes, layerSizes)
+        self.steps: list = []       # (t, epoch, epochsPerSecond, wire bytes)
+        self.states: list = []      # (t, status)
+        self.errors: list = []
+        self.expect: tuple | None = None   # (layerSizes, threading.Event, [arrival time, epoch]) for latency
+        self._packet_bytes = [0, 0]        # the current Socket.IO packet's text and binary wire bytes
+        self.on("map_update", self._on_map_update)
+        self.on("step_result", self._on_step_result)
+        self.on("state", self._on_state)
+        self.on("error", self._on_error)
+
+    def _engineio_client_class(self):
+        return InlineEngineIO
+
+    # Count the bytes of each Socket.IO packet as it arrives. A text message is the Engine.IO type digit "4" plus
+    # the Socket.IO packet; a binary attachment is sent as a bare binary WebSocket message (Engine.IO v4).
+    def _handle_eio_message(self, data):
+        if self._binary_packet is None:
+            text = data if isinstance(data, (bytes, bytearray)) else data.encode()
+            self._packet_bytes = [_websocket_bytes(1 + len(text)), 0]
+        else:
+            self._packet_bytes[1] += _websocket_bytes(len(data))
+        super()._handle_eio_message(data)
+
+    def _handle_event(self, namespace, id, data):
+        if id is not None and not self.acking and data and data[0] == "map_update":
+            self._trigger_event(data[0], namespace or "/", *data[1:])
+            return                  # no ACK packet: the server keeps this frame in flight
+        super()._handle_event(namespace, id, data)
+
+    def _on_map_update(self, frame):
+        now = time.monotonic()
+        text, binary = self._packet_bytes
+        sizes = frame["layerSizes"]
+        self.frames.append((now, frame["seq"], frame["epoch"], text + binary, text, binary, sizes))
+        expect = self.expect
+        if expect is not None and not expect[1].is_set() and sizes == expect[0]:
+            expect[2][:] = [now, frame["epoch"]]
+            expect[1].set()
+
+    def _on_step_result(self, result):
+        self.steps.append((time.monotonic(), result["epoch"], result["epochsPerSecond"], self._packet_bytes[0]))
+
+    def _on_state(self, state):
+        self.states.append((time.monotonic(), state["status"]))
+
+    def _on_error(self, error):
+        self.errors.append(error)
+
+    # --- helpers for the benchmark ---
+
+    def request(self, event: str, data=None, timeout: float = 10.0) -> dict:
+        reply = self.call(event, data, timeout=timeout)
+        if not isinstance(reply, dict) or not reply.get("ok"):
+            raise RuntimeError(f"{self.name}: {event} failed: {reply!r}")
+        return reply
+
+    def window(self, start: float, end: float) -> dict:
+        """Frames/s and epochs/s of this client between two monotonic times."""
+        frames = [f for f in self.frames if start <= f[0] <= end]
+        steps = [s for s in self.steps if start <= s[0] <= end]
+        out = {"frames": len(frames), "framesPerSecond": round(len(frames) / (end - start), 2),
+               "epochsPerSecond": None, "reportedEpochsPerSecondMedian": None, "maxSeqGap": None}
+        if len(frames) >= 2 and frames[-1][0] > frames[0][0]:
+            out["epochsPerSecond"] = round((frames[-1][2] - frames[0][2]) / (frames[-1][0] - frames[0][0]), 1)
+            out["maxSeqGap"] = max(b[1] - a[1] for a, b in itertools.pairwise(frames))
+        if steps:
+            out["reportedEpochsPerSecondMedian"] = statistics.median(s[2] for s in steps)
+        return out
+
+
+# --- the server ---------------------------------------------------------------------------------------------------
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU time every process of the machine used so far, all cores (Linux /proc/stat: user to steal)."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU use over a window, in % of one core: the server, this benchmark process (the clients), and everything
+    else on the machine (other work there makes every figure of the window worse)."""
+
+    def __init__(self, server_pid: int):
+        self.server_pid = server_pid
+        self.start()
+
+    def start(self) -> None:
+        self.began = self._now()
+
+    def _now(self) -> tuple:
+        return time.monotonic(), cpu_seconds(self.server_pid), time.process_time(), machine_busy_seconds()
+
+    def read(self) -> dict:
+        now = self._now()
+        elapsed, server, clients, machine = (b - a for a, b in zip(self.began, now))
+        return {"server": round(100 * server / elapsed, 1), "clients": round(100 * clients / elapsed, 1),
+                "otherProcesses": round(max(0.0, 100 * (machine - server - clients) / elapsed), 1)}
+
+
+# --- scenarios ----------------------------------------------------------------------------------------------------
+
+def engine_rate(seconds: float) -> dict:
+    """The engine's own training speed on the default config, one torch thread, in this process."""
+    import torch
+
+    from playground.session import TrainingSession
+    torch.set_num_threads(1)
+    session = TrainingSession({"seed": DEFAULT_SEED})
+    session.train_for(min(0.5, seconds / 4))                 # warm-up: first kernels, caches
+    started = time.perf_counter()
+    epochs = session.train_for(seconds)
+    elapsed = time.perf_counter() - started
+    return {"epochs": epochs, "seconds": round(elapsed, 3), "epochsPerSecond": round(epochs / elapsed, 1)}
+
+
+class Run:
+    def __init__(self):
+        self.server: LiveServer | None = None
+        self.clients: list[BenchClient] = []
+        self.errors: list = []                     # `error` events the server sent, by client name
+
+    def connect(self, name: str) -> BenchClient:
+        client = BenchClient(name)
+        self.clients.append(client)
+        client.connect(self.server.url, transports=["websocket"], wait_timeout=10)
+        return client
+
+    def disconnect_all(self) -> None:
+        for client in self.clients:
+            self.errors.extend({"client": client.name, **error} for error in client.errors)
+            try:
+                client.disconnect()
+            except Exception:                      # the server may already be gone
+                pass
+        self.clients.clear()
+
+    def end_phase(self) -> None:
+        self.disconnect_all()
+        self.server.wait_connections(0)
+
+    def one_client(self, seconds: float, warmup: float) -> tuple[BenchClient, dict]:
+        client = self.connect("solo")
+        client.request("start_training")
+        time.sleep(warmup)
+        self.server.metrics(clear=True)
+        cpu = CpuMeter(self.server.process.pid)
+        start = time.monotonic()
+        time.sleep(seconds)
+        end = time.monotonic()
+        cpu = cpu.read()
+        lag = self.server.metrics()["lagMs"]
+        return client, dict(client.window(start, end), seconds=round(end - start, 2), lagMs=lag,
+                            cpuPercent=cpu, window=(start, end))
+
+    def latency(self, client: BenchClient, samples: int, rng: random.Random) -> dict:
+        shapes = ([3, 2], [4, 2])                 # the default is [4, 2]; alternate so every sample rebuilds
+        latencies, epochs, missed = [], [], 0
+        self.server.metrics(clear=True)
+        for i in range(samples):
+            client.request("start_training")
+            time.sleep(rng.uniform(0.12, 0.3))    # training, frames flowing, at a random phase of the frame clock
+            shape = shapes[i % 2]
+            arrived = threading.Event()
+            hit: list = []
+            client.expect = ([2, *shape, 1], arrived, hit)
+            sent = time.monotonic()
+            client.emit("update_config", {"networkShape": shape})
+            if arrived.wait(5.0):
+                latencies.append((hit[0] - sent) * 1000)
+                epochs.append(hit[1])
+            else:
+                missed += 1
+            client.expect = None
+        lag = self.server.metrics()["lagMs"]
+        ordered = sorted(latencies)
+
+        def pick(q):
+            return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else None
+        return {"samples": len(latencies), "missed": missed, "p50Ms": pick(0.5), "p95Ms": pick(0.95),
+                "maxMs": round(ordered[-1], 1) if ordered else None,
+                "firstFrameEpochs": sorted(set(epochs)), "lagMs": lag,
+                "allMs": [round(v, 1) for v in latencies]}
+
+    def bytes_per_frame(self, client: BenchClient, window: tuple[float, float]) -> dict:
+        frames = [f for f in client.frames if window[0] <= f[0] <= window[1] and f[6] == DEFAULT_LAYER_SIZES]
+        steps = [s for s in client.steps if window[0] <= s[0] <= window[1]]
+        wire = [f[3] for f in frames]
+        return {"frames": len(frames), "layerSizes": DEFAULT_LAYER_SIZES,
+                "mapUpdateWireBytesMedian": statistics.median(wire), "mapUpdateWireBytesMax": max(wire),
+                "jsonPartBytesMedian": statistics.median(f[4] for f in frames),
+                "binaryPartBytesMedian": statistics.median(f[5] for f in frames),
+                "stepResultWireBytesMedian": statistics.median(s[3] for s in steps) if steps else None,
+                "rawRgbMainMapBytes": RAW_RGB_MAIN_MAP_BYTES,
+                "note": "Engine.IO payloads plus WebSocket frame headers; TCP/IP headers not counted"}
+
+    def many_clients(self, count: int, seconds: float, warmup: float, alone_epochs: float) -> dict:
+        clients = [self.connect(f"many-{i}") for i in range(count)]
+        self.server.wait_connections(count)
+        for client in clients:
+            client.request("start_training")
+        time.sleep(warmup)
+        before = self.server.metrics(clear=True)
+        cpu = CpuMeter(self.server.process.pid)
+        start = time.monotonic()
+        time.sleep(seconds)
+        end = time.monotonic()
+        cpu = cpu.read()
+        after = self.server.metrics()
+        per = [client.window(start, end) for client in clients]
+        epochs = [p["epochsPerSecond"] or 0.0 for p in per]
+        frames = [p["framesPerSecond"] for p in per]
+        total = sum(epochs)
+        return {"clients": count, "seconds": round(end - start, 2), "trainingOnServer": before["training"],
+                "lagMs": after["lagMs"], "cpuPercent": cpu,
+                "framesPerSecond": frames, "minFramesPerSecond": min(frames),
+                "epochsPerSecond": epochs, "totalEpochsPerSecond": round(total, 1),
+                "reportedEpochsPerSecondMedian": [p["reportedEpochsPerSecondMedian"] for p in per],
+                "fairness": round(min(epochs) / max(epochs), 3) if max(epochs) > 0 else 0.0,
+                "totalVsAlone": round(total / alone_epochs, 3) if alone_epochs else None,
+                "maxSeqGap": max((p["maxSeqGap"] or 0) for p in per)}
+
+    def stall(self, alone_seconds: float, stall_seconds: float, warmup: float) -> dict:
+        normal = [self.connect(f"normal-{i}") for i in range(2)]
+        for client in normal:
+            client.request("start_training")
+        time.sleep(warmup)
+        cpu = CpuMeter(self.server.process.pid)
+        start = time.monotonic()
+        time.sleep(alone_seconds)
+        alone_end = time.monotonic()
+        alone_cpu = cpu.read()
+        alone = [client.window(start, alone_end) for client in normal]
+
+        stalled = self.connect("stops-acking")
+        stalled.request("start_training")
+        time.sleep(1.0)                                # it trains and acknowledges like the others for a second
+        self.server.metrics(clear=True)
+        stalled.acking = False
+        stall_start = time.monotonic()
+        cpu.start()
+        stalled_epoch_at_start = stalled.frames[-1][2] if stalled.frames else 0
+        stalled_frames_at_start = len(stalled.frames)
+        rss = []                                       # (seconds since the stall began, bytes)
+        next_sample = stall_start
+        end = stall_start + stall_seconds
+        while True:
+            now = time.monotonic()
+            if now >= end:
+                break
+            if now >= next_sample:
+                metrics = self.server.metrics()
+                rss.append((time.monotonic() - stall_start, metrics["rssBytes"]))
+                next_sample += 1.0
+            time.sleep(max(0.0, min(next_sample, end) - time.monotonic()))
+        stall_end = time.monotonic()
+        stall_cpu = cpu.read()
+        metrics = self.server.metrics()
+        rss.append((stall_end - stall_start, metrics["rssBytes"]))
+        during = [client.window(stall_start, stall_end) for client in normal]
+        ratios = [round(d["framesPerSecond"] / a["framesPerSecond"], 3) if a["framesPerSecond"] else 0.0
+                  for a, d in zip(alone, during)]
+        stalled_frames = stalled.frames[stalled_frames_at_start:]
+        mb = [value / 1e6 for _, value in rss]
+        return {"aloneSeconds": round(alone_end - start, 2), "stallSeconds": round(stall_end - stall_start, 2),
+                "alone": {"framesPerSecond": [a["framesPerSecond"] for a in alone],
+                          "epochsPerSecond": [a["epochsPerSecond"] for a in alone], "cpuPercent": alone_cpu},
+                "duringStall": {"framesPerSecond": [d["framesPerSecond"] for d in during],
+                                "epochsPerSecond": [d["epochsPerSecond"] for d in during],
+                                "lagMs": metrics["lagMs"], "trainingOnServer": metrics["training"],
+                                "cpuPercent": stall_cpu},
+                "frameRateRatios": ratios, "minFrameRateRatio": min(ratios),
+                "stalledClient": {"framesReceivedDuringStall": len(stalled_frames),
+                                  "epochsAdvancedDuringStall": (stalled_frames[-1][2] - stalled_epoch_at_start)
+                                  if stalled_frames else 0},
+                "rss": {"samples": len(rss), "firstMB": round(mb[0], 2), "lastMB": round(mb[-1], 2),
+                        "maxMB": round(max(mb), 2), "growthMB": round(mb[-1] - mb[0], 2),
+                        "maxGrowthMB": round(max(mb) - mb[0], 2),
+                        "slopeMBPerMinute": round(slope([t for t, _ in rss], mb) * 60, 3)}}
+
+
+def inherited_settings() -> dict:
+    """Server settings that come from this process's environment (the server inherits it), other than ours."""
+    from dataclasses import fields
+
+    from playground.web.settings import Settings
+    ours = {"HOST", "PORT", "MEASURE_LAG", "MAX_TRAINING_SESSIONS", "SECRET_KEY"}
+    names = (field.name.upper() for field in fields(Settings))
+    return {name: os.environ[name] for name in names if name in os.environ and name not in ours}
+
+
+def slope(xs: list[float], ys: list[float]) -> float:
+    """Least-squares slope of ys over xs (0 for fewer than two points)."""
+    if len(xs) < 2:
+        return 0.0
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else 0.0
+
+
+def check(name: str, value, op: str, limit) -> dict:
+    ok = value is not None and (value >= limit if op == ">=" else value <= limit)
+    return {"name": name, "value": value, "target": f"{op} {limit}", "pass": ok}
+
+
+# --- main -------------------------------------------------------------------------------------------------------
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a ~40 s run with shorter windows")
+    parser.add_argument("--stall-seconds", type=float, default=None,
+                        help="how long the phase with a client that stops acknowledging lasts (default 60; "
+                             "10 with --quick)")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    durations = {
+        "engine": 1.0 if quick else 3.0,
+        "oneClient": 4.0 if quick else 10.0,
+        "latencySamples": 30,
+        "eightClients": 6.0 if quick else 15.0,
+        "stallAlone": 4.0 if quick else 10.0,
+        "stall": args.stall_seconds if args.stall_seconds is not None else (10.0 if quick else 60.0),
+        "warmup": 1.0 if quick else 1.5,
+    }
+    result: dict = {"benchmark": "bench/load.py", "quick": quick, "durations": durations,
+                    "cpuCount": os.cpu_count()}
+    run = Run()
+    started = time.monotonic()
+    try:
+        log(f"engine baseline ({durations['engine']} s)")
+        engine = engine_rate(durations["engine"])
+        result["engine"] = {"before": engine}
+        log(f"engine: {engine['epochsPerSecond']} epochs/s; starting the server")
+        result["loadAverageAtStart"] = os.getloadavg()
+        run.server = LiveServer(measure_lag=1, max_training_sessions=4 * BENCH_CLIENTS)
+        result["server"] = {"url": run.server.url, "log": run.server.log_path,
+                            "env": {"MEASURE_LAG": "1", "MAX_TRAINING_SESSIONS": str(4 * BENCH_CLIENTS)},
+                            "inheritedSettings": inherited_settings()}
+
+        log(f"one client ({durations['oneClient']} s)")
+        solo, one = run.one_client(durations["oneClient"], durations["warmup"])
+        window = one.pop("window")
+        result["oneClient"] = one
+        result["bytes"] = run.bytes_per_frame(solo, window)
+        log(f"one client: {one['framesPerSecond']} frames/s, {one['epochsPerSecond']} epochs/s")
+
+        log(f"latency ({durations['latencySamples']} samples)")
+        result["latency"] = run.latency(solo, durations["latencySamples"], random.Random(1))
+        run.end_phase()
+
+        log(f"{BENCH_CLIENTS} clients ({durations['eightClients']} s)")
+        result["eightClients"] = run.many_clients(BENCH_CLIENTS, durations["eightClients"], durations["warmup"],
+                                                  one["epochsPerSecond"])
+        run.end_phase()
+
+        log(f"stall: 2 clients alone ({durations['stallAlone']} s), then with a non-acking client "
+            f"({durations['stall']} s)")
+        result["stall"] = run.stall(durations["stallAlone"], durations["stall"], durations["warmup"])
+        run.end_phase()
+        run.server.stop()
+
+        # Again with the server gone: the machine may be busier or quieter than at the start (other work on it).
+        log(f"engine again ({durations['engine']} s)")
+        after = engine_rate(durations["engine"])
+        reference = max(engine["epochsPerSecond"], after["epochsPerSecond"])
+        result["engine"].update(after=after, referenceEpochsPerSecond=reference)
+        one["engineRatio"] = round(one["epochsPerSecond"] / reference, 3)
+        one["reportedEngineRatio"] = round(one["reportedEpochsPerSecondMedian"] / reference, 3)
+    except Exception as failure:
+        traceback.print_exc()
+        result["failure"] = f"{type(failure).__name__}: {failure}"
+    finally:
+        run.disconnect_all()
+        if run.server is not None:
+            run.server.stop()
+            if "failure" in result:
+                with open(run.server.log_path) as server_log:
+                    sys.stderr.write("--- server log (tail) ---\n" + "".join(server_log.readlines()[-40:]))
+            else:
+                os.unlink(run.server.log_path)
+                result["server"].pop("log")
+    result["loadAverageAtEnd"] = os.getloadavg()
+    result["errorEvents"] = run.errors[:10]
+    result["elapsedSeconds"] = round(time.monotonic() - started, 1)
+
+    if "failure" not in result:
+        one, many, stall = result["oneClient"], result["eightClients"], result["stall"]
+        result["targets"] = [
+            check("oneClient.engineRatio (epochs/s vs engine alone)", one["engineRatio"], ">=", 0.8),
+            check("oneClient.framesPerSecond", one["framesPerSecond"], ">=", 28),
+            check("latency.p95Ms (update_config to the frame showing it)", result["latency"]["p95Ms"], "<=", 100),
+            check("bytes.mapUpdateWireBytesMax (default network)", result["bytes"]["mapUpdateWireBytesMax"], "<=",
+                  MAX_FRAME_BYTES),
+            check("eightClients.lagMs.p99", many["lagMs"]["p99"], "<=", 20),
+            check("eightClients.minFramesPerSecond", many["minFramesPerSecond"], ">=", 15),
+            check("eightClients.fairness (slowest/fastest epochs/s)", many["fairness"], ">=", 0.7),
+            check("eightClients.totalVsAlone (total epochs/s vs one session)", many["totalVsAlone"], ">=", 0.75),
+            check("stall.rss.growthMB", stall["rss"]["growthMB"], "<=", 5),
+            check("stall.minFrameRateRatio (normal clients, stall vs alone)", stall["minFrameRateRatio"], ">=", 0.9),
+        ]
+        result["allPassed"] = all(t["pass"] for t in result["targets"])
+        windows = {"oneClient": one["cpuPercent"], "eightClients": many["cpuPercent"],
+                   "stall.alone": stall["alone"]["cpuPercent"], "stall.duringStall": stall["duringStall"]["cpuPercent"]}
+        busy = {name: cpu["otherProcesses"] for name, cpu in windows.items() if cpu["otherProcesses"] > BUSY_PERCENT}
+        if busy:
+            where = ", ".join(f"{name} ({percent}% of a core)" for name, percent in busy.items())
+            result["warnings"] = [(f"other processes used CPU during {where}: the server shared its cores, so rates "
+                                   "and latencies there are worse than the code allows; run again on a quiet machine")]
+    print(json.dumps(result, indent=2))
+    return 1 if "failure" in result else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,368 @@
+// Wiring: page data -> widgets, server events -> drawing, user actions -> requests.
+// The server owns every number; this module only keeps what the page needs to draw the newest frame once per
+// animation frame and to restore the session's config on every (re)connection.
+import { asBytes, base64Bytes, byteLookup } from "./colors.js";
+import { Connection, NotConnected } from "./connection.js";
+import { buildControls, buildDatasetPicker } from "./controls.js";
+import { installFiles } from "./files.js";
+import { formatEpoch, formatLoss } from "./format.js";
+import { OutputMap } from "./heatmap.js";
+import { installShortcuts } from "./keyboard.js";
+import { LossChart } from "./linechart.js";
+import { NetworkDiagram } from "./network.js";
+import { ConnectionBanner, DivergenceNotice, ErrorList } from "./notices.js";
+import { ConfigSync } from "./session.js";
+import { OptionsTable, parseHash, toHash } from "./state.js";
+
+const $ = (selector) => document.querySelector(selector);
+const pageData = JSON.parse($("#page-data").textContent);
+const table = new OptionsTable(pageData.options, pageData.urlOrder);
+// The seven input features, in the order of the page data's feature thumbnails; the server's limits on the shape.
+const FEATURES = pageData.features;
+const LAYER_LIMITS = { layers: pageData.limits.hiddenLayers, neurons: pageData.limits.neurons, newLayer: 2 };
+const fromHash = parseHash(location.hash, table);
+
+// Tiny hook for the benchmark and tests: frames drawn, and whether a frame received after the first accepted
+// config was drawn (the server sends a config's reply before that config's first frame).
+const stats = { framesDrawn: 0, framesReceived: 0, configs: 0, configFrame: 0, drawnFrame: 0 };
+window.__playgroundStats = stats;
+
+// --- widgets --------------------------------------------------------------------------------------------------
+
+const errors = new ErrorList($("#errors"));
+const banner = new ConnectionBanner($("#connection-status"));
+const divergence = new DivergenceNotice($("#divergence"));
+const chart = new LossChart($("#linechart"));
+const outputMap = new OutputMap($("#heatmap"));
+const lookups = { plain: byteLookup(), discrete: byteLookup({ discretize: true }) };
+
+let pendingFrame = null;       // the newest undrawn frame; older ones are dropped
+let pendingAcks = [];
+let drawScheduled = false;
+
+const view = {
+  status: "stopped",
+  epoch: 0,
+  lastFrame: null,          // kept to repaint on view changes while no frame comes (paused)
+  repaintAll: true,         // repaint every thumbnail at the next draw (view change, rebuild)
+  sentFocus: null,          // the node the server shows in the big map (null: the output)
+  wantedFocus: null,
+  focusInFlight: false,
+  flowOffset: 0,
+  chartLast: null,          // the last point put on the chart: {epoch, train, test}
+  chartTimer: 0,
+  speed: 0,                 // epochs per second, from the newest step_result
+  extras: fromHash.extras,  // inert and _hide keys of the link, kept in the hash
+  hidden: fromHash.hidden,  // control names hidden by `<name>_hide=true`
+};
+
+const connection = new Connection({
+  connect: onConnect,
+  disconnect: () => banner.lost(),
+  map_update: onMapUpdate,
+  step_result: onStepResult,
+  dataset: onDataset,
+  state: (state) => { setStatus(state.status); setEpoch(state.epoch); },
+  error: (error) => errors.show(error),
+});
+
+const sync = new ConfigSync(connection, { onAccepted: configAccepted, onRejected: () => renderConfig() });
+
+const renderControls = buildControls(document, table, changeConfig, {
+  extraRoot: $("#more-options"),
+  placedElsewhere: [...FEATURES, "dataset", "regDataset", "networkShape", "seed"],
+});
+const renderDatasets = buildDatasetPicker($("#datasets"), table, pageData.datasetThumbnails, changeConfig);
+
+const featureOptions = FEATURES.map((name) => ({ name, label: table.get(name)?.label ?? name }));
+const diagram = new NetworkDiagram($("#network"), {
+  features: featureOptions,
+  featureBytes: base64Bytes(pageData.featureThumbnails),
+  hooks: {
+    toggleFeature: (name, on) => changeConfig({ [name]: on }),
+    focus: setFocus,
+    changeNeurons,
+    editParameter: (change) => send("set_weight", change),
+  },
+});
+
+function currentLookup() {
+  return sync.desired().discretize ? lookups.discrete : lookups.plain;
+}
+
+// --- config -------------------------------------------------------------------------------------------------
+
+/** A user change: shown at once, sent to the server, and put back if the server refuses it. */
+function changeConfig(changes) {
+  sync.change(changes);
+  renderConfig();
+}
+
+function changeNeurons(layer, delta) {
+  const shape = [...sync.desired().networkShape];
+  const [low, high] = LAYER_LIMITS.neurons;
+  const size = shape[layer] + delta;
+  if (size < low || size > high) return;
+  shape[layer] = size;
+  changeConfig({ networkShape: shape });
+}
+
+function changeLayers(delta) {
+  const shape = [...sync.desired().networkShape];
+  const [low, high] = LAYER_LIMITS.layers;
+  if (shape.length + delta < low || shape.length + delta > high) return;
+  if (delta > 0) shape.push(LAYER_LIMITS.newLayer);
+  else shape.pop();
+  changeConfig({ networkShape: shape });
+}
+
+function configAccepted(config, reply) {
+  stats.configs++;
+  stats.configFrame = stats.framesReceived;
+  if (reply?.reset) resetChart();
+  history.replaceState(null, "", toHash(config, table, view.extras));
+  renderConfig();
+}
+
+/** Controls show where the user is heading (accepted config + changes on their way). */
+function renderConfig() {
+  const config = sync.desired();
+  if (!config.networkShape) return;           // nothing accepted yet
+  renderControls(config);
+  renderDatasets(config);
+  const layers = config.networkShape.length;
+  $("#num-layers").textContent = String(layers);
+  $("#layers-label").textContent = layers === 1 ? "Hidden layer" : "Hidden layers";
+  $("#add-layers").disabled = layers >= LAYER_LIMITS.layers[1];
+  $("#remove-layers").disabled = layers <= LAYER_LIMITS.layers[0];
+  document.body.classList.toggle("hide-text", Boolean(config.hideText));
+  outputMap.setShowTest(Boolean(config.showTestData));
+  const lookup = currentLookup();
+  if (lookup !== view.lookup) {
+    view.lookup = lookup;
+    view.repaintAll = true;
+    if (view.lastFrame) { pendingFrame = pendingFrame || view.lastFrame; scheduleDraw(); }
+  }
+}
+
+// --- connection -----------------------------------------------------------------------------------------------
+
+function onConnect(firstTime) {
+  banner.connected();
+  const wasRunning = view.status === "running";
+  view.sentFocus = null;          // a new session shows the output
+  view.wantedFocus = null;
+  view.focusInFlight = false;
+  diagram.resetFocus();
+  // A new connection is a new session: on the first, apply the link; on later ones, the whole config (with its
+  // seed, so the same data and initial weights come back).
+  const restore = firstTime ? { ...fromHash.changes } : { ...sync.accepted };
+  for (const name of FEATURES) if (view.hidden.has(name)) restore[name] = false;   // TF drops hidden features
+  sync.restore(restore).then(() => {
+    if (!firstTime && wasRunning && view.status !== "running") send("start_training");
+  });
+}
+
+/** Send a request; its reply's config (reset, regenerate) updates the page. Errors arrive as `error` events. */
+async function send(event, payload) {
+  try {
+    const reply = await connection.request(event, payload);
+    if (reply?.ok) {
+      if (reply.status) setStatus(reply.status);
+      if (typeof reply.epoch === "number") setEpoch(reply.epoch);
+      if (reply.config) sync.acceptFrom(reply);
+    }
+    return reply;
+  } catch (error) {
+    if (!(error instanceof NotConnected)) {
+      errors.show({ event, message: `The server did not answer ${event} in time; it may be busy. Try again.` });
+    }
+    return null;
+  }
+}
+
+function setFocus(node, label) {
+  $("#focus-label").textContent = node === null ? "" : `Showing ${label}`;
+  $("#heatmap").classList.toggle("focused", node !== null);
+  view.wantedFocus = node;
+  sendFocus();
+}
+
+/** One set_focus in flight at a time, the latest wanted node next: a mouse sweeping over the diagram sends a few
+ * events, not one per node crossed (the server limits events per second). */
+async function sendFocus() {
+  if (view.focusInFlight || view.wantedFocus === view.sentFocus) return;
+  const node = view.wantedFocus;
+  view.focusInFlight = true;
+  await send("set_focus", { node });
+  view.focusInFlight = false;
+  view.sentFocus = node;
+  sendFocus();
+}
+
+function setStatus(status) {
+  view.status = status;
+  const playing = status === "running";
+  const button = $("#play-pause-button");
+  button.classList.toggle("playing", playing);
+  button.setAttribute("aria-label", playing ? "Pause training (Space)" : "Start training (Space)");
+  button.setAttribute("aria-pressed", String(playing));
+  divergence.update(status);
+  if (!playing) showSpeed(0);
+}
+
+function setEpoch(epoch) {
+  if (epoch === view.epoch) return;
+  view.epoch = epoch;
+  $("#iter-number").textContent = formatEpoch(epoch);
+}
+
+// --- frames ---------------------------------------------------------------------------------------------------
+
+function onMapUpdate(frame, ack) {
+  frame.received = ++stats.framesReceived;
+  pendingFrame = frame;
+  if (typeof ack === "function") pendingAcks.push(ack);
+  scheduleDraw();
+}
+
+function scheduleDraw() {
+  if (drawScheduled) return;
+  drawScheduled = true;
+  requestAnimationFrame(draw);
+}
+
+/** At most once per animation frame: the newest frame, then the chart; acknowledge only after drawing. */
+function draw() {
+  drawScheduled = false;
+  clearTimeout(view.chartTimer);
+  const frame = pendingFrame, acks = pendingAcks;
+  pendingFrame = null;
+  pendingAcks = [];
+  try {
+    if (frame) drawFrame(frame);
+    chart.draw();
+  } catch (error) {
+    console.error("drawing a frame failed", error);
+  } finally {
+    for (const ack of acks) {
+      try { ack(); } catch (error) { console.error(error); }
+    }
+  }
+}
+
+function drawFrame(frame) {
+  const heatmap = asBytes(frame.heatmap), thumbnails = asBytes(frame.thumbnails);
+  const lookup = currentLookup();
+  if (diagram.setStructure(frame.layerSizes, frame.features, view.hidden)) {
+    view.repaintAll = true;
+    if (view.wantedFocus !== null || view.sentFocus !== null) setFocus(null, null);
+  }
+  outputMap.paint(heatmap, lookup);
+  diagram.update(frame, thumbnails, lookup, view.repaintAll);
+  view.repaintAll = false;
+  // While training, numbers that change every frame (and the flowing dashes) are written on every other frame:
+  // 15 changes a second read the same, and each write costs a layout and a repaint of its own region.
+  // Any frame of a stopped session writes them all, so what stays on screen is exact.
+  const running = frame.status === "running";
+  if (!running || stats.framesDrawn % 2 === 0) {
+    setEpoch(frame.epoch);
+    setText("#loss-train", formatLoss(frame.trainLoss));
+    setText("#loss-test", formatLoss(frame.testLoss));
+    showAccuracy(frame.trainAccuracy, frame.testAccuracy);
+    showSpeed(running ? view.speed : 0);
+    if (running) {
+      view.flowOffset -= 1.32;     // TF's flowing dashes at TF's speed (1/3 px per epoch at 60 epochs/s)
+      diagram.flow(view.flowOffset.toFixed(2));
+    }
+  }
+  if (frame.status !== view.status) setStatus(frame.status);
+  view.lastFrame = frame;
+  stats.framesDrawn++;
+  stats.drawnFrame = frame.received;
+}
+
+/** Epochs per second under the counter; rounded to tens above 100 so the text (and layout) rarely changes. */
+function showSpeed(speed) {
+  const shown = !(speed > 0) ? "" : speed >= 100 ? `${Math.round(speed / 10) * 10} epochs/s`
+    : `${Math.round(speed)} epochs/s`;
+  setText("#speed", shown);
+}
+
+/** Beyond TF: the share of points on the right side, when the server sends it (classification). */
+function showAccuracy(train, test) {
+  const known = typeof train === "number";
+  const box = $("#accuracy");
+  if (box.hidden === known) box.hidden = !known;
+  if (!known) return;
+  const percent = (value) => typeof value === "number" ? `${(100 * value).toFixed(1)}%` : "–";
+  setText("#accuracy-train", percent(train));
+  setText("#accuracy-test", percent(test));
+}
+
+function setText(selector, text) {
+  const element = $(selector);
+  if (element.textContent !== text) element.textContent = text;
+}
+
+function resetChart() {
+  chart.clear();
+  view.chartLast = null;
+}
+
+/** One chart point per step_result; epoch 0 or a smaller epoch starts a new chart (a reset), and a frame that only
+ * re-renders (a focus change while paused) adds nothing. */
+function onStepResult(result) {
+  const last = view.chartLast;
+  if (last && last.epoch === result.epoch && last.train === result.trainLoss && last.test === result.testLoss) return;
+  if (!last || result.epoch < last.epoch || result.epoch === 0) resetChart();
+  chart.add(result.trainLoss, result.testLoss);
+  view.speed = result.epochsPerSecond;
+  view.chartLast = { epoch: result.epoch, train: result.trainLoss, test: result.testLoss };
+  // Its map_update follows at once and draws the chart in the same animation frame: one render per frame, not
+  // two. The timer only covers a step_result that comes alone.
+  clearTimeout(view.chartTimer);
+  view.chartTimer = setTimeout(scheduleDraw, 100);
+}
+
+function onDataset(data) {
+  const bytes = asBytes(data.points);
+  // Float32Array needs a 4-byte aligned offset; copy when the attachment is not.
+  const points = bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
+    : new Float32Array(bytes.slice().buffer);
+  outputMap.setData(points, data.trainCount);
+}
+
+// --- user actions ---------------------------------------------------------------------------------------------
+
+const playPause = () => send(view.status === "running" ? "stop_training" : "start_training");
+const step = () => send("step");
+const reset = () => send("reset");
+
+$("#play-pause-button").addEventListener("click", playPause);
+$("#next-step-button").addEventListener("click", step);
+$("#reset-button").addEventListener("click", reset);
+$("#divergence-reset").addEventListener("click", reset);
+$("#data-regen-button").addEventListener("click", () => send("regenerate"));
+$("#add-layers").addEventListener("click", () => changeLayers(+1));
+$("#remove-layers").addEventListener("click", () => changeLayers(-1));
+installShortcuts({ playPause, step, reset });
+installFiles({
+  send,
+  showError: (error) => errors.show(error),
+  onNetworkImported: (reply) => { resetChart(); sync.acceptFrom(reply); },
+});
+
+// A hash edited by hand applies like a pasted link (our own updates use replaceState and fire no event).
+window.addEventListener("hashchange", () => {
+  const parsed = parseHash(location.hash, table);
+  view.extras = parsed.extras;
+  changeConfig(parsed.changes);
+});
+
+// `<control>_hide=true` hides `.ui-<control>` elements, as TF does (at load).
+for (const name of view.hidden) {
+  for (const element of document.querySelectorAll(`.ui-${CSS.escape(name)}`)) element.classList.add("ui-hidden");
+}
+banner.lost();
+setStatus("stopped");

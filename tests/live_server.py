@@ -1,0 +1,83 @@
+"""`python app.py` on a free loopback port, as production runs it: used by the integration and browser tests and by
+the benchmarks in bench/ (one launcher, so they all measure the same thing)."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LOGS = ROOT / "test-results"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LiveServer:
+    """Settings come as keyword arguments, e.g. LiveServer(max_training_sessions=2) sets MAX_TRAINING_SESSIONS."""
+
+    def __init__(self, **settings):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.environment = dict(os.environ, HOST="127.0.0.1", PORT=str(self.port),
+                                **{key.upper(): str(value) for key, value in settings.items()})
+        LOGS.mkdir(exist_ok=True)
+        self.log_path = LOGS / f"server-{self.port}.log"
+        self.process = None
+        self.start()
+
+    def start(self) -> None:
+        with open(self.log_path, "a") as log:
+            self.process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=self.environment, stdout=log,
+                                            stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if self.get("/healthz", timeout=1)["ok"]:
+                    return
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the server did not start; see {self.log_path}")
+            time.sleep(0.1)
+
+    def get(self, path: str, timeout: float = 5.0) -> dict:
+        with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
+            return json.loads(response.read())
+
+    def health(self) -> dict:
+        return self.get("/healthz")
+
+    def metrics(self, clear: bool = False) -> dict:
+        """Event-loop lag (with measure_lag=1), sessions and memory; `clear` starts a new lag window."""
+        return self.get("/metrics?clear=1" if clear else "/metrics")
+
+    def wait_connections(self, count: int, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.health()["connections"] != count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not reach {count} connections")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+    def restart(self) -> None:
+        """Stop the process and start a new one on the same port, as a deploy or a crash would."""
+        self.stop()
+        self.start()
