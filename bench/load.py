@@ -98,8 +98,9 @@ class BenchClient(socketio.Client):
     also never see its other events.
     """
 
-    def __init__(self, name: str):
-        super().__init__(reconnection=False, handle_sigint=False)
+    def __init__(self, name: str, reconnection: bool = False):
+        super().__init__(reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=1.0,
+                         handle_sigint=False)
         self.name = name
         self.acking = True
         self.frames: list = []      # (t, seq, epoch, wire bytes, json bytes, binary bytes, layerSizes)
@@ -446,7 +447,7 @@ def main(argv=None) -> int:
         log(f"engine: {engine['epochsPerSecond']} epochs/s; starting the server")
         result["loadAverageAtStart"] = os.getloadavg()
         run.server = LiveServer(measure_lag=1, max_training_sessions=4 * BENCH_CLIENTS)
-        result["server"] = {"url": run.server.url, "log": run.server.log_path,
+        result["server"] = {"url": run.server.url, "log": str(run.server.log_path),
                             "env": {"MEASURE_LAG": "1", "MAX_TRAINING_SESSIONS": str(4 * BENCH_CLIENTS)},
                             "inheritedSettings": inherited_settings()}
 

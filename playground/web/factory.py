@@ -1,7 +1,6 @@
 """The application factory: Flask for the page, Flask-SocketIO on eventlet for the live session."""
 from __future__ import annotations
 
-import ctypes
 import gc
 from pathlib import Path
 
@@ -9,27 +8,12 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from ..session import warm_up
-from . import concurrency, events, pages
+from . import concurrency, events, memory, pages
 from .hub import Hub
 from .settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-M_ARENA_MAX = -8          # glibc's mallopt parameter number
 RESERVED_EVENT_NAMES = ("connect", "disconnect", "*")
-
-
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """Cap glibc's malloc arenas before the training and I/O threads start.
-
-    Each thread that allocates gets an arena of its own by default, and tensors freed by other threads leave them
-    fragmented: connect/train/disconnect churn grew the server by about 2 MB per 30 sessions, steadily. With two
-    arenas it stays flat (bench/soak.py). Not glibc: nothing to do.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(M_ARENA_MAX, arenas)
-    except (OSError, AttributeError):
-        pass
 
 
 def refuse_reserved_event_names(server) -> None:
@@ -51,7 +35,7 @@ def refuse_reserved_event_names(server) -> None:
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app; its SocketIO is `app.extensions["socketio"]`, its hub `app.extensions["playground_hub"]`."""
     settings = settings or Settings.from_env()
-    limit_malloc_arenas()
+    memory.configure_allocator()
     warm_up()
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.update(SECRET_KEY=settings.secret_key, PLAYGROUND_SETTINGS=settings,

@@ -19,7 +19,7 @@ from collections import deque
 
 from ..session import RUNNING, STOPPED, TrainingSession
 from ..tokens import TokenBucket
-from . import concurrency, messages
+from . import concurrency, memory, messages
 
 log = logging.getLogger(__name__)
 MIN_TURN_SECONDS = 0.003
@@ -113,8 +113,8 @@ class Hub:
         client = self.clients.pop(sid, None)
         if client is not None:
             client.closed = True
-            client.newest = None
-            client.wakeup.set()          # the emitter sees `closed` and ends, dropping its reference
+            client.newest = client.last_sent = None
+            client.wakeup.set()          # the emitter sees `closed` and ends, dropping the last reference
 
     def training_count(self) -> int:
         return sum(client.running for client in self.clients.values())
@@ -159,6 +159,8 @@ class Hub:
                                to=client.sid)
             self.socketio.emit("map_update", frame, to=client.sid,
                                callback=lambda *_, client=client: self._acknowledged(client))
+        del client                       # the last reference to the closed session: its memory is freed now
+        memory.release_freed()
 
     def _acknowledged(self, client: Client) -> None:
         """The client drew a frame: the next may go, and its training goes on if it had stalled."""
@@ -182,6 +184,7 @@ class Hub:
                 else:
                     ready.append((client, allowance))
             if not ready:
+                memory.release_freed()           # idle: a good moment to return what closed sessions freed
                 self.work.wait(max(0.001, next_due - now))
                 continue
             # Rendering and sending a frame costs about as much as a few epochs: beyond a few sessions, share a
