@@ -30,6 +30,7 @@ class TrainingSession:
         self.config = default_config(random_seed())
         self.config.update(validate_changes(changes or {}))
         self.status = STOPPED
+        self.stop_reason: str | None = None      # why training last stopped by itself (a stop rule)
         self._seed_data(self.config["seed"])
         self._build_network()
 
@@ -157,6 +158,7 @@ class TrainingSession:
         self._attach_data()
         self.epoch = 0
         self.status = STOPPED                      # TF Playground's reset() pauses the player
+        self.stop_reason = None
         self._evaluate()
 
     def inputs_for(self, points) -> torch.Tensor:
@@ -190,10 +192,15 @@ class TrainingSession:
         self._evaluate()
         return self.status != DIVERGED
 
-    def stop_rule_reached(self) -> bool:
-        """The optional stop rules: after N epochs, or once the test loss is below a value (0 turns each off)."""
+    def stop_rule_reached(self) -> str | None:
+        """Which optional stop rule holds, in words: after N epochs, or once the test loss is below a value (0 turns
+        each off)."""
         after, below = self.config["stopAfterEpochs"], self.config["stopBelowTestLoss"]
-        return bool(after and self.epoch >= after) or bool(below and self.test_loss < below)
+        if after and self.epoch >= after:
+            return f"stopped after {after} epochs"
+        if below and self.test_loss < below:
+            return f"stopped when the test loss fell below {below:g}"
+        return None
 
     def train_for(self, seconds: float, max_epochs: int | None = None) -> int:
         """Train whole epochs until `seconds` have passed (at least one epoch), `max_epochs` ran, the loss
@@ -203,7 +210,8 @@ class TrainingSession:
         while True:
             finite = self.step()
             count += 1
-            if finite and self.stop_rule_reached():
+            self.stop_reason = finite and self.stop_rule_reached()
+            if self.stop_reason:
                 self.status = STOPPED
                 return count
             if not finite or count == max_epochs or time.perf_counter() >= deadline:

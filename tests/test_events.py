@@ -48,7 +48,7 @@ def test_connect_sends_the_data_the_state_and_a_first_frame(client, socketio):
     dataset = received[0]["args"][0]
     assert dataset["trainCount"] == 250 and dataset["testCount"] == 250 and dataset["problem"] == "classification"
     assert len(dataset["points"]) == 500 * 3 * 4
-    assert received[1]["args"][0] == {"status": "stopped", "epoch": 0}
+    assert received[1]["args"][0] == {"status": "stopped", "epoch": 0, "reason": None}
     frame = next(m["args"][0] for m in received if m["name"] == "map_update")
     assert len(frame["heatmap"]) == GRID_SIZE * GRID_SIZE
     assert frame["layerSizes"] == [2, 4, 2, 1] and frame["features"] == ["x", "y"]

@@ -154,7 +154,10 @@ def test_stop_after_epochs(client, socketio, session):
             break
     assert session.status == "stopped" and session.epoch == 5
     states = [m["args"][0] for m in client.get_received() if m["name"] == "state"]
-    assert states[-1] == {"status": "stopped", "epoch": 5}
+    assert states[-1] == {"status": "stopped", "epoch": 5, "reason": "stopped after 5 epochs"}
+    emit(client, "start_training")                  # starting again clears the reason
+    assert [m["args"][0] for m in client.get_received() if m["name"] == "state"][-1]["reason"] is None
+    emit(client, "stop_training")
 
 
 def test_stop_below_test_loss(client, socketio, session):

@@ -51,18 +51,19 @@ def _object(payload, *required) -> dict:
     return payload
 
 
-def after_change(hub, client, status_before: str, data_changed: bool = False) -> None:
+def after_change(hub, client, state_before: dict, data_changed: bool = False) -> None:
     """Tell the client what a change did: new data, a new status, and a frame of the new state."""
     if data_changed:
         hub.socketio.emit("dataset", client.call(messages.dataset, client.session), to=client.sid)
-    if client.session.status != status_before:
+    state = messages.state(client.session)
+    if (state["status"], state["reason"]) != (state_before["status"], state_before["reason"]):
         hub.state_changed(client)
     hub.publish(client)
 
 
 @handles("update_config")
 def update_config(hub, client, payload):
-    before = client.session.status
+    before = messages.state(client.session)
     result = client.call(client.session.update_config, payload)
     if result["reset"]:
         client.focus = None                     # a new network: the focused index may name another node
@@ -93,7 +94,7 @@ def stop_training(hub, client, payload):
 def step(hub, client, payload):
     _no_payload(payload)
     hub.stop(client)
-    before = client.session.status
+    before = messages.state(client.session)
     client.call(client.session.step)
     after_change(hub, client, before)
     return {"status": client.session.status, "epoch": client.session.epoch}
@@ -106,7 +107,7 @@ def reset(hub, client, payload):
         same_weights = _object(payload, "sameWeights")["sameWeights"]
         if not isinstance(same_weights, bool):
             raise EventError("sameWeights", "must be true (the initial weights again) or false (new weights)")
-    before = client.session.status
+    before = messages.state(client.session)
     client.call(client.session.reset, same_weights)
     after_change(hub, client, before)
     return {"config": messages.config(client.session), "epoch": client.session.epoch}
@@ -116,7 +117,7 @@ def reset(hub, client, payload):
 def regenerate(hub, client, payload):
     _no_payload(payload)
     client.call(client.session.regenerate)
-    after_change(hub, client, client.session.status, data_changed=True)
+    after_change(hub, client, messages.state(client.session), data_changed=True)
     return {"config": messages.config(client.session)}
 
 
@@ -124,7 +125,7 @@ def regenerate(hub, client, payload):
 def set_weight(hub, client, payload):
     fields = _object(payload, "layer", "node", "source", "value")
     client.call(client.session.set_parameter, fields["layer"], fields["node"], fields["source"], fields["value"])
-    after_change(hub, client, client.session.status)
+    after_change(hub, client, messages.state(client.session))
     return fields
 
 
@@ -148,7 +149,7 @@ def _data_counts(client) -> dict:
 def add_point(hub, client, payload):
     fields = _object(payload, "x", "y", "label", "set")
     client.call(client.session.add_point, fields["x"], fields["y"], fields["label"], fields["set"])
-    after_change(hub, client, client.session.status, data_changed=True)
+    after_change(hub, client, messages.state(client.session), data_changed=True)
     return _data_counts(client)
 
 
@@ -157,14 +158,14 @@ def erase_points(hub, client, payload):
     fields = _object(payload, "x", "y", "radius")
     removed = client.call(client.session.erase_points, fields["x"], fields["y"], fields["radius"])
     if removed:
-        after_change(hub, client, client.session.status, data_changed=True)
+        after_change(hub, client, messages.state(client.session), data_changed=True)
     return {"removed": removed, **_data_counts(client)}
 
 
 @handles("upload_data")
 def upload_data(hub, client, payload):
     client.call(client.session.load_csv, _object(payload, "csv")["csv"])
-    after_change(hub, client, client.session.status, data_changed=True)
+    after_change(hub, client, messages.state(client.session), data_changed=True)
     return _data_counts(client)
 
 
@@ -189,7 +190,7 @@ def export_network(hub, client, payload):
 @handles("import_network")
 def import_network(hub, client, payload):
     network = _object(payload, "network")["network"]
-    before = client.session.status
+    before = messages.state(client.session)
     try:
         client.call(client.session.import_json, network)
     except ConfigError as problem:

@@ -222,6 +222,7 @@ class Hub:
     def start(self, client: Client) -> None:
         with client.lock:
             client.session.status = RUNNING
+            client.session.stop_reason = None
         self.work.set()
         self.state_changed(client)
 

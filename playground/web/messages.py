@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..options import ConfigError
-from ..session import RUNNING, TrainingSession
+from ..session import RUNNING, STOPPED, TrainingSession
 
 
 def _rounded(values):
@@ -52,7 +52,8 @@ def step_result(frame_payload: dict, epochs_per_second: float) -> dict:
 
 
 def state(session: TrainingSession) -> dict:
-    return {"status": session.status, "epoch": session.epoch}
+    reason = session.stop_reason if session.status == STOPPED else None
+    return {"status": session.status, "epoch": session.epoch, "reason": reason or None}
 
 
 def dataset(session: TrainingSession) -> dict:

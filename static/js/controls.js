@@ -6,10 +6,11 @@ import { pointColor } from "./colors.js";
 const DISPLAY_NAMES = {
   relu: "ReLU", tanh: "Tanh", sigmoid: "Sigmoid", linear: "Linear",
   none: "None", L1: "L1", L2: "L2",
-  sgd: "SGD", momentum: "Momentum", adam: "Adam", rmsprop: "RMSprop", squared: "Squared error",
+  sgd: "SGD", momentum: "SGD with momentum", adam: "Adam", rmsprop: "RMSprop", squared: "Squared error",
   crossEntropy: "Cross-entropy",
   classification: "Classification", regression: "Regression",
   circle: "Circle", xor: "Exclusive or", gauss: "Gaussian", spiral: "Spiral",
+  moons: "Two moons", checkerboard: "Checkerboard", rings: "Concentric rings",
   "reg-plane": "Plane", "reg-gauss": "Multi gaussian",
 };
 export const displayName = (value) => DISPLAY_NAMES[value] ?? String(value);
@@ -28,13 +29,24 @@ function element(name, className, text) {
 
 let uid = 0;
 
+/** The caption a holder asks for (`data-label`, a shorter one for a crowded bar), else the table's label; the
+ * table's full label stays available as the control's accessible description. */
+function captionOf(holder, option) {
+  return holder.dataset.label || option.label;
+}
+
+function describe(holder, option, control) {
+  if (holder.dataset.label && holder.dataset.label !== option.label) control.setAttribute("aria-description", option.label);
+}
+
 /** A <select> for a choice option, or a float option that offers choices (learning rate, regularization rate). */
 function buildSelect(holder, option, onChange) {
   const id = `control-${option.name}-${uid++}`;
-  const label = element("label", "label", option.label);
+  const label = element("label", "label", captionOf(holder, option));
   label.htmlFor = id;
   const select = element("select");
   select.id = id;
+  describe(holder, option, select);
   const numeric = option.kind !== "choice";
   const addChoice = (value) => {
     const item = element("option", null, numeric ? String(value) : displayName(value));
@@ -94,10 +106,14 @@ function buildCheckbox(holder, option, onChange) {
   return (value) => { input.checked = Boolean(value); };
 }
 
-/** A number field for a numeric option with a wide range and no offered choices (e.g. "stop after N epochs"). */
+/**
+ * A number field for a numeric option with a wide range and no offered choices (e.g. "stop after N epochs").
+ * With `data-zero="never"` on the holder, 0 shows as an empty field with that placeholder, and clearing the field
+ * sends 0. A value the browser cannot read as a number is sent as typed, so the server's error names it.
+ */
 function buildNumber(holder, option, onChange) {
   const id = `control-${option.name}-${uid++}`;
-  const label = element("label", "label", option.label);
+  const label = element("label", "label", captionOf(holder, option));
   label.htmlFor = id;
   const input = element("input");
   input.type = "number";
@@ -105,17 +121,106 @@ function buildNumber(holder, option, onChange) {
   input.min = String(option.minimum);
   input.max = String(option.maximum);
   input.step = option.kind === "int" ? "1" : "any";
+  input.inputMode = option.kind === "int" ? "numeric" : "decimal";
+  describe(holder, option, input);
+  const zero = holder.dataset.zero;
+  if (zero) input.placeholder = zero;
+  const shown = (value) => (zero && Number(value) === 0 ? "" : String(value));
+  let current = "";
   input.addEventListener("change", () => {
-    if (input.value !== "") onChange({ [option.name]: Number(input.value) });
+    if (input.value === "" && !zero) return;
+    const value = input.value === "" ? 0 : Number(input.value);
+    onChange({ [option.name]: Number.isFinite(value) ? value : input.value });
   });
+  // A rejected value stays while the user corrects it; leaving the field shows the session's value again.
+  input.addEventListener("blur", () => { if (input.value !== current) input.value = current; });
   holder.append(label, input);
   return (value) => {
-    if (document.activeElement !== input && input.value !== String(value)) input.value = String(value);
+    current = shown(value);
+    if (document.activeElement !== input && input.value !== current) input.value = current;
+  };
+}
+
+/** A text field (the seed): sent on Enter or when the field is left; the server checks it and says what is
+ * allowed if it refuses. */
+function buildText(holder, option, onChange) {
+  const id = `control-${option.name}-${uid++}`;
+  const label = element("label", "label", captionOf(holder, option));
+  label.htmlFor = id;
+  const input = element("input");
+  input.type = "text";
+  input.id = id;
+  input.spellcheck = false;
+  input.autocomplete = "off";
+  input.setAttribute("autocapitalize", "off");
+  input.maxLength = 64;                  // longer than allowed, so that the server's error can say so
+  describe(holder, option, input);
+  if (option.allowed) input.setAttribute("aria-description", `Allowed: ${option.allowed}`);
+  let current = "";
+  input.addEventListener("change", () => {
+    const value = input.value.trim();
+    if (value && value !== current) onChange({ [option.name]: value });
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") { input.value = current; input.blur(); }
+  });
+  input.addEventListener("blur", () => { if (input.value !== current) input.value = current; });
+  holder.append(label, input);
+  return (value) => {
+    current = String(value);
+    if (document.activeElement !== input && input.value !== current) input.value = current;
+  };
+}
+
+/**
+ * A slider over an option's offered values (the speed: 1, 2, 5, 10, 30, 100 epochs/s, then "max"). A value 0 means
+ * "no limit" and takes the last, fastest position. A link's value between the stops puts the knob at the nearest
+ * stop and the caption shows the exact value.
+ */
+function buildStepSlider(holder, option, onChange) {
+  const id = `control-${option.name}-${uid++}`;
+  const stops = option.choices.filter((value) => value !== 0).sort((a, b) => a - b);
+  if (option.choices.includes(0)) stops.push(0);
+  const label = element("label", "label");
+  label.htmlFor = id;
+  const caption = element("span", "value");
+  label.append(`${captionOf(holder, option)}: `, caption);
+  const input = element("input");
+  input.type = "range";
+  input.id = id;
+  input.min = "0";
+  input.max = String(stops.length - 1);
+  input.step = "1";
+  describe(holder, option, input);
+  const unit = holder.dataset.unit || "", unitOne = holder.dataset.unitOne ?? unit;
+  const words = (value) => value === 0 ? "max" : `${value}${value === 1 ? unitOne : unit}`;
+  const show = (value) => {
+    caption.textContent = words(value);
+    input.setAttribute("aria-valuetext", words(value));
+  };
+  input.addEventListener("input", () => {
+    const value = stops[Number(input.value)];
+    show(value);
+    onChange({ [option.name]: value });
+  });
+  const rank = (value) => value === 0 ? Infinity : value;
+  holder.append(label, input);
+  return (value) => {
+    let index = stops.indexOf(value);
+    if (index < 0) {
+      index = stops.reduce((best, stop, i) =>
+        Math.abs(Math.log(rank(stop)) - Math.log(rank(value))) < Math.abs(Math.log(rank(stops[best])) -
+          Math.log(rank(value))) ? i : best, 0);
+    }
+    if (input.value !== String(index)) input.value = String(index);
+    show(value);
   };
 }
 
 function buildControl(holder, option, onChange, { slider = true } = {}) {
+  if (holder.dataset.control === "steps" && option.choices?.length) return buildStepSlider(holder, option, onChange);
   if (option.kind === "bool") return buildCheckbox(holder, option, onChange);
+  if (option.kind === "seed") return buildText(holder, option, onChange);
   if (option.choices && option.choices.length) return buildSelect(holder, option, onChange);
   if (option.kind === "int" || option.kind === "float") {
     return slider && option.step ? buildSlider(holder, option, onChange) : buildNumber(holder, option, onChange);
@@ -125,7 +230,7 @@ function buildControl(holder, option, onChange, { slider = true } = {}) {
 
 /**
  * Fill every `[data-option]` holder under `root` with the control its option's kind calls for; options that have
- * no place on the page and are not in `placedElsewhere` (features, datasets, shape, seed) get a control in
+ * no place on the page and are not in `placedElsewhere` (features, datasets, shape) get a control in
  * `extraRoot`, so an option added to the server's table shows up without a change here.
  * Returns render(config), which sets every control from a config without firing change events.
  */

@@ -1,7 +1,8 @@
 // Beyond TF Playground: the learner's own data (CSV upload and download) and the real code (a PyTorch script, the
 // network as JSON, and importing it back). The server does the work; this module only moves files.
 
-const MAX_UPLOAD_BYTES = 512 * 1024;       // the server's upload limit (docs/protocol.md); larger closes the socket
+const MAX_UPLOAD_BYTES = 512_000;          // the server's upload limit (custom_data.MAX_CSV_BYTES); a much larger
+                                           // message would close the socket
 
 /** Save text as a file the browser downloads (an object URL: nothing leaves the page). */
 function saveFile(filename, text, type) {
@@ -24,7 +25,7 @@ function filePicker(button, input, onText, showError) {
     if (!file) return;
     if (file.size > MAX_UPLOAD_BYTES) {
       showError({ event: "upload", field: "file",
-                  message: `${file.name} is ${Math.ceil(file.size / 1024)} KB; files may be at most 512 KB` });
+                  message: `${file.name} is ${Math.ceil(file.size / 1000)} KB; files may be at most 512 KB` });
       return;
     }
     onText(await file.text(), file);

@@ -1,41 +1,123 @@
 // The loss chart: training loss (#777) and test loss (black), one point per step_result, cleared on reset.
 // Like TF's: no axes, x = the point's index, y auto-scaled to the min and max of every value since the reset.
-// Drawn on a canvas, and only when a point arrives (the caller schedules `draw` in its animation frame).
+// Beyond TF's: a linear or log scale, and a readout of the point under the pointer (hover, tap, or the arrow keys
+// when the chart has the keyboard focus). Drawn on a canvas, and only when a point arrives or the readout moves
+// (the caller schedules `draw` in its animation frame).
 
 const MAX_POINTS = 1024;     // past this the series are halved (every other point); the shape stays the same
+const PAD = 1.5;
+
+/** A loss as the readout shows it: 4 significant digits (a log scale's small values stay readable). */
+function readable(value) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "NaN";
+  return value >= 0.001 || value === 0 ? value.toFixed(4) : value.toPrecision(3);
+}
 
 export class LossChart {
-  constructor(canvas) {
+  /** canvas: the chart; readout: the element that shows the values under the pointer (optional). */
+  constructor(canvas, readout = null) {
     this.canvas = canvas;
+    this.readout = readout;
+    this.idleText = readout ? readout.textContent : "";
     this.context = canvas.getContext("2d");
-    this.series = [[], []];                     // [train, test]
     this.colors = ["#777", "black"];
-    this.min = Infinity;
-    this.max = -Infinity;
-    this.dirty = true;
+    this.log = false;
+    this.pointer = null;          // the read position as a fraction of the width (0..1), or null
+    this.pinned = false;          // a tap (or a click, or a key) keeps the readout until dismissed
+    this.clear();
     new ResizeObserver(() => { this.dirty = true; this.draw(); }).observe(canvas);
+    this.listen();
   }
 
   clear() {
-    this.series = [[], []];
+    this.epochs = [];
+    this.series = [[], []];                     // [train, test]
     this.min = Infinity;
     this.max = -Infinity;
+    this.minPositive = Infinity;
     this.dirty = true;
   }
 
-  /** Append one (train, test) point; null (not finite) leaves a gap. */
-  add(train, test) {
+  /** Append one (train, test) point at `epoch`; null (not finite) leaves a gap. */
+  add(epoch, train, test) {
+    this.epochs.push(epoch);
     [train, test].forEach((value, i) => {
       this.series[i].push(value);
       if (value !== null && Number.isFinite(value)) {
         this.min = Math.min(this.min, value);
         this.max = Math.max(this.max, value);
+        if (value > 0) this.minPositive = Math.min(this.minPositive, value);
       }
     });
-    if (this.series[0].length > MAX_POINTS) {
-      this.series = this.series.map((values) => values.filter((_, index) => index % 2 === 0));
+    if (this.epochs.length > MAX_POINTS) {
+      const half = (values) => values.filter((_, index) => index % 2 === 0);
+      this.series = this.series.map(half);
+      this.epochs = half(this.epochs);
     }
     this.dirty = true;
+  }
+
+  setLog(on) {
+    if (on === this.log) return;
+    this.log = on;
+    this.dirty = true;
+  }
+
+  /** Read the chart at a fraction of its width (null: stop reading). */
+  readAt(fraction, pinned = this.pinned) {
+    this.pointer = fraction === null ? null : Math.min(1, Math.max(0, fraction));
+    this.pinned = fraction !== null && pinned;
+    this.dirty = true;
+  }
+
+  listen() {
+    const { canvas } = this;
+    const fraction = (event) => {
+      const box = canvas.getBoundingClientRect();
+      return box.width ? (event.clientX - box.left) / box.width : 0;
+    };
+    const redraw = () => requestAnimationFrame(() => this.draw());
+    canvas.addEventListener("pointermove", (event) => {
+      // A mouse reads where it hovers (unless a click pinned the readout); a finger reads where it drags.
+      if (event.pointerType === "mouse" && this.pinned) return;
+      if (event.pointerType !== "mouse" && !event.buttons && !this.pinned) return;
+      this.readAt(fraction(event), event.pointerType !== "mouse");
+      redraw();
+    });
+    canvas.addEventListener("pointerdown", (event) => {
+      // A tap (or click) pins the readout where it landed; a click on the pinned mouse readout releases it.
+      const mouseUnpin = event.pointerType === "mouse" && this.pinned;
+      this.readAt(fraction(event), !mouseUnpin);
+      redraw();
+    });
+    canvas.addEventListener("pointerleave", (event) => {
+      if (event.pointerType === "mouse" && !this.pinned) { this.readAt(null); redraw(); }
+    });
+    // A tap or click anywhere else puts the readout away.
+    document.addEventListener("pointerdown", (event) => {
+      if (event.target !== canvas && this.pointer !== null && !event.target.closest?.(".chart-footer")) {
+        this.readAt(null);
+        redraw();
+      }
+    });
+    canvas.addEventListener("keydown", (event) => {
+      const count = this.epochs.length;
+      if (!count) return;
+      const index = this.pointer === null ? count - 1 : Math.round(this.pointer * (count - 1));
+      let next = null;
+      if (event.key === "ArrowLeft") next = index - 1;
+      else if (event.key === "ArrowRight") next = index + 1;
+      else if (event.key === "Home") next = 0;
+      else if (event.key === "End") next = count - 1;
+      else if (event.key === "Escape") { this.readAt(null); redraw(); event.preventDefault(); return; }
+      if (next === null) return;
+      event.preventDefault();              // the page's own → (step) must not fire while reading the chart
+      this.readAt(count > 1 ? Math.min(count - 1, Math.max(0, next)) / (count - 1) : 0, true);
+      redraw();
+    });
+    canvas.addEventListener("blur", () => {
+      if (this.pinned && !canvas.matches(":hover")) { this.readAt(null); redraw(); }
+    });
   }
 
   draw() {
@@ -51,12 +133,11 @@ export class LossChart {
     }
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     context.clearRect(0, 0, width, height);
-    const count = this.series[0].length;
+    const count = this.epochs.length;
+    this.showReadout(count);
     if (count < 2 || !(this.max >= this.min)) return;
-    const pad = 1.5;
-    const span = this.max - this.min || 1;
     const x = (i) => (i / (count - 1)) * width;
-    const y = (v) => pad + (1 - (v - this.min) / span) * (height - 2 * pad);
+    const y = this.scale(height);
     context.lineWidth = 1.5;
     context.lineJoin = "round";
     this.series.forEach((values, s) => {
@@ -72,5 +153,48 @@ export class LossChart {
       context.strokeStyle = this.colors[s];
       context.stroke();
     });
+    if (this.pointer !== null) {
+      const index = Math.round(this.pointer * (count - 1));
+      const at = Math.round(x(index)) + 0.5;
+      context.lineWidth = 1;
+      context.strokeStyle = "rgba(0, 0, 0, 0.35)";
+      context.beginPath();
+      context.moveTo(at, 0);
+      context.lineTo(at, height);
+      context.stroke();
+      this.series.forEach((values, s) => {
+        const v = values[index];
+        if (v === null || !Number.isFinite(v)) return;
+        context.fillStyle = this.colors[s];
+        context.beginPath();
+        context.arc(at, y(v), 2.5, 0, 2 * Math.PI);
+        context.fill();
+      });
+    }
+  }
+
+  /** value -> y in CSS pixels, linear or log10 over the values since the reset. */
+  scale(height) {
+    const inner = height - 2 * PAD;
+    if (this.log && this.minPositive < Infinity) {
+      const low = Math.log10(this.minPositive), high = Math.log10(Math.max(this.max, this.minPositive));
+      const span = high - low || 1;
+      return (v) => PAD + (1 - (Math.log10(Math.max(v, this.minPositive)) - low) / span) * inner;
+    }
+    const span = this.max - this.min || 1;
+    return (v) => PAD + (1 - (v - this.min) / span) * inner;
+  }
+
+  showReadout(count) {
+    if (!this.readout) return;
+    let text = this.idleText;
+    if (this.pointer !== null && count) {
+      const index = Math.round(this.pointer * (count - 1));
+      text = `Epoch ${this.epochs[index].toLocaleString("en")}: training ${readable(this.series[0][index])}, ` +
+        `test ${readable(this.series[1][index])}`;
+    }
+    if (this.readout.textContent !== text) this.readout.textContent = text;
+    const reading = this.pointer !== null;
+    if (this.readout.classList.contains("reading") !== reading) this.readout.classList.toggle("reading", reading);
   }
 }

@@ -11,6 +11,7 @@ import { installShortcuts } from "./keyboard.js";
 import { LossChart } from "./linechart.js";
 import { NetworkDiagram } from "./network.js";
 import { ConnectionBanner, DivergenceNotice, ErrorList } from "./notices.js";
+import { OwnData } from "./owndata.js";
 import { ConfigSync } from "./session.js";
 import { OptionsTable, parseHash, toHash } from "./state.js";
 
@@ -23,8 +24,10 @@ const LAYER_LIMITS = { layers: pageData.limits.hiddenLayers, neurons: pageData.l
 const fromHash = parseHash(location.hash, table);
 
 // Tiny hook for the benchmark and tests: frames drawn, and whether a frame received after the first accepted
-// config was drawn (the server sends a config's reply before that config's first frame).
-const stats = { framesDrawn: 0, framesReceived: 0, configs: 0, configFrame: 0, drawnFrame: 0 };
+// config was drawn (the server sends a config's reply before that config's first frame); the last step_result as
+// received (full precision) and the data's counts from the last `dataset` event.
+const stats = { framesDrawn: 0, framesReceived: 0, configs: 0, configFrame: 0, drawnFrame: 0, lastStep: null,
+                trainCount: 0, testCount: 0 };
 window.__playgroundStats = stats;
 
 // --- widgets --------------------------------------------------------------------------------------------------
@@ -32,7 +35,7 @@ window.__playgroundStats = stats;
 const errors = new ErrorList($("#errors"));
 const banner = new ConnectionBanner($("#connection-status"));
 const divergence = new DivergenceNotice($("#divergence"));
-const chart = new LossChart($("#linechart"));
+const chart = new LossChart($("#linechart"), $("#chart-readout"));
 const outputMap = new OutputMap($("#heatmap"));
 const lookups = { plain: byteLookup(), discrete: byteLookup({ discretize: true }) };
 
@@ -52,6 +55,8 @@ const view = {
   chartLast: null,          // the last point put on the chart: {epoch, train, test}
   chartTimer: 0,
   speed: 0,                 // epochs per second, from the newest step_result
+  lossName: "squared",      // which loss the frames' losses are (shown by the losses' header)
+  hasAccuracy: false,       // classification frames carry accuracies
   extras: fromHash.extras,  // inert and _hide keys of the link, kept in the hash
   hidden: fromHash.hidden,  // control names hidden by `<name>_hide=true`
 };
@@ -62,7 +67,7 @@ const connection = new Connection({
   map_update: onMapUpdate,
   step_result: onStepResult,
   dataset: onDataset,
-  state: (state) => { setStatus(state.status); setEpoch(state.epoch); },
+  state: (state) => { setStatus(state.status); setEpoch(state.epoch); showStopReason(state.reason); },
   error: (error) => errors.show(error),
 });
 
@@ -70,8 +75,9 @@ const sync = new ConfigSync(connection, { onAccepted: configAccepted, onRejected
 
 const renderControls = buildControls(document, table, changeConfig, {
   extraRoot: $("#more-options"),
-  placedElsewhere: [...FEATURES, "dataset", "regDataset", "networkShape", "seed"],
+  placedElsewhere: [...FEATURES, "dataset", "regDataset", "networkShape"],
 });
+const ownData = new OwnData({ root: $("#own-data"), plot: $("#heatmap .plot"), heatmap: $("#heatmap"), send });
 const renderDatasets = buildDatasetPicker($("#datasets"), table, pageData.datasetThumbnails, changeConfig);
 
 const featureOptions = FEATURES.map((name) => ({ name, label: table.get(name)?.label ?? name }));
@@ -136,6 +142,11 @@ function renderConfig() {
   $("#add-layers").disabled = layers >= LAYER_LIMITS.layers[1];
   $("#remove-layers").disabled = layers <= LAYER_LIMITS.layers[0];
   document.body.classList.toggle("hide-text", Boolean(config.hideText));
+  // Controls that mean nothing in this config step aside: momentum only for SGD with momentum, the loss choice
+  // only for classification (regression always uses the squared error).
+  $(".ui-momentum[data-option]").hidden = config.optimizer !== "momentum";
+  $(".ui-loss[data-option]").hidden = config.problem === "regression";
+  ownData.setProblem(config.problem);
   outputMap.setShowTest(Boolean(config.showTestData));
   const lookup = currentLookup();
   if (lookup !== view.lookup) {
@@ -211,6 +222,13 @@ function setStatus(status) {
   if (!playing) showSpeed(0);
 }
 
+/** Say why training stopped by itself (a stop rule); the note goes when training starts again. */
+function showStopReason(reason) {
+  const note = $("#stop-reason");
+  note.hidden = !reason;
+  note.textContent = reason ? `Training ${reason} (a stop rule in the pace settings).` : "";
+}
+
 function setEpoch(epoch) {
   if (epoch === view.epoch) return;
   view.epoch = epoch;
@@ -241,7 +259,9 @@ function draw() {
   pendingAcks = [];
   try {
     if (frame) drawFrame(frame);
-    chart.draw();
+    // While training, the chart (like the numbers) is redrawn on every other frame; its points keep coming in
+    // between, and any frame of a stopped session draws it.
+    if (!frame || frame.status !== "running" || stats.framesDrawn % 2 === 1) chart.draw();
   } catch (error) {
     console.error("drawing a frame failed", error);
   } finally {
@@ -269,6 +289,7 @@ function drawFrame(frame) {
     setEpoch(frame.epoch);
     setText("#loss-train", formatLoss(frame.trainLoss));
     setText("#loss-test", formatLoss(frame.testLoss));
+    showLossName(frame.loss);
     showAccuracy(frame.trainAccuracy, frame.testAccuracy);
     showSpeed(running ? view.speed : 0);
     if (running) {
@@ -289,11 +310,23 @@ function showSpeed(speed) {
   setText("#speed", shown);
 }
 
-/** Beyond TF: the share of points on the right side, when the server sends it (classification). */
+const LOSS_NAMES = { squared: "(squared)", crossEntropy: "(cross-entropy)" };
+
+/** Beyond TF: which loss the numbers are, from the frame's `loss`; written only when it changes. */
+function showLossName(name) {
+  if (!name || name === view.lossName) return;
+  view.lossName = name;
+  setText("#loss-kind", LOSS_NAMES[name] ?? `(${name})`);
+}
+
+/** Beyond TF: the share of points on the right side, when the server sends it (classification); the column is
+ * hidden for regression, whose frames carry null. */
 function showAccuracy(train, test) {
   const known = typeof train === "number";
-  const box = $("#accuracy");
-  if (box.hidden === known) box.hidden = !known;
+  if (known !== view.hasAccuracy) {
+    view.hasAccuracy = known;
+    $("#metrics").classList.toggle("with-accuracy", known);
+  }
   if (!known) return;
   const percent = (value) => typeof value === "number" ? `${(100 * value).toFixed(1)}%` : "–";
   setText("#accuracy-train", percent(train));
@@ -315,8 +348,9 @@ function resetChart() {
 function onStepResult(result) {
   const last = view.chartLast;
   if (last && last.epoch === result.epoch && last.train === result.trainLoss && last.test === result.testLoss) return;
+  stats.lastStep = result;
   if (!last || result.epoch < last.epoch || result.epoch === 0) resetChart();
-  chart.add(result.trainLoss, result.testLoss);
+  chart.add(result.epoch, result.trainLoss, result.testLoss);
   view.speed = result.epochsPerSecond;
   view.chartLast = { epoch: result.epoch, train: result.trainLoss, test: result.testLoss };
   // Its map_update follows at once and draws the chart in the same animation frame: one render per frame, not
@@ -331,6 +365,9 @@ function onDataset(data) {
   const points = bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)
     : new Float32Array(bytes.slice().buffer);
   outputMap.setData(points, data.trainCount);
+  stats.trainCount = data.trainCount;
+  stats.testCount = data.testCount;
+  ownData.setCounts(data.trainCount, data.testCount);
 }
 
 // --- user actions ---------------------------------------------------------------------------------------------
@@ -338,15 +375,18 @@ function onDataset(data) {
 const playPause = () => send(view.status === "running" ? "stop_training" : "start_training");
 const step = () => send("step");
 const reset = () => send("reset");
+const restartSame = () => send("reset", { sameWeights: true });
 
 $("#play-pause-button").addEventListener("click", playPause);
 $("#next-step-button").addEventListener("click", step);
 $("#reset-button").addEventListener("click", reset);
+$("#restart-same-button").addEventListener("click", restartSame);
+$("#log-scale").addEventListener("change", (event) => { chart.setLog(event.target.checked); scheduleDraw(); });
 $("#divergence-reset").addEventListener("click", reset);
 $("#data-regen-button").addEventListener("click", () => send("regenerate"));
 $("#add-layers").addEventListener("click", () => changeLayers(+1));
 $("#remove-layers").addEventListener("click", () => changeLayers(-1));
-installShortcuts({ playPause, step, reset });
+installShortcuts({ playPause, step, reset, restartSame });
 installFiles({
   send,
   showError: (error) => errors.show(error),
