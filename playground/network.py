@@ -374,3 +374,33 @@ class Trainer:
             offset += rows * cols
         for view, mask in masks:
             view[:, :-1] = mask
+
+
+def run_epochs(config: dict, weights: list, biases: list, train_inputs, train_labels, test_inputs, test_labels,
+               epochs: int) -> dict:
+    """The engine as one call: build a network from a config and explicit parameters (weights[layer][to][from],
+    biases[layer][to]), train `epochs` epochs on the given features and labels, and return each epoch's
+    (train loss, test loss) and the final parameters.
+
+    `config` uses the options' names: activation, problem, loss, regularization, regularizationRate,
+    learningRate, batchSize, optimizer and momentum (missing ones take TF Playground's defaults).
+    """
+    settings = {"activation": "tanh", "problem": "classification", "loss": "squared", "regularization": "none",
+                "regularizationRate": 0.0, "learningRate": 0.03, "batchSize": 10, "optimizer": "sgd",
+                "momentum": 0.9, **config}
+    cross_entropy = settings["problem"] == "classification" and settings["loss"] == "crossEntropy"
+    output = "linear" if settings["problem"] == "regression" else "logistic" if cross_entropy else "tanh"
+    sizes = [len(weights[0][0])] + [len(layer) for layer in weights]
+    net = PlaygroundNet(sizes, settings["activation"], output)
+    net.set_parameters(weights, biases)
+    trainer = Trainer(net, settings["regularization"], settings["optimizer"],
+                      "crossEntropy" if cross_entropy else "squared")
+    as_tensor = lambda values: torch.as_tensor(values, dtype=torch.float64)   # noqa: E731
+    trainer.set_data(as_tensor(train_inputs), as_tensor(train_labels), as_tensor(test_inputs),
+                     as_tensor(test_labels), settings["batchSize"])
+    losses = []
+    for _ in range(epochs):
+        trainer.train_epoch(settings["learningRate"], settings["regularizationRate"], settings["momentum"])
+        losses.append(trainer.losses())
+    final_weights, final_biases = net.get_parameters()
+    return {"losses": losses, "weights": final_weights, "biases": final_biases, "dead": trainer.dead_links()}

@@ -20,6 +20,17 @@ def make_problem(sizes, n_train, n_test, seed=0, output="tanh"):
     return inputs, labels, rnd
 
 
+def engine_and_reference(sizes, n_train, n_test, batch):
+    """A trainer on random data and the per-neuron reference, both starting from the same weights."""
+    inputs, labels, rnd = make_problem(sizes, n_train, n_test)
+    net = PlaygroundNet(sizes, "tanh", "tanh")
+    net.init_parameters(rnd.random)
+    reference = ReferenceNetwork(*net.get_parameters(), "tanh", "tanh")
+    trainer = Trainer(net)
+    trainer.set_data(inputs[:n_train], labels[:n_train], inputs[n_train:], labels[n_train:], batch)
+    return trainer, reference, inputs[:n_train].tolist(), labels[:n_train].tolist()
+
+
 def compare_with_reference(sizes, activation, output, regularization, reg_rate, batch, n_train=47, n_test=31,
                            epochs=6, learning_rate=0.03, seed=0):
     inputs, labels, rnd = make_problem(sizes, n_train, n_test, seed, output)
@@ -58,16 +69,11 @@ def test_partial_batches_carry_into_the_next_epoch(batch):
 
 def test_batch_larger_than_the_training_set_is_cut_to_it():
     # TF Playground's rule would never update (its sets are never that small); we train on the whole set.
-    inputs, labels, rnd = make_problem([2, 3, 1], 5, 3)
-    net = PlaygroundNet([2, 3, 1], "tanh", "tanh")
-    net.init_parameters(rnd.random)
-    reference = ReferenceNetwork(*net.get_parameters(), "tanh", "tanh")
-    trainer = Trainer(net)
-    trainer.set_data(inputs[:5], labels[:5], inputs[5:], labels[5:], 30)
+    trainer, reference, x, y = engine_and_reference([2, 3, 1], 5, 3, batch=30)
     trainer.train_epoch(0.1, 0)
-    reference.epoch(inputs[:5].tolist(), labels[:5].tolist(), 5, 0.1, 0)
+    reference.epoch(x, y, 5, 0.1, 0)
     assert trainer.batch_size == 5
-    assert trainer.losses()[0] == pytest.approx(reference.loss(inputs[:5].tolist(), labels[:5].tolist()), abs=1e-12)
+    assert trainer.losses()[0] == pytest.approx(reference.loss(x, y), abs=1e-12)
 
 
 def test_carry_changes_the_first_update_of_the_next_epoch():
@@ -104,16 +110,11 @@ def test_l1_kills_links_and_they_stay_dead():
 
 
 def test_learning_rate_changes_between_epochs_without_reset():
-    inputs, labels, rnd = make_problem([2, 3, 1], 20, 10)
-    net = PlaygroundNet([2, 3, 1], "tanh", "tanh")
-    net.init_parameters(rnd.random)
-    reference = ReferenceNetwork(*net.get_parameters(), "tanh", "tanh")
-    trainer = Trainer(net)
-    trainer.set_data(inputs[:20], labels[:20], inputs[20:], labels[20:], 4)
+    trainer, reference, x, y = engine_and_reference([2, 3, 1], 20, 10, batch=4)
     for rate in (0.03, 1.0, 0.001):
         trainer.train_epoch(rate, 0)
-        reference.epoch(inputs[:20].tolist(), labels[:20].tolist(), 4, rate, 0)
-    assert trainer.losses()[0] == pytest.approx(reference.loss(inputs[:20].tolist(), labels[:20].tolist()), abs=1e-12)
+        reference.epoch(x, y, 4, rate, 0)
+    assert trainer.losses()[0] == pytest.approx(reference.loss(x, y), abs=1e-12)
 
 
 def test_hand_computed_single_update():
@@ -279,3 +280,22 @@ def test_accuracy_counts_points_on_the_right_side_of_zero():
     regression = Trainer(PlaygroundNet([1, 1], "tanh", "linear"))
     regression.set_data(x[:3], x[:3, 0], x[3:], x[3:, 0], 3)
     assert regression.evaluate().train_accuracy is None
+
+
+def test_run_epochs_is_the_engine_in_one_call():
+    from playground.network import run_epochs
+    inputs, labels, rnd = make_problem([2, 3, 1], 30, 10)
+    weights = [[[rnd.random() - 0.5 for _ in range(2)] for _ in range(3)], [[rnd.random() - 0.5 for _ in range(3)]]]
+    biases = [[0.1] * 3, [0.1]]
+    reference = ReferenceNetwork(weights, biases, "relu", "tanh", "L2")
+    result = run_epochs({"activation": "relu", "regularization": "L2", "regularizationRate": 0.01, "batchSize": 7},
+                        weights, biases, inputs[:30].tolist(), labels[:30].tolist(), inputs[30:].tolist(),
+                        labels[30:].tolist(), epochs=4)
+    assert len(result["losses"]) == 4
+    for train, test in result["losses"]:
+        reference.epoch(inputs[:30].tolist(), labels[:30].tolist(), 7, 0.03, 0.01)
+        assert train == pytest.approx(reference.loss(inputs[:30].tolist(), labels[:30].tolist()), abs=1e-12)
+        assert test == pytest.approx(reference.loss(inputs[30:].tolist(), labels[30:].tolist()), abs=1e-12)
+    final_weights = [w for layer in result["weights"] for row in layer for w in row]
+    expected = [w for layer in reference.parameters()[0] for row in layer for w in row]
+    assert final_weights == pytest.approx(expected, abs=1e-12)
