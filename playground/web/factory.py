@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     memory.configure_allocator()
     warm_up()
+    pages.page_data()                   # the page's thumbnails, computed once at start-up, not in a request
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     app.config.update(SECRET_KEY=settings.secret_key, PLAYGROUND_SETTINGS=settings,
                       NODE_MODULES=str(ROOT / "node_modules"))
