@@ -113,7 +113,8 @@ export class NetworkDiagram {
       columns[l + 1].forEach((target, t) => {
         sourceOrder.forEach((source, s) => {
           const line = svgElement("path", { class: "link" });
-          const hit = svgElement("path", { class: "link-hit", "data-link": String(this.links.length) });
+          const hit = svgElement("path", { class: "link-hit", "data-link": String(this.links.length),
+                                           ...keyboardTarget(`Weight from ${nodeName(source)} to ${nodeName(target)}`) });
           this.linkGroup.append(line);
           this.hitGroup.append(hit);
           this.links.push({ layer: l, node: t, source: s, from: source, to: target, fan: [s, sourceOrder.length],
@@ -127,7 +128,8 @@ export class NetworkDiagram {
       columns[c].forEach((node, t) => {
         const square = svgElement("rect", { class: "bias", width: BIAS, height: BIAS });
         const hit = svgElement("rect", { class: "bias-hit", width: 15, height: 15,
-                                         "data-bias": String(this.biasSquares.length) });
+                                         "data-bias": String(this.biasSquares.length),
+                                         ...keyboardTarget(`Bias of ${nodeName(node)}`) });
         this.biasGroup.append(square);
         this.hitGroup.append(hit);
         this.biasSquares.push({ layer: c - 1, node: t, owner: node, square, hit, color: "" });
@@ -356,9 +358,19 @@ export function icon(name) {
   return svg;
 }
 
+function nodeName(node) {
+  return node.kind === "input" ? `input ${node.feature}` : node.name;
+}
+
+/** Links and bias squares are reachable with Tab, and Enter or Space opens their editor. */
+function keyboardTarget(label) {
+  return { tabindex: "0", role: "button", "aria-label": `${label}: Enter to edit` };
+}
+
 /**
  * The hover card of TF: "Weight is 0.12" / "Bias is 0.10" over a link or bias square, and a click (or tap) turns
- * it into an editor. Unlike TF's, the shown value follows training while the card is open.
+ * it into an editor; so does Enter or Space on one that has the keyboard focus. Unlike TF's, the shown value follows
+ * training while the card is open.
  */
 class ParameterCard {
   constructor(diagram) {
@@ -401,6 +413,13 @@ class ParameterCard {
       const target = this.targetOf(event.target);
       if (target) this.open(target, event, true);
     });
+    svg.addEventListener("keydown", (event) => {
+      const target = this.targetOf(event.target);
+      if (!target || (event.key !== "Enter" && event.key !== " ")) return;
+      event.preventDefault();              // not the page's Space shortcut
+      const box = event.target.getBoundingClientRect();
+      this.open(target, { clientX: box.left + box.width / 2, clientY: box.top + box.height / 2 }, true);
+    });
   }
 
   targetOf(element) {
@@ -420,7 +439,6 @@ class ParameterCard {
 
   describe() {
     const { kind, item } = this.target;
-    const nodeName = (node) => node.kind === "input" ? `input ${node.feature}` : node.name;
     return kind === "weight" ? `Weight from ${nodeName(item.from)} to ${nodeName(item.to)}`
       : `Bias of ${nodeName(item.owner)}`;
   }

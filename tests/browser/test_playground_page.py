@@ -215,6 +215,35 @@ def test_weights_and_biases_can_be_read_and_edited(playground):
     playground.wait_until(lambda: "Bias is " in card.text_content(), message="the bias card")
 
 
+def test_weights_and_biases_can_be_edited_from_the_keyboard(playground):
+    playground.open(CIRCLE)
+    page = playground.page
+    link = page.locator(".link-hit").first
+    assert link.get_attribute("tabindex") == "0" and link.get_attribute("aria-label").startswith("Weight from ")
+    link.focus()
+    page.keyboard.press("Enter")
+    editor = page.locator(".hovercard input")
+    editor.wait_for()
+    assert editor.evaluate("input => input === document.activeElement")
+    editor.fill("-1.25")
+    page.keyboard.press("Enter")
+
+    def reopened_value() -> str:                     # the editor opens with the newest frame's value
+        link.focus()
+        page.keyboard.press(" ")                     # Space opens the editor too, and does not start training
+        editor.wait_for()
+        value = editor.input_value()
+        page.keyboard.press("Escape")
+        return value
+    playground.wait_until(lambda: reopened_value() == "-1.25", message="the weight set from the keyboard")
+    assert page.locator("#play-pause-button").get_attribute("aria-pressed") == "false"
+    bias = page.locator(".bias-hit").first
+    bias.focus()
+    page.keyboard.press("Enter")
+    playground.wait_until(lambda: page.locator(".hovercard").text_content().startswith("Bias"),
+                          message="the bias editor")
+
+
 def test_view_options_repaint_without_a_reset(playground):
     playground.open(CIRCLE)
     page = playground.page
