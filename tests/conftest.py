@@ -6,6 +6,17 @@ import pytest
 from tests.live_server import LiveServer
 
 
+@pytest.fixture
+def socketio(app):
+    """The Flask-SocketIO of the test module's `app` fixture (each module builds the app with its settings)."""
+    return app.extensions["socketio"]
+
+
+@pytest.fixture
+def hub(app):
+    return app.extensions["playground_hub"]
+
+
 @pytest.fixture(scope="module")
 def live_server():
     server = LiveServer()

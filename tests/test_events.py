@@ -14,16 +14,6 @@ def app():
 
 
 @pytest.fixture
-def socketio(app):
-    return app.extensions["socketio"]
-
-
-@pytest.fixture
-def hub(app):
-    return app.extensions["playground_hub"]
-
-
-@pytest.fixture
 def client(app, socketio):
     test_client = socketio.test_client(app)
     yield test_client

@@ -13,11 +13,6 @@ def app():
 
 
 @pytest.fixture
-def socketio(app):
-    return app.extensions["socketio"]
-
-
-@pytest.fixture
 def client(app, socketio):
     test_client = socketio.test_client(app)
     test_client.emit("update_config", {"seed": "beyond"}, callback=True)
