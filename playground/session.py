@@ -282,3 +282,31 @@ def warm_up() -> None:
     session.train_for(0.01, max_epochs=2)
     session.frame()
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1).step()
+
+
+# --- stand-ins until the engine and parity branches land (replaced at merge) ------------------------------------------
+
+def _start(self) -> None:
+    from .options import ConfigError
+    if self.status == DIVERGED:
+        raise ConfigError({"status": "the network diverged (its loss is not finite): reset it or change the config"})
+    self.status = RUNNING
+    self.stop_reason = None
+
+
+def _stop(self) -> None:
+    if self.status == RUNNING:
+        self.status = STOPPED
+
+
+TrainingSession.start = _start
+TrainingSession.stop = _stop
+TrainingSession.signature = property(lambda self: id(self))
+
+
+def train_group(sessions, seconds, max_epochs):
+    return [session.train_for(seconds / len(sessions), limit) for session, limit in zip(sessions, max_epochs)]
+
+
+def render_frames(sessions, focuses):
+    return [session.frame(focus) for session, focus in zip(sessions, focuses)]
