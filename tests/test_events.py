@@ -26,7 +26,7 @@ def events(client, name):
 
 
 def only_session(hub):
-    (client,) = hub.clients.values()
+    (client,) = hub.connections.values()
     return client
 
 
@@ -50,14 +50,14 @@ def test_update_config_accepts_valid_changes(client, hub):
     reply = client.emit("update_config", {"dataset": "xor", "learningRate": 0.1, "seed": "abc"}, callback=True)
     assert reply["ok"] and reply["reset"] and sorted(reply["changed"]) == ["dataset", "learningRate", "seed"]
     assert reply["config"]["seed"] == "abc" and reply["config"]["dataset"] == "xor"
-    assert only_session(hub).session.config["learningRate"] == 0.1
+    assert only_session(hub).experiment.session.config["learningRate"] == 0.1
 
 
 def test_update_config_live_option_does_not_reset(client, hub):
     client.emit("step", callback=True)
     reply = client.emit("update_config", {"learningRate": 1}, callback=True)
     assert reply["ok"] and not reply["reset"]
-    assert only_session(hub).session.epoch == 1
+    assert only_session(hub).experiment.session.epoch == 1
 
 
 def test_update_config_regenerate_draws_a_new_seed_and_sends_new_data(client):
@@ -69,7 +69,7 @@ def test_update_config_regenerate_draws_a_new_seed_and_sends_new_data(client):
 
 
 def test_bad_config_names_every_field_and_changes_nothing(client, hub):
-    before = dict(only_session(hub).session.config)
+    before = dict(only_session(hub).experiment.session.config)
     reply = client.emit("update_config", {"batchSize": 99, "activation": "softmax", "bogus": 1}, callback=True)
     assert not reply["ok"]
     error = reply["error"]
@@ -78,7 +78,7 @@ def test_bad_config_names_every_field_and_changes_nothing(client, hub):
     assert "'relu', 'tanh', 'sigmoid', 'linear'" in error["fields"]["activation"]
     assert error["fields"]["bogus"] == "is not an option"
     assert events(client, "error")[-1] == error
-    assert only_session(hub).session.config == before
+    assert only_session(hub).experiment.session.config == before
 
 
 @pytest.mark.parametrize("payload", [None, [], "tanh", 7, {"networkShape": [9]}, {"networkShape": [1] * 7},
@@ -93,13 +93,13 @@ def test_start_and_stop_training(client, socketio, hub):
     reply = client.emit("start_training", callback=True)
     assert reply == {"ok": True, "status": "running"}
     socketio.sleep(0.3)
-    assert only_session(hub).session.epoch > 0
+    assert only_session(hub).experiment.session.epoch > 0
     assert client.emit("stop_training", callback=True) == {"ok": True, "status": "stopped"}
     states = events(client, "state")
     assert [s["status"] for s in states][-2:] == ["running", "stopped"]
-    epoch = only_session(hub).session.epoch
+    epoch = only_session(hub).experiment.session.epoch
     socketio.sleep(0.1)
-    assert only_session(hub).session.epoch == epoch
+    assert only_session(hub).experiment.session.epoch == epoch
 
 
 def test_ack_gate_holds_frames_while_training_goes_on(client, socketio, hub):
@@ -110,8 +110,8 @@ def test_ack_gate_holds_frames_while_training_goes_on(client, socketio, hub):
     socketio.sleep(0.6)
     frames = events(client, "map_update")
     assert len(frames) == 1
-    session = only_session(hub)
-    assert session.seq >= 1 and session.session.epoch > frames[0]["epoch"]
+    experiment = only_session(hub).experiment
+    assert experiment.seq >= 1 and experiment.session.epoch > frames[0]["epoch"]
     client.emit("stop_training", callback=True)
 
 
@@ -119,13 +119,13 @@ def test_acknowledged_frames_flow_and_skip_stale_ones(client, socketio, hub):
     socketio.sleep(0.05)
     client.get_received()
     client.emit("start_training", callback=True)
-    session = only_session(hub)
+    connection = only_session(hub)
     seqs = []
     for _ in range(6):                       # acknowledge by hand what the test client cannot
         socketio.sleep(0.1)
         frames = events(client, "map_update")
         seqs += [f["seq"] for f in frames]
-        hub._acknowledged(session)
+        hub._acknowledged(connection, connection.experiment)
     client.emit("stop_training", callback=True)
     assert len(seqs) >= 3
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
@@ -138,11 +138,11 @@ def test_step_trains_exactly_one_epoch_and_stops_training(client, hub):
     assert reply["ok"] and reply["status"] == "stopped"
     epoch = reply["epoch"]
     assert client.emit("step", callback=True)["epoch"] == epoch + 1
-    assert only_session(hub).newest["epoch"] == epoch + 1      # the frame waiting for the client shows it
+    assert only_session(hub).experiment.newest["epoch"] == epoch + 1      # the frame waiting for the client shows it
 
 
 def test_reset_keeps_data_new_weights_epoch_zero(client, hub):
-    session = only_session(hub).session
+    session = only_session(hub).experiment.session
     data_before, weights_before = session.data.train_points.copy(), session.net.get_parameters()
     client.emit("step", callback=True)
     reply = client.emit("reset", callback=True)
@@ -153,7 +153,7 @@ def test_reset_keeps_data_new_weights_epoch_zero(client, hub):
 
 def test_regenerate_keeps_weights_and_epoch(client, hub):
     client.emit("step", callback=True)
-    session = only_session(hub).session
+    session = only_session(hub).experiment.session
     weights, seed = session.net.get_parameters(), session.config["seed"]
     client.get_received()
     reply = client.emit("regenerate", callback=True)
@@ -166,7 +166,7 @@ def test_set_weight_and_bias(client, hub):
     reply = client.emit("set_weight", {"layer": 1, "node": 0, "source": 3, "value": 1.25}, callback=True)
     assert reply == {"ok": True, "layer": 1, "node": 0, "source": 3, "value": 1.25}
     client.emit("set_weight", {"layer": 2, "node": 0, "source": None, "value": -0.5}, callback=True)
-    weights, biases = only_session(hub).session.net.get_parameters()
+    weights, biases = only_session(hub).experiment.session.net.get_parameters()
     assert weights[1][0][3] == 1.25 and biases[2][0] == -0.5
 
 
@@ -181,17 +181,17 @@ def test_set_weight_and_bias(client, hub):
     ([0, 0, 0, 1], "payload"),
 ])
 def test_set_weight_errors(client, hub, payload, field):
-    before = only_session(hub).session.net.get_parameters()
+    before = only_session(hub).experiment.session.net.get_parameters()
     reply = client.emit("set_weight", payload, callback=True)
     assert reply["ok"] is False and reply["error"]["field"] == field
-    assert only_session(hub).session.net.get_parameters() == before
+    assert only_session(hub).experiment.session.net.get_parameters() == before
 
 
 def test_set_focus_shows_that_node(client, socketio, hub):
     reply = client.emit("set_focus", {"node": 0}, callback=True)
     assert reply == {"ok": True, "node": 0}
-    assert only_session(hub).focus == 0
-    frame = only_session(hub).newest or events(client, "map_update")[-1]
+    assert only_session(hub).experiment.focus == 0
+    frame = only_session(hub).experiment.newest or events(client, "map_update")[-1]
     assert frame["focus"] == 0
     # Node 0 is the x input: its map is constant down each column, left to right from orange to blue.
     first_row = frame["heatmap"][:GRID_SIZE]
@@ -233,8 +233,8 @@ def test_connection_cap(app, socketio, hub):
     clients = [socketio.test_client(app) for _ in range(4)]
     refused = socketio.test_client(app)
     try:
-        assert len(hub.clients) == 4
-        assert not refused.is_connected() or refused.sid not in hub.clients
+        assert len(hub.connections) == 4
+        assert not refused.is_connected() or refused.sid not in hub.connections
     finally:
         for c in clients:
             c.disconnect()
@@ -250,21 +250,21 @@ def test_divergence_is_a_state_not_a_crash(client, socketio, hub):
             break
     assert reply["status"] == "diverged"
     assert events(client, "state")[-1]["status"] == "diverged"
-    frame = only_session(hub).newest
+    frame = only_session(hub).experiment.newest
     assert frame["trainLoss"] is None and frame["status"] == "diverged"
     assert all(w is None or math.isfinite(w) for layer in frame["weights"] for row in layer for w in row)
     refused = client.emit("start_training", callback=True)
     assert refused["ok"] is False and refused["error"]["field"] == "status"
     assert client.emit("reset", callback=True)["ok"]
-    assert only_session(hub).session.status == "stopped"
+    assert only_session(hub).experiment.session.status == "stopped"
 
 
 def test_disconnect_frees_the_session(app, socketio, hub):
     other = socketio.test_client(app)
     other.emit("start_training", callback=True)
-    count = len(hub.clients)
+    count = len(hub.connections)
     other.disconnect()
-    assert len(hub.clients) == count - 1
+    assert len(hub.connections) == count - 1
     assert hub.training_count() == 0
 
 
@@ -279,7 +279,7 @@ def test_control_events_are_rate_limited_per_client():
         assert limited["ok"] is False and limited["error"]["field"] == "rate"
         assert "at most 5 events a second (bursts of 10)" in limited["error"]["message"]
         hub = app.extensions["playground_hub"]
-        assert sorted(c.session.config["learningRate"] for c in hub.clients.values()) == [0.03, 0.1]
+        assert sorted(c.experiment.session.config["learningRate"] for c in hub.connections.values()) == [0.03, 0.1]
         assert other.emit("step", callback=True)["ok"]            # the limit is per client
         socketio.sleep(0.25)
         assert client.emit("step", callback=True)["ok"]           # and refills

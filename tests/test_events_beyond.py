@@ -3,7 +3,8 @@ import pytest
 
 from playground.custom_data import MAX_CSV_BYTES, MAX_POINTS
 from playground.web.factory import create_app
-from playground.web.hub import Client
+from playground.experiments import Experiment
+from playground.session import TrainingSession
 from playground.web.settings import Settings
 
 
@@ -23,8 +24,8 @@ def client(app, socketio):
 
 @pytest.fixture
 def session(app, client):
-    (connected,) = app.extensions["playground_hub"].clients.values()
-    return connected.session
+    (connected,) = app.extensions["playground_hub"].connections.values()
+    return connected.experiment.session
 
 
 def emit(client, event, payload=None):
@@ -166,17 +167,17 @@ def test_stop_below_test_loss(client, socketio, session):
 
 
 def test_pace_allows_epochs_like_a_token_bucket():
-    client = Client("sid")
-    client.session.config["epochsPerSecond"] = 2
-    assert client.pace_allowance(100.0, 0.02) == 1          # the first epoch at once
-    client.pace_spent(1)
-    assert client.pace_allowance(100.2, 0.02) == 0
-    assert client.pace.due(100.2) == pytest.approx(100.5)
-    assert client.pace_allowance(100.5, 0.02) == 1
-    client.pace_spent(1)
-    assert client.pace_allowance(130.0, 0.02) == 1          # a long pause is not saved up
-    client.session.config["epochsPerSecond"] = 0
-    assert client.pace_allowance(131.0, 0.02) is None
+    experiment = Experiment("e1", TrainingSession(), 1 / 30)
+    experiment.session.config["epochsPerSecond"] = 2
+    assert experiment.pace_allowance(100.0, 0.02) == 1          # the first epoch at once
+    experiment.pace_spent(1)
+    assert experiment.pace_allowance(100.2, 0.02) == 0
+    assert experiment.pace.due(100.2) == pytest.approx(100.5)
+    assert experiment.pace_allowance(100.5, 0.02) == 1
+    experiment.pace_spent(1)
+    assert experiment.pace_allowance(130.0, 0.02) == 1          # a long pause is not saved up
+    experiment.session.config["epochsPerSecond"] = 0
+    assert experiment.pace_allowance(131.0, 0.02) is None
 
 
 def test_slow_motion_trains_at_the_set_pace(client, socketio, session):

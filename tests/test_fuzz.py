@@ -40,7 +40,8 @@ from playground.session import EXPORT_FORMAT, TrainingSession
 from playground.web import messages
 from playground.web.events import HANDLERS
 from playground.web.factory import create_app
-from playground.web.hub import Client
+from playground.experiments import Experiment
+from playground.web.hub import Connection as HubConnection
 from playground.web.settings import Settings
 
 FAST = dict(events_per_second=1e9, events_burst=1e9)      # fuzz apps: the rate limit must not mask other errors
@@ -334,8 +335,8 @@ class Connection:
         self.test_client.get_received()
 
     @property
-    def client(self) -> Client:
-        return self.hub.clients[self.sid]
+    def experiment(self) -> Experiment:
+        return self.hub.connections[self.sid].experiment
 
     def send(self, event, *args) -> Answer:
         SERVER_EXCEPTIONS.take()
@@ -346,10 +347,10 @@ class Connection:
 
     def settle(self) -> None:
         """Stopped, focus on the output: the state the single-event properties start from."""
-        client = self.client
-        if client.session.status == "running":
+        experiment = self.experiment
+        if experiment.session.status == "running":
             assert self.send("stop_training").reply["ok"]
-        if client.focus is not None:
+        if experiment.focus is not None:
             assert self.send("set_focus", {"node": None}).reply["ok"]
 
     def close(self) -> None:
@@ -357,11 +358,11 @@ class Connection:
             self.test_client.disconnect()
 
 
-def snapshot(client: Client, training: bool = True) -> dict:
+def snapshot(experiment: Experiment, training: bool = True) -> dict:
     """What a rejected event must not change. `training=False` leaves out what a running session changes."""
-    session, data = client.session, client.session.data
+    session, data = experiment.session, experiment.session.data
     state = {"config": dict(session.config), "features": list(session.feature_names),
-             "custom": session.custom_data, "focus": client.focus, "random": repr(vars(session.rng)),
+             "custom": session.custom_data, "focus": experiment.focus, "random": repr(vars(session.rng)),
              "data": [(a.shape, a.tobytes()) for a in (data.train_points, data.train_labels, data.test_points,
                                                        data.test_labels)]}
     if training:
@@ -450,9 +451,9 @@ def test_the_table_of_valid_payloads_covers_every_event_and_is_accepted(connecti
 def test_any_payload_gets_a_well_formed_reply_and_a_rejection_changes_nothing(connection, event, data):
     args = data.draw(payloads(event), label="args")
     connection.settle()
-    before = snapshot(connection.client)
+    before = snapshot(connection.experiment)
     answer = connection.send(event, *args)
-    outcome = check_answer(event, args, answer, before, snapshot(connection.client))
+    outcome = check_answer(event, args, answer, before, snapshot(connection.experiment))
     note(f"{event}: {outcome}")
 
 
@@ -462,14 +463,14 @@ def test_any_payload_gets_a_well_formed_reply_and_a_rejection_changes_nothing(co
 @given(changes=config_changes())
 def test_update_config_applies_all_valid_changes_or_none(connection, changes):
     connection.settle()
-    client = connection.client
+    client = connection.experiment
     old = dict(client.session.config)
     before = snapshot(client)
     answer = connection.send("update_config", changes)
     check_answer("update_config", (changes,), answer, before, snapshot(client))
     invalid = {name[:40] for name, value in changes.items()
                if name not in OPTIONS_BY_NAME or not allowed(OPTIONS_BY_NAME[name], value)}
-    reply, session = answer.reply, connection.client.session
+    reply, session = answer.reply, connection.experiment.session
     if invalid:
         assert reply["ok"] is False, f"accepted although {sorted(invalid)} are invalid"
         fields = reply["error"]["fields"]
@@ -510,7 +511,7 @@ event_names = (st.text(max_size=60) | st.text(st.characters(categories=["Cs"]), 
 @given(name=event_names, args=st.lists(junk, max_size=2))
 def test_unknown_events_get_an_error_event_and_change_nothing(connection, name, args):
     connection.settle()
-    before = snapshot(connection.client)
+    before = snapshot(connection.experiment)
     answer = connection.send(name, *args)
     name = wire(name)
     assert not answer.exceptions, [describe(record) for record in answer.exceptions]
@@ -519,7 +520,7 @@ def test_unknown_events_get_an_error_event_and_change_nothing(connection, name, 
     check_error_format(name, error)
     assert error["field"] == "event"
     assert error["fields"]["event"].startswith(repr(name[:40])) and "not an event" in error["message"]
-    assert snapshot(connection.client) == before
+    assert snapshot(connection.experiment) == before
 
 
 # --- 4. several arguments ---------------------------------------------------------------------------------------------
@@ -530,9 +531,9 @@ def test_several_arguments_are_rejected_with_field_payload(connection, data, eve
     first = data.draw(st.just(VALID[event]) | small_junk, label="first")
     rest = data.draw(st.lists(small_junk, min_size=1, max_size=3), label="rest")
     connection.settle()
-    before = snapshot(connection.client)
+    before = snapshot(connection.experiment)
     answer = connection.send(event, first, *rest)
-    assert check_answer(event, (first, *rest), answer, before, snapshot(connection.client)) == "error"
+    assert check_answer(event, (first, *rest), answer, before, snapshot(connection.experiment)) == "error"
     assert answer.reply["error"]["field"] == "payload"
     assert answer.reply["error"]["message"] == "payload must be a single argument"
 
@@ -551,10 +552,10 @@ def run_sequence(connection, steps) -> list[tuple[str, dict]]:
     """Send the steps, checking every reply; returns (outcome, reply) for each."""
     outcomes = []
     for event, args in steps:
-        training = connection.client.session.status != "running"
-        before = snapshot(connection.client, training)
+        training = connection.experiment.session.status != "running"
+        before = snapshot(connection.experiment, training)
         answer = connection.send(event, *args)
-        outcome = check_answer(event, args, answer, before, snapshot(connection.client, training))
+        outcome = check_answer(event, args, answer, before, snapshot(connection.experiment, training))
         outcomes.append((outcome, answer.reply))
     return outcomes
 
@@ -563,7 +564,7 @@ def assert_still_trains(connection) -> None:
     answer = connection.send("step")
     assert not answer.exceptions, [describe(record) for record in answer.exceptions]
     assert answer.reply["ok"], answer.reply
-    session = connection.client.session
+    session = connection.experiment.session
     assert answer.reply["epoch"] == session.epoch and answer.reply["status"] == session.status
     assert session.status in ("stopped", "diverged")
     if session.status == "stopped":
@@ -628,9 +629,9 @@ networks = st.one_of(json_trees, export_like, mutation(VALID_NETWORK, json_trees
 @given(network=networks)
 def test_a_rejected_import_changes_nothing(connection, network):
     connection.settle()
-    before = snapshot(connection.client)
+    before = snapshot(connection.experiment)
     answer = connection.send("import_network", {"network": network})
-    outcome = check_answer("import_network", ({"network": network},), answer, before, snapshot(connection.client))
+    outcome = check_answer("import_network", ({"network": network},), answer, before, snapshot(connection.experiment))
     if outcome == "error":
         assert answer.reply["error"]["field"] == "network"
     note(outcome)
@@ -775,8 +776,8 @@ def test_live_server_is_healthy_and_our_code_raised_nothing(live_server, live_cl
 # --- bugs the fuzzing found, now fixed: each stays as a regression test ------------------------------------------------
 
 def session_of(connection) -> TrainingSession | None:
-    client = connection.hub.clients.get(connection.sid)
-    return client.session if client else None
+    hub_connection = connection.hub.connections.get(connection.sid)
+    return hub_connection.experiment.session if hub_connection else None
 
 
 def test_found_by_fuzzing_event_named_connect_keeps_the_session(fresh):
@@ -802,7 +803,7 @@ def test_found_by_fuzzing_connect_events_are_not_rate_limited_and_leak_sessions(
         gc.collect()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            alive = [obj for obj in gc.get_objects() if isinstance(obj, Client) and obj.sid == connection.sid
+            alive = [obj for obj in gc.get_objects() if isinstance(obj, HubConnection) and obj.sid == connection.sid
                      and not obj.closed]
         assert len(alive) == 1, f"{len(alive)} live sessions for one connection"
     finally:

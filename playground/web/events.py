@@ -1,6 +1,6 @@
 """Socket.IO events -> session calls -> replies and messages. Thin on purpose: the rules live in `playground`.
 
-Each handler takes the connection's client and the event's payload and returns the fields of its success reply;
+Each handler takes the hub, the connection and the event's payload and returns the fields of its success reply;
 `register` wraps it so that every failure becomes `{"ok": false, "error": ...}` plus an `error` event, and a bad
 payload never changes the session (docs/protocol.md).
 """
@@ -14,7 +14,6 @@ from flask import request
 
 from .. import export
 from ..options import ConfigError, field_label
-from ..session import DIVERGED
 from . import messages
 
 log = logging.getLogger(__name__)
@@ -51,168 +50,165 @@ def _object(payload, *required) -> dict:
     return payload
 
 
-def after_change(hub, client, state_before: dict, data_changed: bool = False) -> None:
-    """Tell the client what a change did: new data, a new status, and a frame of the new state."""
-    if data_changed:
-        hub.socketio.emit("dataset", client.call(messages.dataset, client.session), to=client.sid)
-    state = messages.state(client.session)
-    if (state["status"], state["reason"]) != (state_before["status"], state_before["reason"]):
-        hub.state_changed(client)
-    hub.publish(client)
-
-
 @handles("update_config")
-def update_config(hub, client, payload):
-    before = messages.state(client.session)
-    result = client.call(client.session.update_config, payload)
-    if result["reset"]:
-        client.focus = None                     # a new network: the focused index may name another node
-    after_change(hub, client, before, result["regenerated"])
-    return {"config": messages.config(client.session), "changed": result["changed"], "reset": result["reset"]}
+def update_config(hub, connection, payload):
+    experiment = connection.experiment
+
+    def change(session):
+        result = session.update_config(payload)
+        if result["reset"]:
+            experiment.focus = None             # a new network: the focused index may name another node
+        return {"config": messages.config(session), "changed": result["changed"], "reset": result["reset"]}
+    return hub.trip(experiment, change)
 
 
 @handles("start_training")
-def start_training(hub, client, payload):
+def start_training(hub, connection, payload):
     _no_payload(payload)
-    if client.session.status == DIVERGED:
-        raise EventError("status", "the network diverged (its loss is not finite): reset it or change the config")
-    if not client.running and hub.training_count() >= hub.settings.max_training_sessions:
-        raise EventError("session", f"the server is already training its maximum of "
-                                    f"{hub.settings.max_training_sessions} sessions; try again in a moment")
-    hub.start(client)
-    return {"status": client.session.status}
+    hub.start(connection.experiment)
+    return {"status": connection.experiment.session.status}
 
 
 @handles("stop_training")
-def stop_training(hub, client, payload):
+def stop_training(hub, connection, payload):
     _no_payload(payload)
-    hub.stop(client)
-    return {"status": client.session.status}
+    hub.stop(connection.experiment)
+    return {"status": connection.experiment.session.status}
 
 
 @handles("step")
-def step(hub, client, payload):
+def step(hub, connection, payload):
     _no_payload(payload)
-    hub.stop(client)
-    before = messages.state(client.session)
-    client.call(client.session.step)
-    after_change(hub, client, before)
-    return {"status": client.session.status, "epoch": client.session.epoch}
+
+    def one_epoch(session):
+        session.stop()
+        session.step()
+        return {"status": session.status, "epoch": session.epoch}
+    return hub.trip(connection.experiment, one_epoch)
 
 
 @handles("reset")
-def reset(hub, client, payload):
+def reset(hub, connection, payload):
     same_weights = False
     if payload not in (None, {}):
         same_weights = _object(payload, "sameWeights")["sameWeights"]
         if not isinstance(same_weights, bool):
             raise EventError("sameWeights", "must be true (the initial weights again) or false (new weights)")
-    before = messages.state(client.session)
-    client.call(client.session.reset, same_weights)
-    after_change(hub, client, before)
-    return {"config": messages.config(client.session), "epoch": client.session.epoch}
+
+    def restart(session):
+        session.reset(same_weights)
+        return {"config": messages.config(session), "epoch": session.epoch}
+    return hub.trip(connection.experiment, restart)
 
 
 @handles("regenerate")
-def regenerate(hub, client, payload):
+def regenerate(hub, connection, payload):
     _no_payload(payload)
-    client.call(client.session.regenerate)
-    after_change(hub, client, messages.state(client.session), data_changed=True)
-    return {"config": messages.config(client.session)}
+
+    def new_data(session):
+        session.regenerate()
+        return {"config": messages.config(session)}
+    return hub.trip(connection.experiment, new_data)
 
 
 @handles("set_weight")
-def set_weight(hub, client, payload):
+def set_weight(hub, connection, payload):
     fields = _object(payload, "layer", "node", "source", "value")
-    client.call(client.session.set_parameter, fields["layer"], fields["node"], fields["source"], fields["value"])
-    after_change(hub, client, messages.state(client.session))
-    return fields
+
+    def edit(session):
+        session.set_parameter(fields["layer"], fields["node"], fields["source"], fields["value"])
+        return fields
+    return hub.trip(connection.experiment, edit)
 
 
 @handles("set_focus")
-def set_focus(hub, client, payload):
+def set_focus(hub, connection, payload):
     node = _object(payload, "node")["node"]
-    count = sum(client.session.net.layer_sizes)
+    count = sum(connection.experiment.session.net.layer_sizes)
     if node is not None and (not isinstance(node, int) or isinstance(node, bool) or not 0 <= node < count):
         raise EventError("node", f"must be null (the output) or a whole number from 0 to {count - 1}")
-    client.focus = node
-    hub.publish(client)
+    hub.set_focus(connection.experiment, node)
     return {"node": node}
 
 
-def _data_counts(client) -> dict:
-    data = client.session.data
-    return {"trainCount": len(data.train_labels), "testCount": len(data.test_labels)}
+def _data_counts(session) -> dict:
+    return {"trainCount": len(session.data.train_labels), "testCount": len(session.data.test_labels)}
 
 
 @handles("add_point")
-def add_point(hub, client, payload):
+def add_point(hub, connection, payload):
     fields = _object(payload, "x", "y", "label", "set")
-    client.call(client.session.add_point, fields["x"], fields["y"], fields["label"], fields["set"])
-    after_change(hub, client, messages.state(client.session), data_changed=True)
-    return _data_counts(client)
+
+    def add(session):
+        session.add_point(fields["x"], fields["y"], fields["label"], fields["set"])
+        return _data_counts(session)
+    return hub.trip(connection.experiment, add)
 
 
 @handles("erase_points")
-def erase_points(hub, client, payload):
+def erase_points(hub, connection, payload):
     fields = _object(payload, "x", "y", "radius")
-    removed = client.call(client.session.erase_points, fields["x"], fields["y"], fields["radius"])
-    if removed:
-        after_change(hub, client, messages.state(client.session), data_changed=True)
-    return {"removed": removed, **_data_counts(client)}
+
+    def erase(session):
+        return {"removed": session.erase_points(fields["x"], fields["y"], fields["radius"]), **_data_counts(session)}
+    return hub.trip(connection.experiment, erase)
 
 
 @handles("upload_data")
-def upload_data(hub, client, payload):
-    client.call(client.session.load_csv, _object(payload, "csv")["csv"])
-    after_change(hub, client, messages.state(client.session), data_changed=True)
-    return _data_counts(client)
+def upload_data(hub, connection, payload):
+    text = _object(payload, "csv")["csv"]
+
+    def load(session):
+        session.load_csv(text)
+        return _data_counts(session)
+    return hub.trip(connection.experiment, load)
 
 
 @handles("download_data")
-def download_data(hub, client, payload):
+def download_data(hub, connection, payload):
     _no_payload(payload)
-    return {"filename": "playground_data.csv", "csv": client.call(client.session.data_csv)}
+    return hub.trip(connection.experiment, lambda session: {"filename": "playground_data.csv",
+                                                            "csv": session.data_csv()}, changes=False)
 
 
 @handles("export_script")
-def export_script(hub, client, payload):
+def export_script(hub, connection, payload):
     _no_payload(payload)
-    return {"filename": "playground_run.py", "script": client.call(export.python_script, client.session)}
+    return hub.trip(connection.experiment, lambda session: {"filename": "playground_run.py",
+                                                            "script": export.python_script(session)}, changes=False)
 
 
 @handles("export_network")
-def export_network(hub, client, payload):
+def export_network(hub, connection, payload):
     _no_payload(payload)
-    return {"filename": "playground_network.json", "network": client.call(client.session.export_json)}
+    return hub.trip(connection.experiment, lambda session: {"filename": "playground_network.json",
+                                                            "network": session.export_json()}, changes=False)
 
 
 @handles("import_network")
-def import_network(hub, client, payload):
+def import_network(hub, connection, payload):
     network = _object(payload, "network")["network"]
-    before = messages.state(client.session)
-    try:
-        client.call(client.session.import_json, network)
-    except ConfigError as problem:
-        raise EventError("network", "has a bad config: " + messages.error("", problem)["message"]) from None
-    except ValueError as problem:
-        raise EventError("network", str(problem)) from None
-    after_change(hub, client, before, data_changed=True)
-    return {"config": messages.config(client.session)}
+
+    def load(session):
+        try:
+            session.import_json(network)
+        except ConfigError as problem:
+            raise EventError("network", "has a bad config: " + messages.error("", problem)["message"]) from None
+        except ValueError as problem:
+            raise EventError("network", str(problem)) from None
+        return {"config": messages.config(session)}
+    return hub.trip(connection.experiment, load)
 
 
 def register(socketio, hub) -> None:
     @socketio.on("connect")
     def connect(auth=None):
-        if len(hub.clients) >= hub.settings.max_connections:
+        if len(hub.connections) >= hub.settings.max_connections:
             socketio.emit("error", messages.error("connect", {"connection": (
                 f"is refused: the server already has its maximum of {hub.settings.max_connections} connections; "
                 "try again in a moment")}), to=request.sid)
             return False
-        client = hub.connect(request.sid)
-        socketio.emit("dataset", messages.dataset(client.session), to=request.sid)
-        hub.state_changed(client)
-        hub.publish(client)
+        hub.connect(request.sid)
         return None
 
     @socketio.on("disconnect")
@@ -224,8 +220,8 @@ def register(socketio, hub) -> None:
 
     @socketio.on("*")
     def unknown(event, *args):
-        client = hub.clients.get(request.sid)
-        if client is None or not client.events.take(time.monotonic()):
+        connection = hub.connections.get(request.sid)
+        if connection is None or not connection.events.take(time.monotonic()):
             return                             # over the limit: not even an error, or floods would echo back
         socketio.emit("error", messages.error(event, {"event": f"{str(event)[:40]!r} is not an event of this "
                                                                "server (see docs/protocol.md)"}), to=request.sid)
@@ -234,16 +230,16 @@ def register(socketio, hub) -> None:
 def _replying(socketio, hub, event, handler):
     @functools.wraps(handler)
     def reply(payload=None, *extra):
-        client = hub.clients.get(request.sid)
+        connection = hub.connections.get(request.sid)
         try:
-            if client is None:
+            if connection is None:
                 raise EventError("connection", "has no session (it was refused or has closed)")
-            if not client.events.take(time.monotonic()):
+            if not connection.events.take(time.monotonic()):
                 raise EventError("rate", f"is too high: at most {hub.settings.events_per_second:g} events a second "
                                          f"(bursts of {hub.settings.events_burst:g}); this one was ignored")
             if extra:
                 raise EventError("payload", "must be a single argument")
-            return {"ok": True, **handler(hub, client, payload)}
+            return {"ok": True, **handler(hub, connection, payload)}
         except (ConfigError, EventError) as problem:
             failure = messages.error(event, problem.errors if isinstance(problem, ConfigError) else problem.fields)
         except Exception:                      # never a stack trace on the wire, and the session goes on

@@ -1,15 +1,21 @@
-"""Connected clients, the single training scheduler, and the per-client frame emitters.
+"""Connections, the one training scheduler, and the per-connection frame emitters.
 
-Design (measured in ../shared/reference/socketio-stack.md, section 7):
-- One green scheduler serves every training session in short turns, each turn one `run_native` call, so exactly
-  one native thread trains at a time: two or more training threads thrash the GIL and lose over half the total.
-  Turns shrink as sessions are added so that each still gets a frame at the target rate.
-- Each client has a green emitter. The scheduler leaves the newest frame in `client.newest` and wakes the emitter;
-  the emitter keeps at most one `map_update` in flight and sends the newest frame when the previous one is
-  acknowledged. Frames produced meanwhile replace each other: a slow client gets the newest, never a backlog.
-- A client whose frame has waited for its ack longer than `stall_seconds` stops being scheduled, so a tab that
-  stopped reading costs nothing until it reads again.
-- All work on a session (training turns, rebuilds, renders) runs under the client's green lock, one call at a time.
+A connection is not an experiment (docs/protocol.md): each connection owns the experiment it creates at connect and
+watches it; the experiments and the rules of who trains live in `playground.experiments`. Design (measured in
+../shared/reference/socketio-stack.md, section 7, and bench/load.py):
+- All work on sessions runs in native threads, one call at a time (`Hub.native`): the scheduler's training turns
+  and every event's trip. Two or more training threads thrash the GIL and lose over half the total, and one call at a
+  time also means no session is ever touched by two threads.
+- One green scheduler gives turns to groups of running experiments that share a signature; a group trains as one
+  batched computation (`session.train_group`), and its members whose frames are due are rendered in one pass at the
+  end of the turn. A group's turn is long in proportion to its members, so each experiment gets its share of the core
+  whatever group it is in, and a round over all groups takes about one frame interval.
+- Each connection has a green emitter. A new frame is left in `experiment.newest`; the emitter keeps at most one
+  `map_update` in flight per watched experiment and sends the newest frame once the previous one is acknowledged.
+  Frames produced meanwhile replace each other (a slow client gets the newest, never a backlog), and a frame that
+  shows nothing new is not sent at all.
+- An event makes one trip to the native thread, which returns its reply, the new data and state if they changed,
+  and the new frame.
 """
 from __future__ import annotations
 
@@ -17,7 +23,8 @@ import logging
 import time
 from collections import deque
 
-from ..session import RUNNING, STOPPED, TrainingSession
+from ..experiments import Experiment, Lab
+from ..session import RUNNING, STOPPED, TrainingSession, train_group
 from ..tokens import TokenBucket
 from . import concurrency, memory, messages
 
@@ -25,67 +32,36 @@ log = logging.getLogger(__name__)
 MIN_TURN_SECONDS = 0.003
 
 
-class Client:
-    def __init__(self, sid: str, rate_limit: float = 50.0, rate_burst: float = 100.0):
+class Connection:
+    """One Socket.IO connection: its id, its event allowance, and what it watches (with its own ack state, kept by
+    each experiment)."""
+
+    def __init__(self, sid: str, experiment: Experiment, rate_limit: float, rate_burst: float):
         self.sid = sid
-        self.session = TrainingSession()
-        self.lock = concurrency.new_lock()
+        self.experiment = experiment                # the experiment this connection created and controls
+        self.watching: dict[str, Experiment] = {experiment.id: experiment}
+        self.last_sent: dict[str, dict] = {}        # per experiment: the frame it got last
+        self.last_sent_at: dict[str, float] = {}
         self.wakeup = concurrency.Wakeup()
-        self.focus: int | None = None
-        self.seq = 0                         # frames produced
-        self.newest: dict | None = None      # the newest frame's payload, not yet sent
-        self.last_sent: dict | None = None
-        self.last_sent_at = 0.0
-        self.unacked_since: float | None = None   # first frame sent since the client last acknowledged one
-        self.next_frame_at = 0.0             # a fixed 30 Hz clock, so render time does not stretch the period
-        self.epoch_samples: deque = deque(maxlen=64)   # (time, epoch) to report epochs per second
-        self.pace: TokenBucket | None = None    # epochs the speed control allows (None: no limit)
         self.events = TokenBucket(rate_limit, rate_burst, time.monotonic())   # control events it may send
         self.closed = False
+        experiment.watch(sid)
 
-    def call(self, function, *args):
-        """Run session work in a native thread, never overlapping other work on this session."""
-        with self.lock:
-            return concurrency.run_native(function, *args)
 
-    @property
-    def running(self) -> bool:
-        return self.session.status == RUNNING and not self.closed
-
-    def stalled(self, now: float, stall_seconds: float) -> bool:
-        return self.unacked_since is not None and now - self.unacked_since > stall_seconds
-
-    def pace_allowance(self, now: float, burst_seconds: float) -> int | None:
-        """How many epochs the speed control allows now (None: no limit). Unused time is not saved up beyond one
-        burst, so a paused or slow turn is not followed by a rush."""
-        pace = self.session.config["epochsPerSecond"]
-        if not pace:
-            self.pace = None
-            return None
-        if self.pace is None or self.pace.rate != pace:
-            self.pace = TokenBucket(pace, max(1.0, pace * burst_seconds), now, tokens=1.0)   # first epoch at once
-        return int(self.pace.refill(now))
-
-    def pace_spent(self, epochs: int) -> None:
-        if self.pace is not None:
-            self.pace.tokens -= epochs
-
-    def epochs_per_second(self, now: float) -> float:
-        while len(self.epoch_samples) > 2 and now - self.epoch_samples[1][0] > 1.0:
-            self.epoch_samples.popleft()
-        if len(self.epoch_samples) < 2:
-            return 0.0
-        (t0, e0), (t1, e1) = self.epoch_samples[0], self.epoch_samples[-1]
-        return round((e1 - e0) / (t1 - t0), 1) if t1 > t0 and e1 >= e0 else 0.0
+def same_picture(frame: dict, other: dict) -> bool:
+    """Two frames that show the learner exactly the same (they differ at most in their number)."""
+    return frame.keys() == other.keys() and all(frame[key] == other[key] for key in frame if key != "seq")
 
 
 class Hub:
     def __init__(self, socketio, settings):
         self.socketio = socketio
         self.settings = settings
-        self.clients: dict[str, Client] = {}
+        self.lab = Lab(settings.max_training_sessions, settings.max_group_size, settings.stall_seconds)
+        self.connections: dict[str, Connection] = {}
+        self.native = concurrency.new_lock()        # one native call at a time (see the module docstring)
         self.work = concurrency.Wakeup()
-        self.frame_interval = 1.0 / settings.frames_per_second     # per client; longer when many train at once
+        self.frame_interval = 1.0 / settings.frames_per_second     # per experiment; longer when many train
         self._scheduler_started = False
         self.lag_samples: deque = deque(maxlen=6000)     # seconds a 10 ms green sleep overslept (last minute)
         if settings.measure_lag:
@@ -98,143 +74,204 @@ class Hub:
             self.socketio.sleep(0.01)
             self.lag_samples.append(time.perf_counter() - started - 0.01)
 
+    def run_native(self, function, *args):
+        """Run session work in the native thread, never beside other session work."""
+        with self.native:
+            return concurrency.run_native(function, *args)
+
     # --- lifecycle ----------------------------------------------------------------------------------------------
 
-    def connect(self, sid: str) -> Client:
-        client = Client(sid, self.settings.events_per_second, self.settings.events_burst)
-        self.clients[sid] = client
-        self.socketio.start_background_task(self._emit_frames, client)
+    def connect(self, sid: str) -> Connection:
+        """A new connection with a new experiment of the default config: it gets the data, the state and a frame."""
+        def create():
+            session = TrainingSession()
+            return session, messages.dataset(session), messages.frame(session, None)
+
+        session, dataset, frame = self.run_native(create)
+        experiment = self.lab.create(session, self.frame_interval)
+        connection = Connection(sid, experiment, self.settings.events_per_second, self.settings.events_burst)
+        self.connections[sid] = connection
+        self.socketio.emit("dataset", dataset, to=sid)
+        self.socketio.emit("state", messages.state(session), to=sid)
+        self.socketio.start_background_task(self._emit_frames, connection)
+        self._store(experiment, frame)
         if not self._scheduler_started:
             self._scheduler_started = True
             self.socketio.start_background_task(self._schedule)
-        return client
+        return connection
 
     def disconnect(self, sid: str) -> None:
-        client = self.clients.pop(sid, None)
-        if client is not None:
-            client.closed = True
-            client.newest = client.last_sent = None
-            client.wakeup.set()          # the emitter sees `closed` and ends, dropping the last reference
+        connection = self.connections.pop(sid, None)
+        if connection is None:
+            return
+        connection.closed = True
+        for experiment in connection.watching.values():
+            experiment.unwatch(sid)
+            if not experiment.viewers:
+                self.lab.remove(experiment)
+        connection.watching.clear()
+        connection.last_sent.clear()
+        connection.wakeup.set()          # the emitter sees `closed` and ends, dropping the last reference
 
     def training_count(self) -> int:
-        return sum(client.running for client in self.clients.values())
+        return self.lab.training_count(time.monotonic())
+
+    # --- events: one trip each ----------------------------------------------------------------------------------
+
+    def trip(self, experiment: Experiment, action, *, changes: bool = True, renders: bool = True):
+        """Run `action(session)` in the native thread with everything a change needs, in one call: the reply, and
+        (unless `changes` is False) the new data and status if they changed and (if `renders`) a frame of the new
+        state. Sends those to the experiment's viewers and returns the reply. An error raised by `action` is raised
+        here (actions check their input before they change anything)."""
+        def work():
+            session = experiment.session
+            state_before, data_before = messages.state(session), session.data
+            reply = action(session)
+            if not changes:
+                return reply, None, None, None
+            dataset = messages.dataset(session) if session.data is not data_before else None
+            state = messages.state(session)
+            frame = messages.frame(session, self._valid_focus(experiment)) if renders else None
+            return reply, dataset, state if state != state_before else None, frame
+
+        reply, dataset, state, frame = self.run_native(work)
+        if dataset is not None:
+            self._to_viewers(experiment, "dataset", dataset)
+        if state is not None:
+            self._to_viewers(experiment, "state", state)
+        if frame is not None:
+            self._store(experiment, frame)
+        return reply
+
+    def set_focus(self, experiment: Experiment, node: int | None) -> None:
+        experiment.focus = node
+        self.trip(experiment, lambda session: None)
+
+    @staticmethod
+    def _valid_focus(experiment: Experiment) -> int | None:
+        focus = experiment.focus
+        if focus is not None and focus >= sum(experiment.session.net.layer_sizes):
+            experiment.focus = focus = None          # the focused node went with a smaller network
+        return focus
+
+    def start(self, experiment: Experiment) -> None:
+        """Start training; raises ConfigError when the server already trains its maximum or the run diverged."""
+        self.lab.check_start(experiment, time.monotonic())
+        self.trip(experiment, lambda session: session.start(), renders=False)   # its first turn brings a frame
+        self.work.set()
+
+    def stop(self, experiment: Experiment) -> None:
+        """Stop after the current turn, and show where training stopped."""
+        self.trip(experiment, lambda session: session.stop())
+
+    def _to_viewers(self, experiment: Experiment, event: str, payload: dict) -> None:
+        for sid in list(experiment.viewers):
+            self.socketio.emit(event, payload, to=sid)
 
     # --- frames -------------------------------------------------------------------------------------------------
 
-    def publish(self, client: Client) -> None:
-        """Render the session's current state as the client's newest frame (after any change)."""
-        if not client.closed:
-            self._store(client, client.call(messages.frame, client.session, client.focus))
+    def _store(self, experiment: Experiment, payload: dict) -> None:
+        experiment.store(payload, time.monotonic())
+        for sid in experiment.viewers:
+            connection = self.connections.get(sid)
+            if connection is not None:
+                connection.wakeup.set()
 
-    def _store(self, client: Client, payload: dict) -> None:
-        now = time.monotonic()
-        client.seq += 1
-        payload["seq"] = client.seq
-        client.focus = payload["focus"]
-        client.newest = payload
-        # Keep the clock when on time; when late, start it again from now rather than rush the next frame.
-        due = client.next_frame_at + self.frame_interval
-        client.next_frame_at = due if due > now else now + self.frame_interval
-        client.epoch_samples.append((now, payload["epoch"]))
-        client.wakeup.set()
+    def _next_frame(self, connection: Connection, experiment: Experiment, now: float) -> dict | None:
+        """The frame to send this viewer now, if any: the newest one once the last is acknowledged (unless it shows
+        nothing new), or after `ack_timeout` without an acknowledgement the newest again, in case one was lost."""
+        last = connection.last_sent.get(experiment.id)
+        newest = experiment.newest
+        if experiment.viewers.get(connection.sid) is None:
+            if newest is None or newest is last:
+                return None
+            if last is not None and same_picture(newest, last):
+                connection.last_sent[experiment.id] = newest
+                return None
+            return newest
+        if now - connection.last_sent_at.get(experiment.id, now) >= self.settings.ack_timeout:
+            return newest or last
+        return None
 
-    def _emit_frames(self, client: Client) -> None:
-        while not client.closed:
-            client.wakeup.wait(self.settings.ack_timeout)
+    def _emit_frames(self, connection: Connection) -> None:
+        while not connection.closed:
+            connection.wakeup.wait(self.settings.ack_timeout)
             now = time.monotonic()
-            if client.closed:
-                break
-            if client.unacked_since is None:
-                frame = client.newest
-            elif now - client.last_sent_at >= self.settings.ack_timeout:
-                frame = client.newest or client.last_sent     # presumed lost: send the newest again
-            else:
-                continue
-            if frame is None:
-                continue
-            client.newest, client.last_sent, client.last_sent_at = None, frame, now
-            if client.unacked_since is None:
-                client.unacked_since = now
-            self.socketio.emit("step_result", messages.step_result(frame, client.epochs_per_second(now)),
-                               to=client.sid)
-            self.socketio.emit("map_update", frame, to=client.sid,
-                               callback=lambda *_, client=client: self._acknowledged(client))
-        del client                       # the last reference to the closed session: its memory is freed now
+            for experiment in list(connection.watching.values()):
+                frame = None if connection.closed else self._next_frame(connection, experiment, now)
+                if frame is None:
+                    continue
+                connection.last_sent[experiment.id], connection.last_sent_at[experiment.id] = frame, now
+                experiment.sent(connection.sid, now)
+                self.socketio.emit("step_result", messages.step_result(frame, experiment.epochs_per_second(now)),
+                                   to=connection.sid)
+                self.socketio.emit("map_update", frame, to=connection.sid,
+                                   callback=lambda *_, e=experiment: self._acknowledged(connection, e))
+        del connection                   # the last reference to a closed connection: its memory is freed now
         memory.release_freed()
 
-    def _acknowledged(self, client: Client) -> None:
-        """The client drew a frame: the next may go, and its training goes on if it had stalled."""
-        client.unacked_since = None
-        client.wakeup.set()
+    def _acknowledged(self, connection: Connection, experiment: Experiment) -> None:
+        """The client drew a frame: the next may go, and training goes on if it had stalled."""
+        experiment.acknowledged(connection.sid)
+        connection.wakeup.set()
         self.work.set()
 
     # --- training -----------------------------------------------------------------------------------------------
 
     def _schedule(self) -> None:
-        """The one loop that trains: round-robin turns over the sessions that are running and being read."""
+        """The one loop that trains: rounds of turns over the groups of running experiments that are read."""
         while True:
             now = time.monotonic()
-            ready, next_due = [], now + 1.0
-            for client in list(self.clients.values()):
-                if not client.running or client.stalled(now, self.settings.stall_seconds):
-                    continue
-                allowance = client.pace_allowance(now, self.settings.turn_seconds)
-                if allowance == 0:
-                    next_due = min(next_due, client.pace.due(now))
-                else:
-                    ready.append((client, allowance))
+            ready, next_due = self.lab.ready(now, self.settings.turn_seconds)
             if not ready:
                 memory.release_freed()           # idle: a good moment to return what closed sessions freed
                 self.work.wait(max(0.001, next_due - now))
                 continue
-            # Rendering and sending a frame costs about as much as a few epochs: beyond a few sessions, share a
+            # Rendering and sending a frame costs about as much as a few epochs: beyond some experiments, share a
             # budget of frames rather than give each 30 a second, so that training keeps most of the core.
             self.frame_interval = max(1.0 / self.settings.frames_per_second,
                                       len(ready) / self.settings.frames_budget_per_second)
-            # Each session should get a turn, and so a frame, every frame interval.
-            turn = max(MIN_TURN_SECONDS, min(self.settings.turn_seconds, 0.8 * self.frame_interval / len(ready)))
-            for client, allowance in ready:
-                if client.running:
-                    self._turn(client, turn, allowance)
+            for experiment, _ in ready:
+                experiment.frame_interval = self.frame_interval
+            # A round over every group takes about one frame interval; each group's share is its member count.
+            per_member = 0.8 * self.frame_interval / len(ready)
+            for group in self.lab.groups(ready):
+                self._turn(group, max(MIN_TURN_SECONDS, min(self.settings.turn_seconds, per_member) * len(group)))
 
-    def _turn(self, client: Client, turn: float, max_epochs: int | None) -> None:
-        # End the turn when the client's next frame is due, and render it then.
-        until_due = client.next_frame_at - time.monotonic()
-        render = until_due <= turn or max_epochs is not None
-        seconds = max(MIN_TURN_SECONDS, min(turn, until_due))
-        epoch = client.session.epoch
+    def _turn(self, group: list[tuple[Experiment, int | None]], budget: float) -> None:
+        # End the turn when the first member's next frame is due, and render the due ones then.
+        experiments = [experiment for experiment, _ in group]
+        now = time.monotonic()
+        seconds = max(MIN_TURN_SECONDS, min(budget, min(e.next_frame_at for e in experiments) - now))
+        epochs_before = [experiment.session.epoch for experiment in experiments]
         try:
-            payload = client.call(messages.train_turn, client.session, seconds, max_epochs, render, client.focus)
-        except Exception:                      # a bug must not stop every other session's training
+            payloads = self.run_native(self._train_and_render, group, seconds)
+        except Exception:                      # a bug must not stop every other experiment's training
             log.exception("training turn failed")
-            client.session.status = STOPPED
-            self.state_changed(client)
+            for experiment in experiments:
+                experiment.session.status = STOPPED
+                self._to_viewers(experiment, "state", messages.state(experiment.session))
             return
-        client.pace_spent(client.session.epoch - epoch)
-        if client.closed or payload is None:
-            return
-        self._store(client, payload)
-        if payload["status"] != RUNNING:       # the turn ended it: the loss diverged or a stop rule holds
-            self.state_changed(client)
-        # Let the emitter send the frame now, while no native thread competes for the GIL.
+        for experiment, before, payload in zip(experiments, epochs_before, payloads):
+            experiment.pace_spent(experiment.session.epoch - before)
+            if payload is None or experiment.id not in self.lab.experiments:
+                continue
+            self._store(experiment, payload)
+            if payload["status"] != RUNNING:   # the turn ended it: the loss diverged or a stop rule holds
+                self._to_viewers(experiment, "state", messages.state(experiment.session))
+        # Let the emitters send the frames now, while no native thread competes for the GIL.
         self.socketio.sleep(0)
 
-    def start(self, client: Client) -> None:
-        with client.lock:
-            client.session.status = RUNNING
-            client.session.stop_reason = None
-        self.work.set()
-        self.state_changed(client)
-
-    def stop(self, client: Client) -> None:
-        """Stop after the current turn, and show where training stopped."""
-        with client.lock:
-            was_running = client.session.status == RUNNING
-            if was_running:
-                client.session.status = STOPPED
-        if was_running:
-            self.state_changed(client)
-            self.publish(client)
-
-    def state_changed(self, client: Client) -> None:
-        self.socketio.emit("state", messages.state(client.session), to=client.sid)
+    @staticmethod
+    def _train_and_render(group: list[tuple[Experiment, int | None]], seconds: float) -> list[dict | None]:
+        """Native thread: train the group's running members together, then render in one pass the frames that are
+        due, or that show where a member stopped. Members stopped since the turn was planned are left alone."""
+        members = [(experiment, allowance) for experiment, allowance in group if experiment.running]
+        if members:
+            train_group([e.session for e, _ in members], seconds, [allowance for _, allowance in members])
+        now = time.monotonic()
+        shown = [experiment for experiment, allowance in members
+                 if experiment.frame_due(now, seconds) or allowance is not None or not experiment.running]
+        frames = dict(zip((e.id for e in shown),
+                          messages.frames([e.session for e in shown], [Hub._valid_focus(e) for e in shown])))
+        return [frames.get(experiment.id) for experiment, _ in group]

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..options import ConfigError
-from ..session import RUNNING, STOPPED, TrainingSession
+from ..session import STOPPED, TrainingSession, render_frames
 
 
 def _rounded(values):
@@ -17,11 +17,25 @@ def _rounded(values):
     return float(f"{values:.6g}") if math.isfinite(values) else None
 
 
+def frames(sessions: list[TrainingSession], focuses: list[int | None]) -> list[dict]:
+    """`map_update` payloads of several sessions (their `seq` is set when stored), rendered in one batched pass per
+    signature. Native thread."""
+    rendered: dict[int, object] = {}
+    by_signature: dict = {}
+    for index, session in enumerate(sessions):
+        by_signature.setdefault(session.signature, []).append(index)
+    for indices in by_signature.values():
+        for index, picture in zip(indices, render_frames([sessions[i] for i in indices], [focuses[i] for i in indices])):
+            rendered[index] = picture
+    return [_frame_payload(session, rendered[index], focuses[index]) for index, session in enumerate(sessions)]
+
+
 def frame(session: TrainingSession, focus: int | None) -> dict:
-    """A `map_update` payload (its `seq` is set by the hub)."""
-    if focus is not None and focus >= sum(session.net.layer_sizes):
-        focus = None                                 # the focused node went with a smaller network
-    rendered = session.frame(focus)
+    """One session's `map_update` payload. Native thread."""
+    return frames([session], [focus])[0]
+
+
+def _frame_payload(session: TrainingSession, rendered, focus: int | None) -> dict:
     weights, biases = session.net.get_parameters()
     dead = session.trainer.dead_links() if session.config["regularization"] == "L1" else None
     return {"seq": 0, "epoch": session.epoch, "status": session.status,
@@ -32,16 +46,6 @@ def frame(session: TrainingSession, focus: int | None) -> dict:
             "layerSizes": session.net.layer_sizes, "features": session.feature_names,
             "weights": _rounded(weights), "biases": _rounded(biases),
             "dead": dead if dead and any(d for layer in dead for row in layer for d in row) else None}
-
-
-def train_turn(session: TrainingSession, seconds: float, max_epochs: int | None, render: bool,
-               focus: int | None) -> dict | None:
-    """One scheduler turn (native thread): train for `seconds` (or `max_epochs`), and return a frame when one is
-    due or training ended. A session stopped since the turn was scheduled is left alone."""
-    if session.status != RUNNING:
-        return None
-    session.train_for(seconds, max_epochs)
-    return frame(session, focus) if render or session.status != RUNNING else None
 
 
 STEP_RESULT_FIELDS = ("epoch", "trainLoss", "testLoss", "trainAccuracy", "testAccuracy", "loss")

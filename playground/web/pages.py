@@ -51,7 +51,7 @@ def socketio_client(name):
 @blueprint.route("/healthz")
 def health():
     hub = current_app.extensions["playground_hub"]
-    return {"ok": True, "connections": len(hub.clients), "training": hub.training_count()}
+    return {"ok": True, "connections": len(hub.connections), "training": hub.training_count()}
 
 
 @blueprint.route("/metrics")
@@ -63,7 +63,7 @@ def metrics():
     if request.args.get("clear"):          # start a new measuring window
         hub.lag_samples.clear()
     quantile = (lambda q: round(lags[min(len(lags) - 1, int(q * len(lags)))] * 1000, 3)) if lags else (lambda q: None)
-    return {"connections": len(hub.clients), "training": hub.training_count(),
+    return {"connections": len(hub.connections), "training": hub.training_count(),
             "lagMs": {"samples": len(lags), "p50": quantile(0.5), "p99": quantile(0.99), "max": quantile(1.0)},
             "rssBytes": resource_usage_rss()}
 

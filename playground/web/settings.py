@@ -12,7 +12,8 @@ from ..custom_data import MAX_CSV_BYTES
 class Settings:
     host: str = "0.0.0.0"
     port: int = 5000
-    max_training_sessions: int = 8       # sessions training at once in this process (one core's worth)
+    max_training_sessions: int = 8       # experiments training at once in this process (one core's worth)
+    max_group_size: int = 128            # experiments trained together as one batched group (1: no batching)
     max_connections: int = 200
     cors_allowed_origins: str = ""       # empty: same origin only; "*" or a comma-separated list otherwise
     # Largest message a client may send, in bytes: a CSV upload at its limit plus room for the event around it.
