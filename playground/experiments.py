@@ -5,7 +5,9 @@ who is watching it. A viewer is any connection that receives its frames (the lea
 wall or a projector); each viewer acknowledges frames on its own. The `Lab` holds every experiment of the process and
 the rules the web layer used to carry: who may start training (the cap counts experiments that train, not those whose
 viewers stopped reading), who is trained now, and how running experiments are grouped so that each group trains as
-one batched computation (`session.train_group`). Pure Python: time is passed in, nothing blocks, no web code.
+one batched computation (`session.train_group`). Pure Python: time is passed in, nothing blocks, no web code. The web
+layer calls some of it from the native thread while green threads add and remove entries, so dicts are read through
+snapshots (`list(...)`), never iterated live.
 """
 from __future__ import annotations
 
@@ -50,7 +52,7 @@ class Experiment:
     def stalled(self, now: float, stall_seconds: float) -> bool:
         """Nobody reads its frames: every viewer has left a frame unacknowledged for over `stall_seconds` (or it has
         no viewer). A stalled experiment is not trained, so a tab that stopped reading costs nothing."""
-        return all(since is not None and now - since > stall_seconds for since in self.viewers.values())
+        return all(since is not None and now - since > stall_seconds for since in list(self.viewers.values()))
 
     # --- frames --------------------------------------------------------------------------------------------------
 
@@ -110,6 +112,7 @@ class Lab:
         self.max_group_size = max(1, max_group_size)
         self.stall_seconds = stall_seconds
         self.experiments: dict[str, Experiment] = {}
+        self.places: set[str] = set()          # the experiments that hold a training place
         self._ids = itertools.count(1)
 
     def create(self, session: TrainingSession, frame_interval: float) -> Experiment:
@@ -119,20 +122,29 @@ class Lab:
 
     def remove(self, experiment: Experiment) -> None:
         self.experiments.pop(experiment.id, None)
+        self.places.discard(experiment.id)
 
     def training(self, now: float) -> list[Experiment]:
-        """The experiments that are running and read by someone, oldest first; past the cap the rest wait."""
-        active = [e for e in self.experiments.values() if e.running and not e.stalled(now, self.stall_seconds)]
-        return active[:self.max_training]
+        """The experiments that train now: running and read by someone, at most `max_training`. Those that held a
+        place keep it; one that stalls gives its place up, and when its viewers read again it gets a place only if
+        one is free (else it waits, still running)."""
+        active = [e for e in list(self.experiments.values()) if e.running and not e.stalled(now, self.stall_seconds)]
+        kept = [e.id for e in active if e.id in self.places]
+        newcomers = [e.id for e in active if e.id not in self.places]
+        self.places = set(kept + newcomers[:max(0, self.max_training - len(kept))])
+        return [e for e in active if e.id in self.places]
 
     def training_count(self, now: float) -> int:
         return len(self.training(now))
 
-    def check_start(self, experiment: Experiment, now: float) -> None:
-        """Raise ConfigError (field `session`) when starting this experiment would train more than the maximum."""
-        if not experiment.running and self.training_count(now) >= self.max_training:
-            raise ConfigError({"session": f"is refused: the server is already training its maximum of "
-                                          f"{self.max_training} experiments; try again in a moment"})
+    def claim_place(self, experiment: Experiment, now: float) -> None:
+        """Keep a training place for an experiment about to start, or raise ConfigError (field `session`) when the
+        server already trains its maximum."""
+        if experiment.id not in {e.id for e in self.training(now)}:
+            if len(self.places) >= self.max_training:
+                raise ConfigError({"session": f"is refused: the server is already training its maximum of "
+                                              f"{self.max_training} experiments; try again in a moment"})
+            self.places.add(experiment.id)
 
     def ready(self, now: float, burst_seconds: float) -> tuple[list[tuple[Experiment, int | None]], float]:
         """Who trains this round, with each one's epoch allowance (None: no limit), and when the next paced

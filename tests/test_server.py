@@ -163,3 +163,22 @@ def test_unacknowledged_frame_is_resent_but_training_stays_paused(start_server):
         assert wait_until(lambda: silent.frames[-1][1] > seqs[-1] + 3)
     finally:
         silent.disconnect()
+
+
+def test_a_stalled_client_gives_up_its_training_place_and_waits_for_a_free_one(start_server):
+    server = start_server(max_training_sessions=1, ack_timeout=0.5, stall_seconds=0.3)
+    silent, latecomer = connect(server, acknowledge=False), connect(server)
+    try:
+        assert silent.call("start_training", timeout=10)["ok"]
+        assert wait_until(lambda: latecomer.call("start_training", timeout=10)["ok"], timeout=10), \
+            "the place of a client that stopped reading goes to the latecomer"
+        silent.acknowledge = True                 # the silent tab reads again, but the only place is taken
+        resent = len(silent.frames)
+        assert wait_until(lambda: len(silent.frames) > resent, timeout=10)      # the frame sent again, acknowledged
+        assert server.health()["training"] == 1, "it waits: the cap holds"
+        epoch = silent.frames[-1][2]
+        latecomer.call("stop_training", timeout=10)
+        assert wait_until(lambda: silent.frames[-1][2] > epoch, timeout=10), "and trains again once a place is free"
+    finally:
+        silent.disconnect()
+        latecomer.disconnect()

@@ -156,8 +156,10 @@ class Hub:
 
     def start(self, experiment: Experiment) -> None:
         """Start training; raises ConfigError when the server already trains its maximum or the run diverged."""
-        self.lab.check_start(experiment, time.monotonic())
-        self.trip(experiment, lambda session: session.start(), renders=False)   # its first turn brings a frame
+        def start(session):
+            self.lab.claim_place(experiment, time.monotonic())
+            session.start()
+        self.trip(experiment, start, renders=False)          # its first turn brings a frame
         self.work.set()
 
     def stop(self, experiment: Experiment) -> None:
