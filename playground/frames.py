@@ -11,9 +11,12 @@ rendering. Values outside [-1, 1] saturate, as TF Playground's clamped scale doe
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
+
+from .network import TrainerGroup
 
 GRID_SIZE = 100
 THUMBNAIL_SIZE = 10
@@ -41,33 +44,43 @@ def dequantize(code: int) -> float | None:
 
 
 def thumbnails(maps: torch.Tensor) -> bytes:
-    """(k, 100, 100) maps -> k quantised 10×10 block averages, map after map."""
+    """(..., 100·100) maps -> their quantised 10×10 block averages, map after map."""
     pooled = torch.nn.functional.avg_pool2d(maps.view(-1, 1, GRID_SIZE, GRID_SIZE), GRID_SIZE // THUMBNAIL_SIZE)
     return quantize(pooled)
+
+
+# One pass holds its members' node maps over the grid in float64 (about 2.4 MB per member for the default network,
+# 13.5 MB for the largest): members are drawn a few at a time so that a pass stays within this many bytes.
+PASS_BYTES = 32 * 2 ** 20
 
 
 @dataclass(frozen=True)
 class Frame:
     heatmap: bytes        # 100×100 codes of the shown node (the output unless another node is in focus)
     thumbnails: bytes     # 10×10 codes per node, nodes in order: inputs, hidden layers, output
-    node_count: int
 
 
-class FrameRenderer:
-    """Renders frames for one network and feature set; build a new one when either changes."""
-
-    def __init__(self, trainer, grid_inputs: torch.Tensor):
-        self.trainer = trainer
-        self.buffers = trainer.buffers(grid_inputs)
-        sizes = trainer.net.layer_sizes
-        self.node_rows = torch.tensor([start + i for start, n in zip(self.buffers.row_starts, sizes)
-                                       for i in range(n)], dtype=torch.long)
-        self.node_count = len(self.node_rows)
-
-    def render(self, focus: int | None = None) -> Frame:
-        """Every node's map in one vectorised forward pass; `focus` picks the node shown full size."""
-        with torch.inference_mode():
-            self.trainer.forward(self.buffers)
-            maps = self.buffers.nodes.index_select(0, self.node_rows)
-            shown = self.node_count - 1 if focus is None else focus
-            return Frame(quantize(maps[shown]), thumbnails(maps), self.node_count)
+def render(group: TrainerGroup, grid_inputs: torch.Tensor, focuses: Sequence[int | None]) -> list[Frame]:
+    """Every member's frame: all nodes' maps from batched forward passes over the grid (the group's shared input
+    features), a few members per pass; `focuses[m]` picks the node member m shows full size (None: the output)."""
+    sizes = group.layer_sizes
+    points, node_count = grid_inputs.shape[0], sum(sizes)
+    row_starts = [sum(n + 1 for n in sizes[:layer]) for layer in range(len(sizes))]
+    node_rows = torch.tensor([start + i for start, n in zip(row_starts, sizes) for i in range(n)], dtype=torch.long)
+    member_bytes = 8 * points * (sum(n + 1 for n in sizes) + node_count + sum(sizes[1:]))   # nodes, maps, scratch
+    per_pass = max(1, PASS_BYTES // member_bytes)
+    frames = []
+    with torch.no_grad():
+        for start in range(0, len(group), per_pass):
+            members = slice(start, min(start + per_pass, len(group)))
+            count = members.stop - start
+            buffers = group.buffers(grid_inputs.expand(count, -1, -1))
+            group.forward(buffers, members)
+            maps = buffers.nodes.index_select(1, node_rows)                  # [count, nodes, points]
+            shown = torch.tensor([node_count - 1 if focus is None else focus for focus in focuses[members]])
+            heatmaps = quantize(maps[torch.arange(count), shown])
+            pooled = thumbnails(maps)
+            size = len(pooled) // count
+            frames += [Frame(heatmaps[m * points:(m + 1) * points], pooled[m * size:(m + 1) * size])
+                       for m in range(count)]
+    return frames

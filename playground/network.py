@@ -1,22 +1,27 @@
-"""The network: a real PyTorch model, trained with TensorFlow Playground's exact rule.
+"""The network: a real PyTorch model, trained with TensorFlow Playground's exact rule, many networks at once.
 
 `PlaygroundNet` is an ordinary `nn.Module` (float64 `nn.Linear` layers and activations) that you can call, export
 and differentiate with autograd. Its weights and biases are views into one flat buffer, laid out layer by layer as
-augmented matrices [W | b] of shape (out, in + 1). That layout lets `Trainer` do TF Playground's SGD with very few
-tensor operations: a hand-written backward pass writes every gradient straight into a flat accumulator of the same
-layout, and one in-place `add_` updates all weights and biases at once. At these network sizes the cost is
-per-operation overhead, not arithmetic, so the operation count is what sets the speed (see bench/engine.py).
+augmented matrices [W | b] of shape (out, in + 1).
+
+`Trainer` is one network's training state (what TF Playground keeps in its nodes and links: the accumulated
+gradient, the carried sample count, L1's dead links, plus the optimizer's state) and its data. `TrainerGroup` trains
+trainers of one kind (equal `Trainer.kind`) together: their flat buffers stacked as [N, P], viewed per layer as
+[N, out, in + 1], so one batched matrix product per layer per batch step serves every member. At these network
+sizes the cost is per-operation overhead, not arithmetic, so N members cost little more than one (see
+bench/engine.py). A trainer alone is a group of one: there is one implementation of the maths.
 
 TF Playground semantics kept exactly (nn.ts, playground.ts oneStep):
 - loss 0.5·(ŷ−y)²; an update every `batch_size` samples of an epoch ((i+1) % batch == 0) using the batch-mean
   gradient; a trailing partial batch is not flushed, its gradients carry into the next epoch's first update;
 - L1/L2 act on weights only, with the penalty's derivative taken at the weight before the gradient step;
 - L1: a weight whose regularization step crosses zero is set to 0 and its link is dead until the next reset;
-- ReLU's derivative is 0 at 0; output activation tanh (classification) or linear (regression).
+- ReLU's derivative is 0 at 0; output activation tanh (classification) or linear (regression);
+- the mean loss is a sum divided by the count, so one overflowing point makes it Infinity, not NaN.
 """
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
@@ -33,9 +38,6 @@ class SymmetricSigmoid(nn.Module):
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "linear": nn.Identity,
                "logistic": SymmetricSigmoid}
 INITIAL_BIAS = 0.1
-OPTIMIZERS = {"momentum": lambda params: torch.optim.SGD(params, lr=0.1, momentum=0.9),
-              "adam": lambda params: torch.optim.Adam(params, lr=0.1),
-              "rmsprop": lambda params: torch.optim.RMSprop(params, lr=0.1)}
 
 
 class PlaygroundNet(nn.Module):
@@ -47,21 +49,25 @@ class PlaygroundNet(nn.Module):
         self.activation_names = [activation] * (len(layer_sizes) - 2) + [output_activation]
         sizes = list(zip(layer_sizes[:-1], layer_sizes[1:]))
         self.flat = torch.zeros(sum(out * (inp + 1) for inp, out in sizes), dtype=torch.float64)
-        self.augmented: list[torch.Tensor] = []        # [W | b] views into self.flat
+        self.augmented = self.split(self.flat)        # [W | b] views into self.flat
         self.layers = nn.ModuleList()
-        offset = 0
-        for (inp, out), name in zip(sizes, self.activation_names):
-            block = self.flat[offset:offset + out * (inp + 1)].view(out, inp + 1)
-            offset += out * (inp + 1)
+        for (inp, out), name, block in zip(sizes, self.activation_names, self.augmented):
             linear = nn.utils.skip_init(nn.Linear, inp, out, dtype=torch.float64)   # its init is replaced
             # Parameters alias the flat buffer, so the trainer's in-place updates are the model's weights.
             linear.weight = nn.Parameter(block[:, :inp])
             linear.bias = nn.Parameter(block[:, inp])
-            self.augmented.append(block)
             self.layers.append(nn.Sequential(linear, ACTIVATIONS[name]()))
         # 1 where the flat buffer holds a weight, 0 where it holds a bias: regularization touches weights only.
         self.weight_mask = torch.cat([torch.cat([torch.ones(out, inp), torch.zeros(out, 1)], 1).flatten()
                                       for inp, out in sizes]).to(torch.float64)
+
+    def split(self, flat: torch.Tensor) -> list[torch.Tensor]:
+        """Views of a tensor laid out like `flat` ([..., P]) as per-layer [..., out, in + 1] blocks."""
+        blocks, offset = [], 0
+        for inp, out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
+            blocks.append(flat[..., offset:offset + out * (inp + 1)].unflatten(-1, (out, inp + 1)))
+            offset += out * (inp + 1)
+        return blocks
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
@@ -143,30 +149,79 @@ _KERNELS = {
 }
 
 
-class _Buffers:
-    """Preallocated activations for a fixed block of input points, one column per point.
 
-    `nodes` holds every node's output, one row per node, each layer followed by a row of ones:
-    [inputs; 1; layer 1; 1; ...; output; 1]. A layer's input is a row slice of it (the ones multiply the bias
-    column of [W | b]), each layer's output is a contiguous block (fast element-wise kernels), and a frame's
-    thumbnails pool the whole matrix at once. The per-layer scratch tensors depend only on the number of points and
-    are shared between blocks of equal size.
-    """
+# --- optimizers: torch.optim's single-tensor formulas, batched over members with their own rates and steps -----
+# Each `update` gets the stacked parameters [N, P], the summed gradients, the sample count of each member's batch
+# and per-member [N, 1] learning rates and momenta; state tensors and step counts are per member as well.
 
-    def __init__(self, inputs: torch.Tensor, layer_sizes: list[int], scratch: dict):
-        points = inputs.shape[0]
-        self.nodes = torch.ones(sum(n + 1 for n in layer_sizes), points, dtype=torch.float64)
-        starts = [0]
-        for n in layer_sizes:
-            starts.append(starts[-1] + n + 1)
-        self.row_starts = starts[:-1]
-        self.augmented = [self.nodes[s:s + n + 1] for s, n in zip(starts, layer_sizes)]   # [A; 1]
-        self.outputs = [self.nodes[s:s + n] for s, n in zip(starts, layer_sizes)]        # A
-        self.outputs[0].copy_(inputs.t())
-        if points not in scratch:
-            scratch[points] = tuple([torch.empty(n, points, dtype=torch.float64) for n in layer_sizes[1:]]
-                                    for _ in range(3))
-        self.pre, self.delta, self.grad = scratch[points]
+class SGD:
+    """TF Playground's rule: w −= (lr / count) · accumulated, as nn.ts writes it."""
+    state_names: tuple[str, ...] = ()
+
+    def update(self, params, accumulated, counts, learning_rates, momenta, state, steps) -> None:
+        params.addcmul_(accumulated, learning_rates / counts, value=-1)
+
+
+class Momentum:
+    """torch.optim.SGD(momentum=m): buf = m·buf + grad (buf = grad on the first step: it starts at 0), w −= lr·buf."""
+    state_names = ("momentum_buffer",)
+
+    def update(self, params, accumulated, counts, learning_rates, momenta, state, steps) -> None:
+        buffer = state["momentum_buffer"]
+        buffer.mul_(momenta).add_(accumulated / counts)
+        params.addcmul_(buffer, learning_rates, value=-1)
+
+
+class Adam:
+    """torch.optim.Adam (betas 0.9, 0.999, eps 1e-8), `_single_tensor_adam` with a step count per member."""
+    state_names = ("exp_avg", "exp_avg_sq")
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+
+    def update(self, params, accumulated, counts, learning_rates, momenta, state, steps) -> None:
+        grad = accumulated / counts
+        steps.add_(1)
+        state["exp_avg"].lerp_(grad, 1 - self.beta1)
+        state["exp_avg_sq"].mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
+        step_sizes = learning_rates / (1 - torch.pow(self.beta1, steps))
+        bias_correction2_sqrt = (1 - torch.pow(self.beta2, steps)).sqrt_()
+        denominator = (state["exp_avg_sq"].sqrt() / bias_correction2_sqrt).add_(self.eps)
+        params.addcmul_(state["exp_avg"] / denominator, step_sizes, value=-1)
+
+
+class RMSprop:
+    """torch.optim.RMSprop (alpha 0.99, eps 1e-8), `_single_tensor_rmsprop`; it counts steps as torch does."""
+    state_names = ("square_avg",)
+    alpha, eps = 0.99, 1e-8
+
+    def update(self, params, accumulated, counts, learning_rates, momenta, state, steps) -> None:
+        grad = accumulated / counts
+        steps.add_(1)
+        square_avg = state["square_avg"]
+        square_avg.mul_(self.alpha).addcmul_(grad, grad, value=1 - self.alpha)
+        params.addcmul_(grad / square_avg.sqrt().add_(self.eps), learning_rates, value=-1)
+
+
+OPTIMIZERS = {"sgd": SGD(), "momentum": Momentum(), "adam": Adam(), "rmsprop": RMSprop()}
+
+
+class TrainingData(NamedTuple):
+    train_inputs: torch.Tensor        # (n, features) float64, in training order
+    train_labels: torch.Tensor        # (n,)
+    test_inputs: torch.Tensor
+    test_labels: torch.Tensor
+    batch_size: int                   # already cut to the training set
+
+
+class Kind(NamedTuple):
+    """What must match for trainers to train together: everything that sets a tensor shape or the code path."""
+    layer_sizes: tuple[int, ...]
+    activation_names: tuple[str, ...]
+    regularization: str
+    optimizer: str
+    loss: str
+    batch_size: int
+    train_count: int
+    test_count: int
 
 
 class Evaluation(NamedTuple):
@@ -177,58 +232,25 @@ class Evaluation(NamedTuple):
 
 
 class Trainer:
-    """Trains a PlaygroundNet with a hand-written backward pass into preallocated buffers.
+    """One network's training state and data; `TrainerGroup` does the maths (alone, as a group of one).
 
-    The default (SGD, squared loss) is TF Playground's rule exactly. It holds the state that TF Playground keeps in
-    its node and link objects: the accumulated gradient, how many samples it covers (the carry of a trailing
-    partial batch) and which links L1 has killed. Beyond the original: momentum, Adam and RMSprop (torch.optim
-    itself, on a Parameter that aliases the flat buffer) and binary cross-entropy with a logistic output. L1/L2
-    always follow the original's rule, applied after whichever step the optimizer took.
+    The default (SGD, squared loss) is TF Playground's rule exactly. Beyond the original: momentum, Adam and RMSprop
+    (torch.optim's formulas) and binary cross-entropy with a logistic output. L1/L2 always follow the original's
+    rule, applied after whichever step the optimizer took.
     """
 
     def __init__(self, net: PlaygroundNet, regularization: str = "none", optimizer: str = "sgd",
                  loss: str = "squared"):
-        self.net = net
-        self.regularization = regularization
-        self.loss = loss
         if loss == "crossEntropy" and net.activation_names[-1] != "logistic":
             raise ValueError("cross-entropy needs the logistic output")
-        self.flat = net.flat.detach()                                      # plain tensor: no autograd overhead
-        self.accumulated = torch.zeros_like(self.flat)
-        sizes = net.layer_sizes
-        offsets, offset = [], 0
-        for inp, out in zip(sizes[:-1], sizes[1:]):
-            offsets.append((offset, out, inp + 1))
-            offset += out * (inp + 1)
-        self._acc_blocks = [self.accumulated[s:s + out * cols].view(out, cols) for s, out, cols in offsets]
-        self._weights_t = [block.detach()[:, :-1].t() for block in net.augmented]
-        self._augmented = [block.detach() for block in net.augmented]
-        self._kernels = [_KERNELS[name] for name in net.activation_names]
-        if loss == "crossEntropy":
-            # d BCE / dz = σ(z) − t = (out − y) / 2 for out = 2σ(z) − 1 and t = (y + 1) / 2: no derivative factor.
-            self._kernels[-1] = (self._kernels[-1][0], None)
-        self._output_scale = 0.5 if loss == "crossEntropy" else 1.0
-        self._ones = torch.ones((), dtype=torch.float64)
-        self.carried = 0                               # samples whose gradients wait in `accumulated`
-        self.dead = torch.zeros_like(self.flat, dtype=torch.bool)
-        self._reg_term = torch.empty_like(self.flat)
-        self._scratch = torch.empty_like(self.flat)
-        self._crossed = torch.empty_like(self.dead)
-        self._zero = torch.zeros((), dtype=torch.float64)
-        self._optimizer = None
-        if optimizer != "sgd":
-            self._parameter = nn.Parameter(self.flat)          # aliases the flat buffer
-            self._parameter.grad = torch.zeros_like(self.flat)
-            self._optimizer = OPTIMIZERS[optimizer]([self._parameter])
-        self._scratch_by_rows: dict = {}
-        self._chunks: list = []
-        self._eval = None
-
-    # --- data --------------------------------------------------------------------------------------------------
-
-    def buffers(self, inputs: torch.Tensor) -> _Buffers:
-        """Buffers holding these input rows, ready for `forward`."""
-        return _Buffers(inputs, self.net.layer_sizes, self._scratch_by_rows)
+        self.net, self.regularization, self.optimizer, self.loss = net, regularization, optimizer, loss
+        flat = net.flat.detach()                                      # plain tensor: no autograd overhead
+        self.accumulated = torch.zeros_like(flat)     # summed gradients of the `carried` samples not yet applied
+        self.carried = 0
+        self.dead = torch.zeros_like(flat, dtype=torch.bool)
+        self.optimizer_state = {name: torch.zeros_like(flat) for name in OPTIMIZERS[optimizer].state_names}
+        self.steps = 0                                # optimizer steps taken (Adam's bias correction needs them)
+        self.data: TrainingData | None = None
 
     def set_data(self, train_inputs, train_labels, test_inputs, test_labels, batch_size: int) -> None:
         """Fix the training order, the batches and the evaluation set (all float64 tensors).
@@ -236,30 +258,194 @@ class Trainer:
         A batch larger than the training set is cut to its size: TF Playground never has fewer than 50 training
         points, and with its rule a smaller set (your own data) would never be trained on at all.
         """
-        train_labels, test_labels = train_labels.reshape(1, -1), test_labels.reshape(1, -1)
-        n, n_test = train_inputs.shape[0], test_inputs.shape[0]
-        batch_size = max(1, min(batch_size, n))
-        self.batch_size = batch_size
+        batch_size = max(1, min(batch_size, len(train_inputs)))
+        self.data = TrainingData(train_inputs, train_labels.reshape(-1), test_inputs, test_labels.reshape(-1),
+                                 batch_size)
+
+    @property
+    def batch_size(self) -> int:
+        assert self.data is not None
+        return self.data.batch_size
+
+    @property
+    def kind(self) -> Kind:
+        data = self.data           # a trainer without data can be drawn, not trained
+        counts = (0, 0, 0) if data is None else (data.batch_size, len(data.train_labels), len(data.test_labels))
+        return Kind(tuple(self.net.layer_sizes), tuple(self.net.activation_names), self.regularization,
+                    self.optimizer, self.loss, *counts)
+
+    def train_epoch(self, learning_rate: float, regularization_rate: float, momentum: float = 0.9) -> None:
+        """One pass over the training set in its fixed order, exactly as TF Playground's oneStep()."""
+        group = TrainerGroup([self])
+        group.set_rates([learning_rate], [regularization_rate], [momentum])
+        group.train_epoch()
+        group.write_back()
+
+    def evaluate(self) -> Evaluation:
+        """Mean loss (without the regularization penalty) and, for ±1 labels, accuracy on both sets."""
+        return TrainerGroup([self]).evaluate()[0]
+
+    def losses(self) -> tuple[float, float]:
+        """(train loss, test loss)."""
+        return self.evaluate()[:2]
+
+    def dead_links(self) -> list:
+        """dead[layer][to][from] as booleans (L1 killed the link)."""
+        return [block[:, :-1].tolist() for block in self.net.split(self.dead)]
+
+    def set_dead_links(self, dead: list) -> None:
+        """Restore which links L1 killed (dead[layer][to][from]); raises ValueError on a wrong shape."""
+        if not isinstance(dead, list) or len(dead) != self.net.num_layers:
+            raise ValueError(f"dead links must be a list of {self.net.num_layers} layers")
+        masks = []
+        for index, block in enumerate(self.net.split(self.dead)):
+            rows, cols = block.shape
+            try:
+                mask = torch.as_tensor(dead[index], dtype=torch.bool)
+            except (TypeError, ValueError, RuntimeError, IndexError):
+                mask = None
+            if mask is None or mask.shape != (rows, cols - 1):
+                raise ValueError(f"dead links of layer {index} must be {rows}×{cols - 1} booleans")
+            masks.append((block, mask))
+        for block, mask in masks:
+            block[:, :-1] = mask
+
+
+def _stack(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """[N, ...] from N tensors; one tensor is viewed, not copied, so a group of one trains its trainer in place."""
+    return tensors[0].unsqueeze(0) if len(tensors) == 1 else torch.stack(tensors)
+
+
+def _nodes(inputs: torch.Tensor, layer_sizes: Sequence[int]) -> torch.Tensor:
+    """[..., points, features] inputs -> [..., rows, points] node matrices: the inputs transposed, the other rows 1
+    (the bias rows stay 1; the layers' rows are overwritten by every forward pass)."""
+    nodes = torch.ones(*inputs.shape[:-2], sum(n + 1 for n in layer_sizes), inputs.shape[-2], dtype=torch.float64)
+    nodes[..., :layer_sizes[0], :] = inputs.transpose(-1, -2)
+    return nodes
+
+
+class _Buffers:
+    """Every member's activations for a block of input points, one column per point.
+
+    `nodes[m]` holds member m's node outputs, one row per node, each layer followed by a row of ones:
+    [inputs; 1; layer 1; 1; ...; output; 1]. A layer's input is a row slice of it (the ones multiply the bias
+    column of [W | b]), each layer's output is a row block written in place, and a frame's thumbnails pool the whole
+    matrix at once. The per-layer scratch tensors depend only on the block's shape and are shared between blocks.
+    """
+
+    def __init__(self, nodes: torch.Tensor, layer_sizes: Sequence[int], scratch: dict, backward: bool = True):
+        members, _, points = nodes.shape
+        self.nodes = nodes
+        starts = [0]
+        for n in layer_sizes:
+            starts.append(starts[-1] + n + 1)
+        self.row_starts = starts[:-1]
+        self.augmented = [nodes[:, s:s + n + 1] for s, n in zip(starts, layer_sizes)]   # [A; 1]
+        self.outputs = [nodes[:, s:s + n] for s, n in zip(starts, layer_sizes)]        # A
+        key = (members, points, backward)
+        if key not in scratch:
+            scratch[key] = tuple([torch.empty(members, n, points, dtype=torch.float64) for n in layer_sizes[1:]]
+                                 for _ in range(3 if backward else 1))
+        self.pre = scratch[key][0]
+        if backward:
+            self.delta, self.grad = scratch[key][1:]
+
+
+class TrainerGroup:
+    """Trainers of one kind, trained, evaluated and drawn as one stack of tensors.
+
+    Their state is stacked at construction ([N, P] parameters, gradients, dead masks and optimizer state, per-member
+    carries and step counts) and written back by `write_back`; their data is stacked on the first training or
+    evaluation. Each member stays exactly what it would be alone: nothing is reduced across members, and the
+    per-member counts, rates and steps enter as [N, 1] columns.
+    """
+
+    def __init__(self, trainers: Sequence[Trainer]):
+        if not trainers:
+            raise ValueError("a group needs at least one trainer")
+        kinds = {trainer.kind for trainer in trainers}
+        if len(kinds) != 1:
+            raise ValueError("trainers of a group must be of one kind")
+        self.trainers = list(trainers)
+        first = self.trainers[0]
+        self.kind = first.kind
+        self.layer_sizes = first.net.layer_sizes
+        self.optimizer = OPTIMIZERS[first.optimizer]
+        self.params = _stack([trainer.net.flat.detach() for trainer in self.trainers])
+        self.accumulated = _stack([trainer.accumulated for trainer in self.trainers])
+        self.carried = [trainer.carried for trainer in self.trainers]
+        if any(self.carried) and not all(self.carried):          # only carried samples may have a sum waiting
+            self.accumulated[torch.tensor([count == 0 for count in self.carried])] = 0.0
+        self.dead = _stack([trainer.dead for trainer in self.trainers])
+        self.state = {name: _stack([trainer.optimizer_state[name] for trainer in self.trainers])
+                      for name in self.optimizer.state_names}
+        self.steps = torch.tensor([[float(trainer.steps)] for trainer in self.trainers], dtype=torch.float64)
+        self.weight_mask = first.net.weight_mask
+        self.augmented = first.net.split(self.params)                # [N, out, in + 1] per layer
+        self._weights_t = [block[:, :, :-1].transpose(1, 2) for block in self.augmented]
+        self._gradients = first.net.split(self.accumulated)
+        self._kernels = [_KERNELS[name] for name in first.net.activation_names]
+        if first.loss == "crossEntropy":
+            # d BCE / dz = σ(z) − t = (out − y) / 2 for out = 2σ(z) − 1 and t = (y + 1) / 2: no derivative factor.
+            self._kernels[-1] = (self._kernels[-1][0], None)
+        self._output_scale = 0.5 if first.loss == "crossEntropy" else 1.0
+        self._ones = torch.ones((), dtype=torch.float64)
+        self._zero = torch.zeros((), dtype=torch.float64)
+        self._scratch: dict = {}
+        self._counts: dict = {}
+        self._chunks: list | None = None
+        self._evaluation: tuple | None = None
+
+    def __len__(self) -> int:
+        return len(self.trainers)
+
+    def set_rates(self, learning_rates: Sequence[float], regularization_rates: Sequence[float],
+                  momenta: Sequence[float]) -> None:
+        """Each member's learning rate, regularization rate and momentum for the next epochs."""
+        column = lambda values: torch.tensor([[float(v)] for v in values], dtype=torch.float64)   # noqa: E731
+        self._learning_rates = column(learning_rates)
+        self._regularization_scales = column([lr * rate for lr, rate in zip(learning_rates, regularization_rates)])
+        self._momenta = column(momenta)
+
+    # --- data --------------------------------------------------------------------------------------------------
+
+    def _stack_data(self) -> None:
+        data = [trainer.data for trainer in self.trainers]
+        assert all(d is not None for d in data)
+        train_inputs = _stack([d.train_inputs for d in data])                 # [N, n, features]
+        train_labels = _stack([d.train_labels for d in data]).unsqueeze(1)   # [N, 1, n]
+        batch, n = self.kind.batch_size, self.kind.train_count
+        full = n // batch
         self._chunks = []
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            self._chunks.append((self.buffers(train_inputs[start:stop]), train_labels[:, start:stop],
-                                 stop - start, stop - start == batch_size))
-        everything = torch.cat([train_inputs, test_inputs])
-        labels = torch.cat([train_labels, test_labels], dim=1)
-        # One matrix-vector product turns per-point values into both means: row 0 averages the training points,
-        # row 1 the test points (an empty set gives NaN, as TF Playground's 0/0 does).
-        means = torch.zeros(2, n + n_test, dtype=torch.float64)
-        means[0, :n] = 1 / n if n else math.nan
-        means[1, n:] = 1 / n_test if n_test else math.nan
-        self._eval = (self.buffers(everything), labels, means, torch.empty_like(labels), labels > 0)
+        if full:   # every full batch in one node tensor [chunks, N, rows, batch]: one fill and one copy
+            inputs = train_inputs[:, :full * batch].unflatten(1, (full, batch)).transpose(0, 1)
+            nodes = _nodes(inputs, self.layer_sizes)
+            self._chunks += [(_Buffers(nodes[k], self.layer_sizes, self._scratch),
+                              train_labels[:, :, k * batch:(k + 1) * batch], batch, True) for k in range(full)]
+        if n % batch:
+            self._chunks.append((_Buffers(_nodes(train_inputs[:, full * batch:], self.layer_sizes),
+                                          self.layer_sizes, self._scratch), train_labels[:, :, full * batch:],
+                                 n % batch, False))
+
+    def _stack_evaluation(self) -> None:
+        data = [trainer.data for trainer in self.trainers]
+        inputs = _stack([torch.cat([d.train_inputs, d.test_inputs]) for d in data])
+        labels = _stack([torch.cat([d.train_labels, d.test_labels]) for d in data]).unsqueeze(1)
+        buffers = _Buffers(_nodes(inputs, self.layer_sizes), self.layer_sizes, self._scratch, backward=False)
+        # Row 0 per point losses, row 1 whether the point is on its label's side of 0.
+        self._evaluation = (buffers, labels, labels > 0, torch.empty(len(self), 2, labels.shape[-1],
+                                                                     dtype=torch.float64))
+
+    def buffers(self, inputs: torch.Tensor) -> _Buffers:
+        """Forward-only buffers for [members, points, features] inputs (a frame's grid)."""
+        return _Buffers(_nodes(inputs, self.layer_sizes), self.layer_sizes, self._scratch, backward=False)
 
     # --- maths -------------------------------------------------------------------------------------------------
 
-    def forward(self, buffers: _Buffers) -> torch.Tensor:
-        """Every node's output for the rows held in `buffers`; returns the output row."""
+    def forward(self, buffers: _Buffers, members: slice = slice(None)) -> torch.Tensor:
+        """Every node's output for the points held in `buffers` (for these members); returns the output rows."""
         for layer, (activate, _) in enumerate(self._kernels):
-            torch.mm(self._augmented[layer], buffers.augmented[layer], out=buffers.pre[layer])
+            torch.bmm(self.augmented[layer][members], buffers.augmented[layer], out=buffers.pre[layer])
             activate(buffers.pre[layer], buffers.outputs[layer + 1])
         return buffers.outputs[-1]
 
@@ -276,131 +462,86 @@ class Trainer:
                 grad = buffers.grad[layer]
                 derivative(buffers.outputs[layer + 1], grad, self._ones)
                 delta.mul_(grad)
-            target = self._acc_blocks[layer]
+            target = self._gradients[layer]
             if accumulate:
-                torch.addmm(target, delta, buffers.augmented[layer].t(), out=target)
+                target.baddbmm_(delta, buffers.augmented[layer].transpose(1, 2))
             else:
-                torch.mm(delta, buffers.augmented[layer].t(), out=target)
+                torch.bmm(delta, buffers.augmented[layer].transpose(1, 2), out=target)
             if layer:
-                torch.mm(self._weights_t[layer], delta, out=buffers.delta[layer - 1])
+                torch.bmm(self._weights_t[layer], delta, out=buffers.delta[layer - 1])
                 delta = buffers.delta[layer - 1]
 
-    def _update(self, learning_rate: float, regularization_rate: float, momentum: float) -> None:
-        flat, reg_term = self.flat, self._reg_term
-        regularize = self.regularization != "none" and regularization_rate != 0
-        if regularize:                                                  # R'(w) at the weight before the step
-            if self.regularization == "L2":
-                torch.mul(flat, self.net.weight_mask, out=reg_term)
-            else:
-                torch.sign(flat, out=reg_term).mul_(self.net.weight_mask)
-        if self._optimizer is None:
-            flat.add_(self.accumulated, alpha=-learning_rate / self.carried)
-        else:
-            torch.div(self.accumulated, self.carried, out=self._parameter.grad)
-            group = self._optimizer.param_groups[0]
-            group["lr"] = learning_rate
-            if "momentum" in group and self._optimizer.__class__ is torch.optim.SGD:
-                group["momentum"] = momentum
-            self._optimizer.step()
-        if not regularize:
-            if self.regularization == "L1":
-                flat.masked_fill_(self.dead, 0.0)
-            return
-        scale = learning_rate * regularization_rate
-        if self.regularization == "L2":
-            flat.sub_(reg_term, alpha=scale)
-            return
-        after = torch.sub(flat, reg_term, alpha=scale, out=self._scratch)
-        torch.lt(reg_term.copy_(flat).mul_(after), 0.0, out=self._crossed)   # the penalty pushed w across 0
-        self.dead.logical_or_(self._crossed)
-        torch.where(self.dead, self._zero, after, out=flat)
+    def _sample_counts(self) -> torch.Tensor:
+        """[N, 1] samples behind each member's update (they differ only in a first update after joining)."""
+        key = tuple(self.carried)
+        if key not in self._counts:
+            self._counts[key] = torch.tensor([[float(count)] for count in key], dtype=torch.float64)
+        return self._counts[key]
 
-    def train_epoch(self, learning_rate: float, regularization_rate: float, momentum: float = 0.9) -> None:
-        """One pass over the training set in its fixed order, exactly as TF Playground's oneStep()."""
+    def _update(self) -> None:
+        params, regularization = self.params, self.kind.regularization
+        if regularization != "none":                                 # R'(w) at the weight before the step
+            slopes = params if regularization == "L2" else torch.sign(params)
+            slopes = slopes * self.weight_mask
+        self.optimizer.update(params, self.accumulated, self._sample_counts(), self._learning_rates, self._momenta,
+                              self.state, self.steps)
+        if regularization == "L2":
+            params.addcmul_(slopes, self._regularization_scales, value=-1)
+        elif regularization == "L1":
+            after = torch.addcmul(params, slopes, self._regularization_scales, value=-1)
+            self.dead.logical_or_(params * after < 0)               # the penalty pushed w across 0: the link dies
+            torch.where(self.dead, self._zero, after, out=params)
+
+    def train_epoch(self) -> None:
+        """One pass over every member's training set in its fixed order, exactly as TF Playground's oneStep()."""
+        if self._chunks is None:
+            self._stack_data()
+        assert self._chunks is not None
         with torch.no_grad():
             for buffers, labels, rows, full in self._chunks:
                 self.forward(buffers)
-                self._backward(buffers, labels, accumulate=self.carried > 0)
-                self.carried += rows
+                self._backward(buffers, labels, accumulate=any(self.carried))
+                self.carried = [count + rows for count in self.carried]
                 if full:
-                    self._update(learning_rate, regularization_rate, momentum)
-                    self.carried = 0
+                    self._update()
+                    self.carried = [0] * len(self.carried)
 
-    def evaluate(self) -> Evaluation:
-        """Mean loss (without the regularization penalty) and, for ±1 labels, accuracy on both sets."""
-        buffers, labels, means, values, positive = self._eval
+    def evaluate(self) -> list[Evaluation]:
+        """Each member's mean losses (without the regularization penalty) and, for ±1 labels, accuracies."""
+        if self._evaluation is None:
+            self._stack_evaluation()
+        assert self._evaluation is not None
+        buffers, labels, positive, values = self._evaluation
+        n, n_test = self.kind.train_count, self.kind.test_count
         with torch.no_grad():
             output = self.forward(buffers)
-            if self.loss == "crossEntropy":       # BCE from the logit z, stably: softplus(z) − t·z
+            losses, correct = values[:, :1], values[:, 1:]
+            if self.kind.loss == "crossEntropy":       # BCE from the logit z, stably: softplus(z) − t·z
                 logits = buffers.pre[-1]
-                torch.nn.functional.softplus(logits, out=values)
-                values.sub_(logits * (labels + 1) * 0.5)
+                torch.nn.functional.softplus(logits, out=losses)
+                losses.sub_(logits * (labels + 1) * 0.5)
             else:
-                torch.sub(output, labels, out=values).square_().mul_(0.5)
-            train_loss, test_loss = torch.mv(means, values.view(-1)).tolist()
-            if self.net.activation_names[-1] == "linear":
-                return Evaluation(train_loss, test_loss, None, None)
-            correct = torch.eq(output >= 0, positive).to(torch.float64)
-            train_accuracy, test_accuracy = torch.mv(means, correct.view(-1)).tolist()
-        return Evaluation(train_loss, test_loss, train_accuracy, test_accuracy)
+                torch.sub(output, labels, out=losses).square_().mul_(0.5)
+            torch.eq(output >= 0, positive, out=correct)
+            # Sums divided by counts: an overflowing point gives Infinity (TF Playground's getLoss sums), an empty
+            # set gives 0/0 = NaN, and the training and test sets never mix.
+            means = torch.stack([values[:, :, :n].sum(2) / n, values[:, :, n:].sum(2) / n_test], 2).tolist()
+        regression = self.kind.activation_names[-1] == "linear"
+        return [Evaluation(loss[0], loss[1], None if regression else accuracy[0], None if regression else accuracy[1])
+                for loss, accuracy in means]
 
-    def losses(self) -> tuple[float, float]:
-        """(train loss, test loss)."""
-        return self.evaluate()[:2]
-
-    def dead_links(self) -> list:
-        """dead[layer][to][from] as booleans (L1 killed the link)."""
-        out, offset = [], 0
-        for block in self.net.augmented:
-            rows, cols = block.shape
-            out.append(self.dead[offset:offset + rows * cols].view(rows, cols)[:, :-1].tolist())
-            offset += rows * cols
-        return out
-
-    def set_dead_links(self, dead: list) -> None:
-        """Restore which links L1 killed (dead[layer][to][from]); raises ValueError on a wrong shape."""
-        if not isinstance(dead, list) or len(dead) != self.net.num_layers:
-            raise ValueError(f"dead links must be a list of {self.net.num_layers} layers")
-        masks, offset = [], 0
-        for index, block in enumerate(self.net.augmented):
-            rows, cols = block.shape
-            try:
-                mask = torch.as_tensor(dead[index], dtype=torch.bool)
-            except (TypeError, ValueError, RuntimeError, IndexError):
-                mask = None
-            if mask is None or mask.shape != (rows, cols - 1):
-                raise ValueError(f"dead links of layer {index} must be {rows}×{cols - 1} booleans")
-            masks.append((self.dead[offset:offset + rows * cols].view(rows, cols), mask))
-            offset += rows * cols
-        for view, mask in masks:
-            view[:, :-1] = mask
-
-
-def run_epochs(config: dict, weights: list, biases: list, train_inputs, train_labels, test_inputs, test_labels,
-               epochs: int) -> dict:
-    """The engine as one call: build a network from a config and explicit parameters (weights[layer][to][from],
-    biases[layer][to]), train `epochs` epochs on the given features and labels, and return each epoch's
-    (train loss, test loss) and the final parameters.
-
-    `config` uses the options' names: activation, problem, loss, regularization, regularizationRate,
-    learningRate, batchSize, optimizer and momentum (missing ones take TF Playground's defaults).
-    """
-    settings = {"activation": "tanh", "problem": "classification", "loss": "squared", "regularization": "none",
-                "regularizationRate": 0.0, "learningRate": 0.03, "batchSize": 10, "optimizer": "sgd",
-                "momentum": 0.9, **config}
-    cross_entropy = settings["problem"] == "classification" and settings["loss"] == "crossEntropy"
-    output = "linear" if settings["problem"] == "regression" else "logistic" if cross_entropy else "tanh"
-    sizes = [len(weights[0][0])] + [len(layer) for layer in weights]
-    net = PlaygroundNet(sizes, settings["activation"], output)
-    net.set_parameters(weights, biases)
-    trainer = Trainer(net, settings["regularization"], settings["optimizer"],
-                      "crossEntropy" if cross_entropy else "squared")
-    as_tensor = lambda values: torch.as_tensor(values, dtype=torch.float64)   # noqa: E731
-    trainer.set_data(as_tensor(train_inputs), as_tensor(train_labels), as_tensor(test_inputs),
-                     as_tensor(test_labels), settings["batchSize"])
-    losses = []
-    for _ in range(epochs):
-        trainer.train_epoch(settings["learningRate"], settings["regularizationRate"], settings["momentum"])
-        losses.append(trainer.losses())
-    final_weights, final_biases = net.get_parameters()
-    return {"losses": losses, "weights": final_weights, "biases": final_biases, "dead": trainer.dead_links()}
+    def write_back(self, members: Sequence[int] | None = None) -> None:
+        """Copy the stacked state of these members (all by default) back into their trainers."""
+        steps = self.steps.view(-1).tolist()
+        for index in range(len(self)) if members is None else members:
+            trainer = self.trainers[index]
+            trainer.carried, trainer.steps = self.carried[index], int(steps[index])
+            if len(self) == 1:
+                continue                                   # a group of one trains its trainer's tensors in place
+            trainer.net.flat.detach().copy_(self.params[index])
+            if trainer.carried:
+                trainer.accumulated.copy_(self.accumulated[index])
+            if trainer.regularization == "L1":
+                trainer.dead.copy_(self.dead[index])
+            for name, tensor in self.state.items():
+                trainer.optimizer_state[name].copy_(tensor[index])

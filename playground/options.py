@@ -154,6 +154,14 @@ def _check(option: Option, value: Any) -> Any:
     return value
 
 
+def training_rule(config: dict) -> tuple[str, str]:
+    """(output activation, loss) of a config: TF Playground's tanh and squared loss for classification, the logistic
+    output for cross-entropy, a linear output and the squared loss for regression."""
+    if config["problem"] == "regression":
+        return "linear", "squared"
+    return ("logistic", "crossEntropy") if config["loss"] == "crossEntropy" else ("tanh", "squared")
+
+
 def is_finite_number(value: Any) -> bool:
     """A JSON number that is a finite float (not a bool, not an int too large for a float)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):

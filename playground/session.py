@@ -1,7 +1,9 @@
 """One learner's experiment: config, data, network, training progress. Pure Python + PyTorch, no web code.
 
 A session is driven by one caller at a time (the web layer serialises access); nothing here blocks or sleeps, so
-`train_for` can run in a native thread while the event loop keeps serving.
+`train_for`, `train_group` and `render_frames` can run in a native thread while the event loop keeps serving.
+Sessions with equal `signature`s train and draw together as one stack of tensors (`train_group`, `render_frames`);
+a session alone is a group of one.
 
 What changes do follows TensorFlow Playground (see options.py `effect`): a new dataset, noise, ratio or problem draws
 a new seed from the session's random stream and regenerates the data, then resets; a new seed in the config is used
@@ -11,14 +13,16 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 
 import torch
 
 import numpy as np
 
 from . import custom_data, datasets, features, frames
-from .network import PlaygroundNet, Trainer
-from .options import OPTIONS_BY_NAME, ConfigError, default_config, is_finite_number, validate_changes
+from .network import OPTIMIZERS, Evaluation, PlaygroundNet, Trainer, TrainerGroup
+from .options import (OPTIONS_BY_NAME, ConfigError, default_config, is_finite_number, training_rule,
+                      validate_changes)
 from .rng import SeedRandom, new_seed, random_seed
 
 RUNNING, STOPPED, DIVERGED = "running", "stopped", "diverged"
@@ -138,14 +142,11 @@ class TrainingSession:
     @property
     def loss_name(self) -> str:
         """The loss in use: cross-entropy is for classification only; regression always uses the squared loss."""
-        return "crossEntropy" if self.config["problem"] == "classification" and self.config["loss"] == \
-            "crossEntropy" else "squared"
+        return training_rule(self.config)[1]
 
     def _build_network(self, parameters: tuple | None = None) -> None:
         self.feature_names = features.active_features(self.config)
-        output = {"squared": "tanh", "crossEntropy": "logistic"}[self.loss_name]
-        if self.config["problem"] == "regression":
-            output = "linear"
+        output, loss = training_rule(self.config)
         sizes = [len(self.feature_names), *self.config["networkShape"], 1]
         self.net = PlaygroundNet(sizes, self.config["activation"], output)
         if parameters is None:
@@ -153,8 +154,8 @@ class TrainingSession:
             self.initial_parameters = self.net.get_parameters()
         else:
             self.net.set_parameters(*parameters)
-        self.trainer = Trainer(self.net, self.config["regularization"], self.config["optimizer"], self.loss_name)
-        self.renderer = frames.FrameRenderer(self.trainer, self.inputs_for(frames.grid_points()))
+        self.trainer = Trainer(self.net, self.config["regularization"], self.config["optimizer"], loss)
+        self.grid_inputs = self.inputs_for(frames.grid_points())
         self._attach_data()
         self.epoch = 0
         self.status = STOPPED                      # TF Playground's reset() pauses the player
@@ -172,9 +173,17 @@ class TrainingSession:
 
     # --- training ---------------------------------------------------------------------------------------------
 
-    def _evaluate(self) -> None:
-        """Losses and accuracy now; the status says "diverged" exactly while a loss is not finite."""
-        evaluation = self.trainer.evaluate()
+    @property
+    def signature(self) -> tuple:
+        """Sessions with equal signatures train and draw together: the network's shape and code path (the trainer's
+        kind: layer sizes, activations, loss, optimizer and regularization kinds, batch size, point counts) and the
+        input features that the frames' grid goes through."""
+        return self.trainer.kind, tuple(self.feature_names)
+
+    def _evaluate(self, evaluation: Evaluation | None = None) -> None:
+        """Losses and accuracy now (or as the group just computed them); the status says "diverged" exactly while
+        a loss is not finite."""
+        evaluation = evaluation or self.trainer.evaluate()
         self.train_loss, self.test_loss, self.train_accuracy, self.test_accuracy = evaluation
         data = self.data
         finite = all(math.isfinite(loss) for loss, points in ((self.train_loss, data.train_labels),
@@ -186,10 +195,7 @@ class TrainingSession:
 
     def step(self) -> bool:
         """Train exactly one epoch. Returns False (and sets DIVERGED) when the loss stops being finite."""
-        config = self.config
-        self.trainer.train_epoch(config["learningRate"], config["regularizationRate"], config["momentum"])
-        self.epoch += 1
-        self._evaluate()
+        _train_together([self], 0.0, [1])
         return self.status != DIVERGED
 
     def stop_rule_reached(self) -> str | None:
@@ -205,17 +211,7 @@ class TrainingSession:
     def train_for(self, seconds: float, max_epochs: int | None = None) -> int:
         """Train whole epochs until `seconds` have passed (at least one epoch), `max_epochs` ran, the loss
         diverged or a stop rule holds (then the status is STOPPED); returns how many epochs ran."""
-        deadline = time.perf_counter() + seconds
-        count = 0
-        while True:
-            finite = self.step()
-            count += 1
-            self.stop_reason = finite and self.stop_rule_reached()
-            if self.stop_reason:
-                self.status = STOPPED
-                return count
-            if not finite or count == max_epochs or time.perf_counter() >= deadline:
-                return count
+        return _train_together([self], seconds, [max_epochs])[0]
 
     def set_parameter(self, layer: int, node: int, source: int | None, value: float) -> None:
         """Edit one weight (source = index in the previous layer) or, with source None, one bias.
@@ -241,19 +237,26 @@ class TrainingSession:
     # --- what the outside sees ----------------------------------------------------------------------------------
 
     def frame(self, focus: int | None = None) -> frames.Frame:
-        return self.renderer.render(focus)
+        return render_frames([self], [focus])[0]
 
     def export_json(self) -> dict:
-        """The trained network and what it takes to rebuild it, as plain JSON."""
+        """The trained network and what it takes to rebuild it and go on training exactly, as plain JSON (non-finite
+        numbers, which only a diverged network has, are written as null)."""
         weights, biases = self.net.get_parameters()
         initial_weights, initial_biases = self.initial_parameters
+        trainer = self.trainer
+        blocks = lambda flat: [_json_numbers(block.tolist()) for block in self.net.split(flat)]   # noqa: E731
         return {"format": EXPORT_FORMAT, "config": dict(self.config, networkShape=list(self.config["networkShape"])),
                 "epoch": self.epoch, "features": self.feature_names, "layerSizes": self.net.layer_sizes,
-                "weights": weights, "biases": biases, "dead": self.trainer.dead_links(),
-                "initialWeights": initial_weights, "initialBiases": initial_biases}
+                "weights": _json_numbers(weights), "biases": _json_numbers(biases), "dead": trainer.dead_links(),
+                "initialWeights": initial_weights, "initialBiases": initial_biases,
+                "training": {"carried": trainer.carried, "accumulated": blocks(trainer.accumulated),
+                             "steps": trainer.steps,
+                             "optimizerState": {name: blocks(state) for name, state in trainer.optimizer_state.items()}}}
 
     def import_json(self, exported: dict) -> None:
-        """Load a network exported by `export_json`: its config (same data from its seed) and its parameters."""
+        """Load a network exported by `export_json`: its config (same data from its seed), its parameters and its
+        training state. A bad field raises ValueError naming it, and the session stays as it was."""
         if not isinstance(exported, dict) or exported.get("format") != EXPORT_FORMAT:
             raise ValueError(f"format must be {EXPORT_FORMAT!r}")
         config = validate_changes(exported.get("config"))
@@ -261,14 +264,134 @@ class TrainingSession:
         if "initialWeights" in exported:
             candidate.net.set_parameters(exported["initialWeights"], exported.get("initialBiases"))
             candidate.initial_parameters = candidate.net.get_parameters()
-        candidate.net.set_parameters(exported.get("weights"), exported.get("biases"))
+        weights, biases = _nan_for_null(exported.get("weights")), _nan_for_null(exported.get("biases"))
+        candidate.net.set_parameters(weights, biases)
         if exported.get("dead") is not None:
             candidate.trainer.set_dead_links(exported["dead"])
+        if exported.get("training") is not None:
+            _import_training(candidate, exported["training"])
         epoch = exported.get("epoch", 0)
         candidate.epoch = epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0 else 0
         candidate._evaluate()
+        if candidate.status != DIVERGED and not torch.isfinite(candidate.net.flat).all():
+            raise ValueError("weights: null (a non-finite number) is allowed only in a diverged network")
         self.__dict__.update(candidate.__dict__)
 
+
+def _json_numbers(values):
+    """Nested lists of floats with the non-finite ones as None (JSON has no NaN or Infinity)."""
+    if isinstance(values, list):
+        return [_json_numbers(value) for value in values]
+    return values if math.isfinite(values) else None
+
+
+def _nan_for_null(values):
+    """The inverse of `_json_numbers` (None comes back as NaN); anything else is left for validation to judge."""
+    if isinstance(values, list):
+        return [_nan_for_null(value) for value in values]
+    return math.nan if values is None else values
+
+
+def _whole(value, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _import_training(session: TrainingSession, training) -> None:
+    """Restore an exported training state into a fresh session: the carried samples and their summed gradient,
+    the optimizer's step count and state. Raises ValueError naming the bad field, before changing anything."""
+    if not isinstance(training, dict):
+        raise ValueError("training: must be an object")
+    trainer, net = session.trainer, session.net
+    largest_carry = OPTIONS_BY_NAME["batchSize"].maximum - 1        # a partial batch is smaller than any batch
+    carried, steps = training.get("carried"), training.get("steps")
+    if not _whole(carried, 0, largest_carry):
+        raise ValueError(f"training.carried: must be a whole number from 0 to {largest_carry}")
+    if not _whole(steps, 0, 2 ** 53):
+        raise ValueError("training.steps: must be a whole number from 0")
+    state = training.get("optimizerState")
+    names = OPTIMIZERS[trainer.optimizer].state_names
+    if not isinstance(state, dict) or sorted(state) != sorted(names):
+        raise ValueError(f"training.optimizerState: must hold exactly {', '.join(names) or 'nothing'} for "
+                         f"{trainer.optimizer}")
+
+    def flat(field: str, blocks) -> torch.Tensor:
+        shapes = [tuple(block.shape) for block in net.augmented]
+        try:
+            tensors = [torch.as_tensor(_nan_for_null(block), dtype=torch.float64) for block in blocks]
+        except (TypeError, ValueError, RuntimeError):
+            tensors = []
+        if not isinstance(blocks, list) or [tuple(t.shape) for t in tensors] != shapes:
+            raise ValueError(f"{field}: must be {len(shapes)} layers of numbers of shapes "
+                             f"{', '.join('×'.join(map(str, shape)) for shape in shapes)} (weights, then the bias)")
+        return torch.cat([tensor.flatten() for tensor in tensors])
+
+    accumulated = flat("training.accumulated", training.get("accumulated"))
+    optimizer_state = {name: flat(f"training.optimizerState.{name}", state[name]) for name in names}
+    trainer.carried, trainer.steps = carried, steps
+    trainer.accumulated.copy_(accumulated)
+    for name, tensor in optimizer_state.items():
+        trainer.optimizer_state[name].copy_(tensor)
+
+
+def _train_together(sessions: Sequence[TrainingSession], seconds: float, max_epochs: Sequence[int | None]) -> list[int]:
+    """The one training loop (see `train_group`), for sessions of one signature in any status."""
+    deadline = time.perf_counter() + seconds
+    counts = [0] * len(sessions)
+    active = list(range(len(sessions)))
+    while active:
+        group = TrainerGroup([sessions[index].trainer for index in active])
+        group.set_rates(*zip(*((sessions[index].config["learningRate"], sessions[index].config["regularizationRate"],
+                                sessions[index].config["momentum"]) for index in active)))
+        staying = active
+        while staying == active:
+            group.train_epoch()
+            staying = []
+            for index, evaluation in zip(active, group.evaluate()):
+                session = sessions[index]
+                session.epoch += 1
+                counts[index] += 1
+                session._evaluate(evaluation)
+                finite = session.status != DIVERGED
+                session.stop_reason = session.stop_rule_reached() if finite else None
+                if session.stop_reason:
+                    session.status = STOPPED
+                if finite and not session.stop_reason and counts[index] != max_epochs[index]:
+                    staying.append(index)
+            if time.perf_counter() >= deadline:
+                group.write_back()
+                return counts
+        group.write_back()                 # the members that leave keep exactly their last epoch's state
+        active = staying
+    return counts
+
+
+def _one_signature(sessions: Sequence[TrainingSession], *columns: Sequence) -> None:
+    if not sessions or any(len(column) != len(sessions) for column in columns):
+        raise ValueError("expected one or more sessions and one value per session")
+    if len({session.signature for session in sessions}) != 1:
+        raise ValueError("sessions of a group must share one signature")
+
+
+def train_group(sessions: Sequence[TrainingSession], seconds: float, max_epochs: Sequence[int | None]) -> list[int]:
+    """Train running sessions of one signature together, one epoch at a time, as one batched computation; returns
+    the epochs each trained.
+
+    After each epoch every member is evaluated as `train_for` does; a member leaves, exactly as after its last
+    epoch, when it has trained `max_epochs[i]` epochs (None: no limit), diverged (DIVERGED) or a stop rule holds
+    (STOPPED, `stop_reason` set); the others go on. Returns once `seconds` have passed (every member trains at least
+    one epoch) or no member is left. Pure computation (no locks, no sleeping): meant for a native thread.
+    """
+    _one_signature(sessions, max_epochs)
+    if any(session.status != RUNNING for session in sessions):
+        raise ValueError("every session of a group must be running")
+    return _train_together(sessions, seconds, max_epochs)
+
+
+def render_frames(sessions: Sequence[TrainingSession], focuses: Sequence[int | None]) -> list[frames.Frame]:
+    """Every session's frame (one signature required), drawn in batched passes; `focuses[i]` is the node session i
+    shows full size (None: the output)."""
+    _one_signature(sessions, focuses)
+    return frames.render(TrainerGroup([session.trainer for session in sessions]), sessions[0].grid_inputs, focuses)
 
 
 def warm_up() -> None:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from playground import features, frames
-from playground.network import PlaygroundNet, Trainer
+from playground.network import PlaygroundNet, Trainer, TrainerGroup
 
 
 def codes(values):
@@ -41,16 +41,13 @@ def test_renderer_matches_the_module_on_every_node():
     names = ["x", "y", "xSquared", "sinY"]
     net = PlaygroundNet([4, 3, 2, 1], "tanh", "tanh")
     net.init_parameters(random.Random(5).random)
-    trainer = Trainer(net)
+    group = TrainerGroup([Trainer(net)])
     inputs = features.feature_matrix(frames.grid_points(), names)
-    renderer = frames.FrameRenderer(trainer, inputs)
-    frame = renderer.render()
-    assert frame.node_count == 4 + 3 + 2 + 1
+    frame, focused = frames.render(group, inputs, [None]) + frames.render(group, inputs, [5])  # 5: 2nd hidden neuron
     with torch.no_grad():
         output = net(inputs).view(-1)
         hidden = net.layers[0](inputs)
     assert frame.heatmap == frames.quantize(output)
-    focused = renderer.render(focus=5)                     # second neuron of the first hidden layer
     assert focused.heatmap == frames.quantize(hidden[:, 1])
     thumbs = frame.thumbnails
     assert len(thumbs) == 10 * 100
@@ -62,6 +59,7 @@ def test_renderer_matches_the_module_on_every_node():
 def test_nan_network_renders_the_nan_code():
     net = PlaygroundNet([2, 1], "tanh", "tanh")
     net.set_parameters([[[float("nan"), 0.0]]], [[0.0]])
-    frame = frames.FrameRenderer(Trainer(net), features.feature_matrix(frames.grid_points(), ["x", "y"])).render()
+    frame, = frames.render(TrainerGroup([Trainer(net)]), features.feature_matrix(frames.grid_points(), ["x", "y"]),
+                           [None])
     assert set(frame.heatmap) == {255}
     assert set(frame.thumbnails[200:]) == {255}

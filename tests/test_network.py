@@ -146,33 +146,37 @@ def test_hand_computed_l2_uses_the_weight_before_the_step():
 
 
 def test_gradients_match_autograd():
+    # 9 points in batches of 5: after an epoch the last 4 points' summed gradient waits in `accumulated`.
     sizes = [3, 5, 4, 1]
     for activation in ("tanh", "relu", "sigmoid", "linear"):
         inputs, labels, rnd = make_problem(sizes, 9, 1, seed=3)
         net = PlaygroundNet(sizes, activation, "tanh")
         net.init_parameters(rnd.random)
         trainer = Trainer(net)
-        trainer.set_data(inputs[:9], labels[:9], inputs[9:], labels[9:], 9)
-        # Autograd on the very same nn.Module: the summed loss's gradient is what the trainer accumulates.
+        trainer.set_data(inputs[:9], labels[:9], inputs[9:], labels[9:], 5)
+        trainer.train_epoch(0.1, 0)
+        assert trainer.carried == 4
+        # Autograd on the very same nn.Module: the summed loss's gradient is what the trainer accumulated.
         net.zero_grad()
-        loss = 0.5 * ((net(inputs[:9]).view(-1) - labels[:9]) ** 2).sum()
+        loss = 0.5 * ((net(inputs[5:9]).view(-1) - labels[5:9]) ** 2).sum()
         loss.backward()
-        trainer.forward(trainer._chunks[0][0])
-        trainer._backward(trainer._chunks[0][0], trainer._chunks[0][1], accumulate=False)
-        for layer, block in zip(net.layers, trainer._acc_blocks):
+        for layer, block in zip(net.layers, net.split(trainer.accumulated)):
             linear = layer[0]
             assert torch.allclose(block[:, :-1], linear.weight.grad, atol=1e-12, rtol=0)
             assert torch.allclose(block[:, -1], linear.bias.grad, atol=1e-12, rtol=0)
 
 
-def test_module_forward_agrees_with_trainer_forward():
+def test_module_forward_agrees_with_the_trainers_losses():
     inputs, labels, rnd = make_problem([7, 8, 8, 1], 30, 5)
     net = PlaygroundNet([7, 8, 8, 1], "sigmoid", "tanh")
     net.init_parameters(rnd.random)
     trainer = Trainer(net)
-    buffers = trainer.buffers(inputs)
+    trainer.set_data(inputs[:30], labels[:30], inputs[30:], labels[30:], 10)
     with torch.no_grad():
-        assert torch.allclose(trainer.forward(buffers).view(-1), net(inputs).view(-1), atol=1e-14, rtol=0)
+        point_losses = 0.5 * (net(inputs).view(-1) - labels) ** 2
+    train_loss, test_loss = trainer.losses()
+    assert train_loss == pytest.approx(point_losses[:30].mean().item(), abs=1e-14, rel=0)
+    assert test_loss == pytest.approx(point_losses[30:].mean().item(), abs=1e-14, rel=0)
 
 
 def test_initialisation_order_and_values():
@@ -210,10 +214,15 @@ def test_divergence_gives_non_finite_losses_without_raising():
     assert not all(math.isfinite(v) for v in trainer.losses())
 
 
+# torch.optim itself, with the defaults the engine's batched optimizers follow.
+TORCH_OPTIMIZERS = {"momentum": lambda params: torch.optim.SGD(params, lr=0.1, momentum=0.9),
+                    "adam": lambda params: torch.optim.Adam(params, lr=0.1),
+                    "rmsprop": lambda params: torch.optim.RMSprop(params, lr=0.1)}
+
+
 def autograd_run(sizes, activation, output, loss_name, optimizer_name, batch, epochs, learning_rate, seed=4,
                  regularization="none", reg_rate=0.0):
     """The same run written the obvious way: nn.Module, autograd, torch.optim, TF Playground's batching."""
-    from playground.network import OPTIMIZERS
     inputs, labels, rnd = make_problem(sizes, 40, 20, seed)
     net = PlaygroundNet(sizes, activation, output)
     net.init_parameters(rnd.random)
@@ -221,7 +230,7 @@ def autograd_run(sizes, activation, output, loss_name, optimizer_name, batch, ep
     model = PlaygroundNet(sizes, activation, output)
     model.set_parameters(*start)
     params = list(model.parameters())
-    optimizer = OPTIMIZERS[optimizer_name](params) if optimizer_name != "sgd" else None
+    optimizer = TORCH_OPTIMIZERS[optimizer_name](params) if optimizer_name != "sgd" else None
 
     def loss_of(out, y):
         if loss_name == "crossEntropy":
@@ -280,22 +289,3 @@ def test_accuracy_counts_points_on_the_right_side_of_zero():
     regression = Trainer(PlaygroundNet([1, 1], "tanh", "linear"))
     regression.set_data(x[:3], x[:3, 0], x[3:], x[3:, 0], 3)
     assert regression.evaluate().train_accuracy is None
-
-
-def test_run_epochs_is_the_engine_in_one_call():
-    from playground.network import run_epochs
-    inputs, labels, rnd = make_problem([2, 3, 1], 30, 10)
-    weights = [[[rnd.random() - 0.5 for _ in range(2)] for _ in range(3)], [[rnd.random() - 0.5 for _ in range(3)]]]
-    biases = [[0.1] * 3, [0.1]]
-    reference = ReferenceNetwork(weights, biases, "relu", "tanh", "L2")
-    result = run_epochs({"activation": "relu", "regularization": "L2", "regularizationRate": 0.01, "batchSize": 7},
-                        weights, biases, inputs[:30].tolist(), labels[:30].tolist(), inputs[30:].tolist(),
-                        labels[30:].tolist(), epochs=4)
-    assert len(result["losses"]) == 4
-    for train, test in result["losses"]:
-        reference.epoch(inputs[:30].tolist(), labels[:30].tolist(), 7, 0.03, 0.01)
-        assert train == pytest.approx(reference.loss(inputs[:30].tolist(), labels[:30].tolist()), abs=1e-12)
-        assert test == pytest.approx(reference.loss(inputs[30:].tolist(), labels[30:].tolist()), abs=1e-12)
-    final_weights = [w for layer in result["weights"] for row in layer for w in row]
-    expected = [w for layer in reference.parameters()[0] for row in layer for w in row]
-    assert final_weights == pytest.approx(expected, abs=1e-12)
