@@ -424,12 +424,4 @@ def _stop(self) -> None:
 
 TrainingSession.start = _start
 TrainingSession.stop = _stop
-TrainingSession.signature = property(lambda self: id(self))
 
-
-def train_group(sessions, seconds, max_epochs):
-    return [session.train_for(seconds / len(sessions), limit) for session, limit in zip(sessions, max_epochs)]
-
-
-def render_frames(sessions, focuses):
-    return [session.frame(focus) for session, focus in zip(sessions, focuses)]
