@@ -13,8 +13,7 @@ import time
 from flask import request
 
 from .. import export
-from ..options import ConfigError, field_label
-from ..session import DIVERGED
+from ..options import ConfigError, field_label, is_whole_number
 from . import messages
 
 log = logging.getLogger(__name__)
@@ -68,14 +67,23 @@ def update_config(hub, client, payload):
     if result["reset"]:
         client.focus = None                     # a new network: the focused index may name another node
     after_change(hub, client, before, result["regenerated"])
-    return {"config": messages.config(client.session), "changed": result["changed"], "reset": result["reset"]}
+    return {**messages.config(client.session), "changed": result["changed"], "reset": result["reset"]}
+
+
+@handles("open_link")
+def open_link(hub, client, payload):
+    url_hash = _object(payload, "hash")["hash"]
+    before = messages.state(client.session)
+    result = client.call(client.session.open_link, url_hash)
+    if result["reset"]:
+        client.focus = None
+    after_change(hub, client, before, result["regenerated"])
+    return {**messages.config(client.session), "notices": result["notices"], "hidden": result["hidden"]}
 
 
 @handles("start_training")
 def start_training(hub, client, payload):
     _no_payload(payload)
-    if client.session.status == DIVERGED:
-        raise EventError("status", "the network diverged (its loss is not finite): reset it or change the config")
     if not client.running and hub.training_count() >= hub.settings.max_training_sessions:
         raise EventError("session", f"the server is already training its maximum of "
                                     f"{hub.settings.max_training_sessions} sessions; try again in a moment")
@@ -110,7 +118,7 @@ def reset(hub, client, payload):
     before = messages.state(client.session)
     client.call(client.session.reset, same_weights)
     after_change(hub, client, before)
-    return {"config": messages.config(client.session), "epoch": client.session.epoch}
+    return {**messages.config(client.session), "epoch": client.session.epoch}
 
 
 @handles("regenerate")
@@ -118,7 +126,7 @@ def regenerate(hub, client, payload):
     _no_payload(payload)
     client.call(client.session.regenerate)
     after_change(hub, client, messages.state(client.session), data_changed=True)
-    return {"config": messages.config(client.session)}
+    return messages.config(client.session)
 
 
 @handles("set_weight")
@@ -133,8 +141,9 @@ def set_weight(hub, client, payload):
 def set_focus(hub, client, payload):
     node = _object(payload, "node")["node"]
     count = sum(client.session.net.layer_sizes)
-    if node is not None and (not isinstance(node, int) or isinstance(node, bool) or not 0 <= node < count):
+    if node is not None and not is_whole_number(node, 0, count - 1):
         raise EventError("node", f"must be null (the output) or a whole number from 0 to {count - 1}")
+    node = None if node is None else int(node)
     client.focus = node
     hub.publish(client)
     return {"node": node}
@@ -198,7 +207,7 @@ def import_network(hub, client, payload):
     except ValueError as problem:
         raise EventError("network", str(problem)) from None
     after_change(hub, client, before, data_changed=True)
-    return {"config": messages.config(client.session)}
+    return messages.config(client.session)
 
 
 def register(socketio, hub) -> None:

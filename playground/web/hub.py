@@ -221,8 +221,7 @@ class Hub:
 
     def start(self, client: Client) -> None:
         with client.lock:
-            client.session.status = RUNNING
-            client.session.stop_reason = None
+            client.session.start()
         self.work.set()
         self.state_changed(client)
 
@@ -230,8 +229,7 @@ class Hub:
         """Stop after the current turn, and show where training stopped."""
         with client.lock:
             was_running = client.session.status == RUNNING
-            if was_running:
-                client.session.status = STOPPED
+            client.session.stop()
         if was_running:
             self.state_changed(client)
             self.publish(client)
