@@ -11,7 +11,8 @@ import io
 
 import numpy as np
 
-from .options import ConfigError, is_finite_number as _number
+from .options import ConfigError
+from .options import is_finite_number as _number
 
 MAX_POINTS = 5000
 MAX_CSV_BYTES = 512_000
@@ -46,7 +47,8 @@ def _label_value(label, problem: str) -> float:
 
 
 def parse_csv(text, problem: str) -> tuple[list[tuple[float, float, float]], list[str] | None]:
-    """CSV with columns x, y, label and optionally set ("train" or "test"; a header line is optional).
+    """CSV with columns x, y, label and optionally set ("train" or "test"); a first line `x,y,label[,set]` is a header
+    and is skipped, any other line that does not parse is an error.
 
     Returns the points and, when every line names its set, the sets (else None: the caller splits by the ratio).
     Raises ConfigError({"csv": "line N: ..."}) at the first bad line.
@@ -70,8 +72,8 @@ def parse_csv(text, problem: str) -> tuple[list[tuple[float, float, float]], lis
         number = rows.line_num
         if not row or all(not cell.strip() for cell in row):
             continue
-        if number == 1 and not _parses(row[0]):
-            continue                                        # a header
+        if not points and not sets and _is_header(row):
+            continue                                        # the optional header, before the first point
         if len(row) < 3:
             fail(f"line {number}: expected 3 values (x, y, label), found {len(row)}")
         try:
@@ -94,12 +96,13 @@ def parse_csv(text, problem: str) -> tuple[list[tuple[float, float, float]], lis
     return points, sets if all(sets) else None
 
 
-def _parses(cell: str) -> bool:
-    try:
-        float(cell)
-        return True
-    except ValueError:
-        return False
+HEADER = ("x", "y", "label", "set")
+
+
+def _is_header(row: list[str]) -> bool:
+    """`x,y,label` or `x,y,label,set` (any case, spaces around names allowed): what to_csv writes first."""
+    names = tuple(cell.strip().lower() for cell in row)
+    return names in (HEADER[:3], HEADER)
 
 
 def to_csv(train_points: np.ndarray, train_labels: np.ndarray, test_points: np.ndarray,

@@ -237,6 +237,7 @@ GENERATORS: dict[str, Generator] = {
     "reg-gauss": regress_gaussian,
 }
 # TF Playground's four first, then ours.
+TF_DATASETS = {"classification": ("circle", "xor", "gauss", "spiral"), "regression": ("reg-plane", "reg-gauss")}
 CLASSIFICATION_DATASETS = ("circle", "xor", "gauss", "spiral", "moons", "checkerboard", "rings")
 REGRESSION_DATASETS = ("reg-plane", "reg-gauss")
 NUM_SAMPLES = {"classification": 500, "regression": 1200}
@@ -256,10 +257,6 @@ class DataSplit:
     train_labels: np.ndarray  # (n_train,) float64
     test_points: np.ndarray  # (n_test, 2) float64
     test_labels: np.ndarray  # (n_test,) float64
-
-    @property
-    def num_train(self) -> int:
-        return len(self.train_labels)
 
 
 def _as_arrays(points: list[Point]) -> tuple[np.ndarray, np.ndarray]:
@@ -282,7 +279,18 @@ def generate_split(
     return DataSplit(train_points, train_labels, test_points, test_labels)
 
 
-def thumbnail_points(dataset_name: str, count: int = 200) -> list[Point]:
+THUMBNAIL_SAMPLES = 200
+
+
+def draw_problem_thumbnails(rng: SeedRandom, problem: str) -> None:
+    """What TF Playground's problem-type handler draws between the new data and the new weights: it redraws the
+    dataset picker's thumbnails (200 noise-free points of each of its datasets for the problem) from the seeded
+    stream. Drawing the same numbers here keeps the weights that follow the original's."""
+    for name in TF_DATASETS[problem]:
+        GENERATORS[name](rng, THUMBNAIL_SAMPLES, 0.0)
+
+
+def thumbnail_points(dataset_name: str, count: int = THUMBNAIL_SAMPLES) -> list[Point]:
     """The noise-free points of the dataset picker's thumbnail.
 
     TF draws these from the unseeded Math.random; a fixed seed keeps ours stable.

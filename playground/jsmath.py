@@ -8,8 +8,9 @@ usable with this notice preserved). The datasets use them so that a TF Playgroun
 from __future__ import annotations
 
 import math
+import re
 import struct
-
+from decimal import Decimal
 
 
 def _bits(x: float) -> int:
@@ -193,3 +194,55 @@ def js_log(x: float) -> float:
     if k == 0:
         return f - s * (f - r)
     return dk * _LN2_HI - ((s * (f - r) - dk * _LN2_LO) - f)
+
+
+# --- Numbers and their text, as JavaScript reads and writes them ----------------------------------------------------
+
+# ECMAScript's StrWhiteSpaceChar: WhiteSpace and LineTerminator (what String.prototype.trim removes).
+_JS_WHITESPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+                 "\u2028\u2029\u202f\u205f\u3000\ufeff"
+_JS_DECIMAL = re.compile(r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
+_JS_RADIX = {"0x": 16, "0X": 16, "0o": 8, "0O": 8, "0b": 2, "0B": 2}
+_JS_DIGITS = {16: re.compile(r"[0-9a-fA-F]+"), 8: re.compile(r"[0-7]+"), 2: re.compile(r"[01]+")}
+
+
+def js_to_number(text: str) -> float:
+    """JavaScript's unary `+` on a string (ToNumber): NaN where JavaScript gives NaN, never an exception."""
+    text = text.strip(_JS_WHITESPACE)
+    if text == "":
+        return 0.0
+    radix = _JS_RADIX.get(text[:2])
+    if radix is not None:
+        return float(int(text[2:], radix)) if _JS_DIGITS[radix].fullmatch(text[2:]) else math.nan
+    if not _JS_DECIMAL.fullmatch(text):
+        return math.nan
+    try:
+        return float(text.replace("Infinity", "inf"))
+    except OverflowError:                                 # float() never overflows on text, but stay safe
+        return math.inf
+
+
+def js_number_to_string(value: float) -> str:
+    """JavaScript's Number#toString(): the shortest digits that read back as the same double (Python's repr finds
+    the same digits), laid out by ECMAScript's Number::toString rules (no exponent from 1e-6 up to 1e21)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    _, digit_tuple, exponent = Decimal(repr(abs(value))).normalize().as_tuple()
+    digits = "".join(map(str, digit_tuple))
+    n = len(digits) + int(exponent)                       # value = 0.<digits> × 10^n
+    k = len(digits)
+    if k <= n <= 21:
+        text = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        text = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        text = "0." + "0" * -n + digits
+    else:
+        exponent_text = f"e{'+' if n - 1 >= 0 else '-'}{abs(n - 1)}"
+        text = digits[0] + ("." + digits[1:] if k > 1 else "") + exponent_text
+    return sign + text

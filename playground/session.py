@@ -15,14 +15,25 @@ import math
 import time
 from collections.abc import Sequence
 
-import torch
-
 import numpy as np
+import torch
 
 from . import custom_data, datasets, features, frames
 from .network import OPTIMIZERS, Evaluation, PlaygroundNet, Trainer, TrainerGroup
-from .options import (OPTIONS_BY_NAME, ConfigError, default_config, is_finite_number, training_rule,
-                      validate_changes)
+from .options import (
+    OPTIONS,
+    OPTIONS_BY_NAME,
+    ConfigError,
+    config_to_json,
+    default_config,
+    hidden_controls,
+    is_finite_number,
+    is_whole_number,
+    read_link,
+    to_url_hash,
+    training_rule,
+    validate_changes,
+)
 from .rng import SeedRandom, new_seed, random_seed
 
 RUNNING, STOPPED, DIVERGED = "running", "stopped", "diverged"
@@ -35,6 +46,9 @@ class TrainingSession:
         self.config.update(validate_changes(changes or {}))
         self.status = STOPPED
         self.stop_reason: str | None = None      # why training last stopped by itself (a stop rule)
+        # Keys of the link that TF Playground writes but that are no option here (cosX, tutorial, x_hide, ...), as
+        # it writes them; a `<feature>_hide=true` removes that input from the network, as in the original.
+        self.url_extras: dict[str, str] = {}
         self._seed_data(self.config["seed"])
         self._build_network()
 
@@ -42,18 +56,49 @@ class TrainingSession:
 
     def update_config(self, changes: dict) -> dict:
         """Validate and apply a partial config; returns the effects applied. Raises ConfigError, changing nothing."""
-        clean = validate_changes(changes)
+        return self._apply(validate_changes(changes))
+
+    def open_link(self, url_hash) -> dict:
+        """Open a TF Playground link (its hash) as the original reads it, as one change: options it leaves out take
+        their defaults, a seed it names gives exactly the original's data and initial weights, and values this
+        server cannot use are clamped or replaced (`notices` says which). Raises ConfigError only for a hash that is
+        not a string of at most 4,000 characters."""
+        link = read_link(url_hash)
+        changes = {option.name: link.config.get(option.name, option.default) for option in OPTIONS
+                   if option.name != "seed"}
+        if "seed" in link.config:
+            changes["seed"] = link.config["seed"]
+        result = self._apply(changes, link.extras, reseed="seed" in link.config)
+        return {**result, "notices": link.notices, "hidden": link.hidden}
+
+    def _apply(self, clean: dict, url_extras: dict | None = None, reseed: bool = False) -> dict:
+        """Apply clean changes with their effects (options.py `effect`). With `reseed` (a link that names its seed)
+        any new data or network starts from that seed, as when TF Playground opens the link."""
         changed = {name: value for name, value in clean.items() if self.config.get(name) != value}
         self.config.update(changed)
         effects = {OPTIONS_BY_NAME[name].effect for name in changed}
-        if "seed" in changed:
+        if url_extras is not None:
+            hidden_before = hidden_controls(self.url_extras)
+            self.url_extras = dict(url_extras)
+            if hidden_controls(self.url_extras) != hidden_before:
+                effects.add("reset")                 # a hidden input leaves the network
+        if "stopBelowTestLoss" in changed:
+            self._stopped_below = None               # a new threshold is a new rule
+        if "seed" in changed or (reseed and effects & {"regenerate", "reset"}):
             self._seed_data(self.config["seed"])
+            effects.add("regenerate")
         elif "regenerate" in effects:
             self._seed_data(new_seed(self.rng))
+            if "problem" in changed:
+                datasets.draw_problem_thumbnails(self.rng, self.config["problem"])
         if effects & {"regenerate", "reset"}:
             self._build_network()
-        return {"changed": sorted(changed), "regenerated": "seed" in changed or "regenerate" in effects,
+        return {"changed": sorted(changed), "regenerated": "regenerate" in effects,
                 "reset": bool(effects & {"regenerate", "reset"})}
+
+    def url_hash(self) -> str:
+        """The session's link, as TF Playground writes it (with the keys it writes but never uses)."""
+        return to_url_hash(self.config, self.url_extras)
 
     def reset(self, same_weights: bool = False) -> None:
         """Epoch 0, same data, stopped. New weights from the continuing random stream (TF Playground's reset), or
@@ -71,7 +116,6 @@ class TrainingSession:
     def _replace_data(self, data: datasets.DataSplit) -> None:
         """Train on these points from now on; the network and the epoch carry on, as after regenerate."""
         self.data = data
-        self.custom_data = True
         self._attach_data()
         self._evaluate()
 
@@ -131,7 +175,6 @@ class TrainingSession:
     # --- generated data ----------------------------------------------------------------------------------------
 
     def _seed_data(self, seed: str) -> None:
-        self.custom_data = False
         self.config["seed"] = seed
         self.rng = SeedRandom(seed)
         problem = self.config["problem"]
@@ -145,7 +188,7 @@ class TrainingSession:
         return training_rule(self.config)[1]
 
     def _build_network(self, parameters: tuple | None = None) -> None:
-        self.feature_names = features.active_features(self.config)
+        self.feature_names = features.active_features(self.config, self.url_extras)
         output, loss = training_rule(self.config)
         sizes = [len(self.feature_names), *self.config["networkShape"], 1]
         self.net = PlaygroundNet(sizes, self.config["activation"], output)
@@ -160,6 +203,8 @@ class TrainingSession:
         self.epoch = 0
         self.status = STOPPED                      # TF Playground's reset() pauses the player
         self.stop_reason = None
+        self._started_at_epoch = 0                 # stop rules: see start()
+        self._stopped_below: float | None = None
         self._evaluate()
 
     def inputs_for(self, points) -> torch.Tensor:
@@ -198,13 +243,30 @@ class TrainingSession:
         _train_together([self], 0.0, [1])
         return self.status != DIVERGED
 
+    def start(self) -> None:
+        """Play. Re-arms the stop rules: "after N epochs" next holds at the next multiple of N (50, 100, 150...),
+        "below test loss L" not again until L changes or the network is reset. Raises ConfigError (field
+        `status`) if the network diverged."""
+        if self.status == DIVERGED:
+            raise ConfigError({"status": "the network diverged (its loss is not finite): reset it or change the "
+                                         "config"})
+        self.status = RUNNING
+        self.stop_reason = None
+        self._started_at_epoch = self.epoch
+
+    def stop(self) -> None:
+        """Pause (a diverged network stays diverged)."""
+        if self.status == RUNNING:
+            self.status = STOPPED
+
     def stop_rule_reached(self) -> str | None:
         """Which optional stop rule holds, in words: after N epochs, or once the test loss is below a value (0 turns
-        each off)."""
+        each off); see start() for when each holds again."""
         after, below = self.config["stopAfterEpochs"], self.config["stopBelowTestLoss"]
-        if after and self.epoch >= after:
+        if after and self.epoch > self._started_at_epoch and self.epoch % after == 0:
             return f"stopped after {after} epochs"
-        if below and self.test_loss < below:
+        if below and self.test_loss < below and below != self._stopped_below:
+            self._stopped_below = below
             return f"stopped when the test loss fell below {below:g}"
         return None
 
@@ -217,21 +279,17 @@ class TrainingSession:
         """Edit one weight (source = index in the previous layer) or, with source None, one bias.
         Raises ConfigError naming the bad field, changing nothing."""
         blocks = self.net.augmented
-
-        def whole(value, top):
-            return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= top
-
-        if not whole(layer, len(blocks) - 1):
+        if not is_whole_number(layer, 0, len(blocks) - 1):
             raise ConfigError({"layer": f"must be a whole number from 0 to {len(blocks) - 1}"})
-        rows, cols = blocks[layer].shape
-        if not whole(node, rows - 1):
+        rows, cols = blocks[int(layer)].shape
+        if not is_whole_number(node, 0, rows - 1):
             raise ConfigError({"node": f"must be a whole number from 0 to {rows - 1} in layer {layer}"})
-        if source is not None and not whole(source, cols - 2):
+        if source is not None and not is_whole_number(source, 0, cols - 2):
             raise ConfigError({"source": f"must be null (the bias) or a whole number from 0 to {cols - 2}"})
         if not is_finite_number(value):
             raise ConfigError({"value": "must be a finite number"})
         with torch.no_grad():
-            blocks[layer][node, cols - 1 if source is None else source] = float(value)
+            blocks[int(layer)][int(node), cols - 1 if source is None else int(source)] = float(value)
         self._evaluate()
 
     # --- what the outside sees ----------------------------------------------------------------------------------
@@ -246,7 +304,7 @@ class TrainingSession:
         initial_weights, initial_biases = self.initial_parameters
         trainer = self.trainer
         blocks = lambda flat: [_json_numbers(block.tolist()) for block in self.net.split(flat)]   # noqa: E731
-        return {"format": EXPORT_FORMAT, "config": dict(self.config, networkShape=list(self.config["networkShape"])),
+        return {"format": EXPORT_FORMAT, "config": config_to_json(self.config),
                 "epoch": self.epoch, "features": self.feature_names, "layerSizes": self.net.layer_sizes,
                 "weights": _json_numbers(weights), "biases": _json_numbers(biases), "dead": trainer.dead_links(),
                 "initialWeights": initial_weights, "initialBiases": initial_biases,
@@ -271,7 +329,7 @@ class TrainingSession:
         if exported.get("training") is not None:
             _import_training(candidate, exported["training"])
         epoch = exported.get("epoch", 0)
-        candidate.epoch = epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0 else 0
+        candidate.epoch = int(epoch) if is_whole_number(epoch, 0, math.inf) else 0
         candidate._evaluate()
         if candidate.status != DIVERGED and not torch.isfinite(candidate.net.flat).all():
             raise ValueError("weights: null (a non-finite number) is allowed only in a diverged network")
@@ -405,23 +463,4 @@ def warm_up() -> None:
     session.train_for(0.01, max_epochs=2)
     session.frame()
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1).step()
-
-
-# --- stand-ins until the engine and parity branches land (replaced at merge) ------------------------------------------
-
-def _start(self) -> None:
-    from .options import ConfigError
-    if self.status == DIVERGED:
-        raise ConfigError({"status": "the network diverged (its loss is not finite): reset it or change the config"})
-    self.status = RUNNING
-    self.stop_reason = None
-
-
-def _stop(self) -> None:
-    if self.status == RUNNING:
-        self.status = STOPPED
-
-
-TrainingSession.start = _start
-TrainingSession.stop = _stop
 

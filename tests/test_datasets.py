@@ -59,7 +59,7 @@ def test_registry():
 def test_half_split_shapes(name):
     data = split("0.59704", name)
     half = num_samples(name) // 2
-    assert data.num_train == half
+    assert len(data.train_labels) == half
     assert data.train_points.shape == (half, 2) and data.test_points.shape == (half, 2)
     assert data.train_labels.shape == (half,) and data.test_labels.shape == (half,)
     for array in (data.train_points, data.train_labels, data.test_points, data.test_labels):
@@ -71,13 +71,13 @@ def test_half_split_shapes(name):
 def test_split_uses_floor(name, percent_train):
     data = split("7", name, percent_train=percent_train)
     total = num_samples(name)
-    assert data.num_train == math.floor(total * percent_train / 100)
-    assert data.num_train + len(data.test_labels) == total
+    assert len(data.train_labels) == math.floor(total * percent_train / 100)
+    assert len(data.train_labels) + len(data.test_labels) == total
 
 
 def test_split_floor_on_odd_sizes():
     data = generate_split(SeedRandom("s"), "xor", 7, 0, 50)
-    assert (data.num_train, len(data.test_labels)) == (3, 4)
+    assert (len(data.train_labels), len(data.test_labels)) == (3, 4)
 
 
 @pytest.mark.parametrize("name", CLASSIFICATION_DATASETS)
@@ -369,9 +369,9 @@ def test_rings_noise_moves_the_points_by_noise():
 @pytest.mark.parametrize(("count", "noise_percent", "percent_train"), [(500, 0, 50), (501, 30, 70), (7, 80, 50)])
 def test_generate_split_shuffles_and_splits_new_datasets(name, count, noise_percent, percent_train):
     data = generate_split(SeedRandom("g"), name, count, noise_percent, percent_train)
-    assert data.num_train == math.floor(count * percent_train / 100)
-    assert data.num_train + len(data.test_labels) == count
-    assert data.train_points.shape == (data.num_train, 2) and data.test_points.shape == (count - data.num_train, 2)
+    assert len(data.train_labels) == math.floor(count * percent_train / 100)
+    assert len(data.train_labels) + len(data.test_labels) == count
+    assert data.train_points.shape == (len(data.train_labels), 2) and data.test_points.shape == (count - len(data.train_labels), 2)
     # The split is a permutation of what the generator drew from the same stream.
     points = NEW_GENERATORS[name](SeedRandom("g"), count, noise_percent / 100)
     rows = np.column_stack(
@@ -640,7 +640,7 @@ def test_every_point_matches_javascript():
                 np.concatenate([data.train_labels, data.test_labels]),
             ]
         )
-        assert data.num_train == js["split"], case
+        assert len(data.train_labels) == js["split"], case
         # Exact equality: JSON carries shortest round-trip doubles.
         assert points.tolist() == js["points"], case
         assert new_seed(rng) == js["nextSeed"], case

@@ -1,7 +1,10 @@
-"""The events beyond TF Playground: own data, export/import, same-weights reset, pace and stop rules."""
+"""The events beyond TF Playground: own data, export/import, same-weights reset, pace and stop rules, and open_link
+with the `hash` of every reply that carries the config."""
 import pytest
 
+from playground import datasets
 from playground.custom_data import MAX_CSV_BYTES, MAX_POINTS
+from playground.rng import SeedRandom
 from playground.web.factory import create_app
 from playground.experiments import Experiment
 from playground.session import TrainingSession
@@ -185,4 +188,95 @@ def test_slow_motion_trains_at_the_set_pace(client, socketio, session):
     emit(client, "start_training")
     socketio.sleep(0.4)
     assert session.epoch == 1
+    emit(client, "stop_training")
+
+
+# --- open_link, the config's hash, stop rules that fire once per condition ----------------------------------------
+
+def received(client, name):
+    return [message["args"][0] for message in client.get_received() if message["name"] == name]
+
+
+def test_open_link_opens_tf_playgrounds_experiment(app, client, session):
+    reply = emit(client, "open_link", {"hash": "#activation=relu&noise=95&networkShape=3&seed=abc=def&x_hide=true"
+                                               "&cosX=true&batchSize=10"})
+    assert reply["ok"] and reply["hidden"] == ["x"]
+    assert [notice["field"] for notice in reply["notices"]] == ["noise", "seed"]
+    assert reply["config"]["seed"] == "abc" and reply["config"]["noise"] == 50
+    assert reply["config"]["networkShape"] == [3] and reply["config"]["activation"] == "relu"
+    assert reply["hash"] == session.url_hash() and "&cosX=true&" in reply["hash"]
+    assert reply["hash"].endswith("&x_hide=true")
+    rng = SeedRandom("abc")
+    data = datasets.generate_split(rng, "circle", 500, 50, 50)
+    assert (session.data.train_points == data.train_points).all()
+    first_layer = [[rng.random() - 0.5] for _ in range(3)]
+    assert session.net.get_parameters()[0] == [first_layer, [[rng.random() - 0.5 for _ in range(3)]]]
+    assert "dataset" in [message["name"] for message in client.get_received()]
+    # The test client never acknowledges frames, so the newest one waits in the hub.
+    (connected,) = app.extensions["playground_hub"].clients.values()
+    assert connected.newest["features"] == ["y"] and connected.newest["layerSizes"] == [1, 3, 1]
+
+
+def test_a_links_seed_gives_tf_playgrounds_initial_weights(client, session):
+    emit(client, "open_link", {"hash": "seed=0.59704&networkShape=2"})           # the '#' is optional
+    rng = SeedRandom("0.59704")
+    datasets.generate_split(rng, "circle", 500, 0, 50)
+    expected = [[[rng.random() - 0.5 for _ in range(inp)] for _ in range(out)] for inp, out in ((2, 2), (2, 1))]
+    assert session.net.get_parameters()[0] == expected
+
+
+@pytest.mark.parametrize("payload,field", [({"hash": "#" + "a" * 4000}, "hash"), ({"hash": 5}, "hash"),
+                                           ({}, "hash"), ({"hash": "", "more": 1}, "more"), (None, "payload")])
+def test_a_bad_open_link_is_an_error_and_changes_nothing(client, session, payload, field):
+    emit(client, "step")
+    before = (dict(session.config), session.net.get_parameters(), session.epoch)
+    reply = emit(client, "open_link", payload)
+    assert reply["ok"] is False and reply["error"]["field"] == field
+    assert (dict(session.config), session.net.get_parameters(), session.epoch) == before
+
+
+def test_every_reply_with_the_config_carries_the_sessions_link(client, session):
+    emit(client, "open_link", {"hash": "#seed=linked&learningRate=1e-5&numHiddenLayers_hide=true"})
+    for event, payload in (("update_config", {"batchSize": 5}), ("reset", None), ("regenerate", None),
+                           ("import_network", {"network": emit(client, "export_network")["network"]})):
+        reply = emit(client, event, payload)
+        assert reply["ok"] and reply["hash"] == session.url_hash(), event
+        assert "learningRate=0.00001&" in reply["hash"]
+    assert emit(client, "update_config", {"seed": "next"})["hash"].count("seed=next&") == 1
+
+
+def test_open_link_leaves_update_config_strict(client):
+    reply = emit(client, "update_config", {"noise": 95})
+    assert reply["ok"] is False and reply["error"]["field"] == "noise"
+
+
+def wait_for_stop(client, socketio, limit=500):
+    """The `state` message that says training stopped (polled: it follows the training turn that stopped it)."""
+    for _ in range(limit):
+        socketio.sleep(0.02)
+        stopped = [state for state in received(client, "state") if state["status"] != "running"]
+        if stopped:
+            return stopped[-1]
+    raise AssertionError("training did not stop")
+
+
+def test_play_after_a_stop_rule_goes_on_to_the_next_multiple(client, socketio, session):
+    emit(client, "update_config", {"seed": "multiple", "stopAfterEpochs": 3})
+    for expected in (3, 6):
+        assert emit(client, "start_training")["ok"]
+        assert wait_for_stop(client, socketio) == {"status": "stopped", "epoch": expected,
+                                                   "reason": "stopped after 3 epochs"}
+
+
+def test_play_after_stopping_below_a_test_loss_goes_on(client, socketio, session):
+    emit(client, "update_config", {"seed": "below", "stopBelowTestLoss": 0.45, "learningRate": 0.1})
+    emit(client, "start_training")
+    stopped_at = wait_for_stop(client, socketio)["epoch"]
+    assert session.stop_reason and session.test_loss < 0.45
+    emit(client, "start_training")
+    for _ in range(500):
+        socketio.sleep(0.02)
+        if session.epoch > stopped_at + 3:
+            break
+    assert session.status == "running" and session.epoch > stopped_at + 3
     emit(client, "stop_training")

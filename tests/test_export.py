@@ -55,3 +55,25 @@ def test_exported_script_carries_own_data(tmp_path):
         expected.append(session.train_loss)
     printed = run_script(tmp_path, session)
     assert [train for train, _ in printed] == pytest.approx(expected, abs=1e-9, rel=0)
+
+
+def test_the_plain_pytorch_rule_runs_as_code_and_agrees_with_the_app():
+    from playground import plain_torch
+    from playground.export import run_data
+
+    session = TrainingSession({"seed": "plain", "regularization": "L1", "regularizationRate": 0.01,
+                               "loss": "crossEntropy", "sinY": True})
+    expected = []
+    for _ in range(EPOCHS):
+        session.step()
+        expected.append((session.train_loss, session.test_loss))
+    losses = [loss for train, test, _, _ in plain_torch.train(run_data(session), EPOCHS) for loss in (train, test)]
+    assert losses == pytest.approx([loss for pair in expected for loss in pair], abs=1e-9, rel=0)
+
+
+def test_the_script_is_the_plain_pytorch_module_and_the_runs_data():
+    from playground import plain_torch
+    script = python_script(TrainingSession({"seed": "text"}))
+    assert "def train(run, epochs):" in script and "\nRUN = {" in script
+    assert "from playground" not in script and "import playground" not in script
+    assert plain_torch.__doc__.splitlines()[0] not in script      # the script has its own header

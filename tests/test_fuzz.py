@@ -111,6 +111,7 @@ VALID = {                                        # one valid payload per event (
     "export_script": None,
     "export_network": None,
     "import_network": {"network": VALID_NETWORK},
+    "open_link": {"hash": "#activation=relu&noise=95&networkShape=9,2&seed=abc=def&x_hide=true"},
 }
 
 HUGE_INTS = [10**30, -10**30, 2**53 + 1, 2**63, -2**63 - 1, 2**64, 10**99, -(10**99 - 1)]   # the wire: <= 100 chars
@@ -225,12 +226,18 @@ def plausible(event: str):
             lambda rows: ({"csv": "".join(f"{x!r},{y!r},{label}{subset}\n" for x, y, label, subset in rows)},))
     if event == "import_network":
         return st.just(({"network": VALID_NETWORK},)) | st.tuples(mutation({"network": VALID_NETWORK}, small_junk))
+    if event == "open_link":                          # links with any keys TF Playground reads, and any values
+        key = st.sampled_from([*OPTIONS_BY_NAME, "cosX", "tutorial", "x_hide", "problem_hide", "zzz"])
+        pairs = st.lists(st.tuples(key, st.text(max_size=12) | st.sampled_from(["1e-5", "95", "8,8,8,8,8,8,8"])),
+                         max_size=8)
+        return pairs.map(lambda items: ({"hash": "#" + "&".join(f"{name}={value}" for name, value in items)},))
     return st.sampled_from([(), (None,), ({},)])
 
 
 # --- the options table, read independently of playground/options.py's checks ------------------------------------------
 
-SEED = re.compile(r"[0-9A-Za-z._-]{1,32}")
+# Printable ASCII but for '"', '&', '<', '=', '>' and '`', 1 to 4000 characters.
+SEED = re.compile(r"[!#-%'-;?-_a-~]{1,4000}")
 
 
 def allowed(option, value) -> bool:
@@ -282,7 +289,7 @@ def near_miss(option):
     elif option.kind == "choice":
         extra = [c.upper() for c in option.choices] + [c + " " for c in option.choices] + [True, 0]
     elif option.kind == "seed":
-        extra = ["a" * 33, "a b", "é", "a/b", 5, True, "\x00", "\ud800"]
+        extra = ["a" * 4001, "a b", "é", "a=b", 5, True, "\x00", "\ud800"]
     elif option.kind == "shape":
         extra = [[0], [9], [True], [1] * 7, [1.5], ["2"], [[2]], 4, "4,2", [-1], [2**64]]
     else:
@@ -362,7 +369,7 @@ def snapshot(experiment: Experiment, training: bool = True) -> dict:
     """What a rejected event must not change. `training=False` leaves out what a running session changes."""
     session, data = experiment.session, experiment.session.data
     state = {"config": dict(session.config), "features": list(session.feature_names),
-             "custom": session.custom_data, "focus": experiment.focus, "random": repr(vars(session.rng)),
+             "links": dict(session.url_extras), "focus": experiment.focus, "random": repr(vars(session.rng)),
              "data": [(a.shape, a.tobytes()) for a in (data.train_points, data.train_labels, data.test_points,
                                                        data.test_labels)]}
     if training:
@@ -493,7 +500,7 @@ def test_update_config_applies_all_valid_changes_or_none(connection, changes):
         assert type(value) is type(OPTIONS_BY_NAME[name].default) or OPTIONS_BY_NAME[name].kind in ("float", "seed")
     assert reply["changed"] == changed
     assert reply["reset"] == bool(effects & {"regenerate", "reset"})
-    assert reply["config"] == messages.config(session)
+    assert {"config": reply["config"], "hash": reply["hash"]} == messages.config(session)
     if reply["reset"]:
         assert session.epoch == 0 and session.status == "stopped"
 

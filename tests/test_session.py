@@ -93,7 +93,8 @@ def test_problem_types_and_feature_sets():
 def test_training_lowers_the_loss_on_circle():
     session = TrainingSession({"seed": "0.59704"})
     start = session.train_loss
-    session.train_for(10, max_epochs=100)
+    for _ in range(100):
+        session.step()
     assert session.epoch == 100
     assert session.train_loss < start / 2
 

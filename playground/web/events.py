@@ -13,7 +13,7 @@ import time
 from flask import request
 
 from .. import export
-from ..options import ConfigError, field_label
+from ..options import ConfigError, field_label, is_whole_number
 from . import messages
 
 log = logging.getLogger(__name__)
@@ -58,8 +58,21 @@ def update_config(hub, connection, payload):
         result = session.update_config(payload)
         if result["reset"]:
             experiment.focus = None             # a new network: the focused index may name another node
-        return {"config": messages.config(session), "changed": result["changed"], "reset": result["reset"]}
+        return {**messages.config(session), "changed": result["changed"], "reset": result["reset"]}
     return hub.trip(experiment, change)
+
+
+@handles("open_link")
+def open_link(hub, connection, payload):
+    url_hash = _object(payload, "hash")["hash"]
+    experiment = connection.experiment
+
+    def open_it(session):
+        result = session.open_link(url_hash)
+        if result["reset"]:
+            experiment.focus = None
+        return {**messages.config(session), "notices": result["notices"], "hidden": result["hidden"]}
+    return hub.trip(experiment, open_it)
 
 
 @handles("start_training")
@@ -97,7 +110,7 @@ def reset(hub, connection, payload):
 
     def restart(session):
         session.reset(same_weights)
-        return {"config": messages.config(session), "epoch": session.epoch}
+        return {**messages.config(session), "epoch": session.epoch}
     return hub.trip(connection.experiment, restart)
 
 
@@ -107,7 +120,7 @@ def regenerate(hub, connection, payload):
 
     def new_data(session):
         session.regenerate()
-        return {"config": messages.config(session)}
+        return messages.config(session)
     return hub.trip(connection.experiment, new_data)
 
 
@@ -125,8 +138,9 @@ def set_weight(hub, connection, payload):
 def set_focus(hub, connection, payload):
     node = _object(payload, "node")["node"]
     count = sum(connection.experiment.session.net.layer_sizes)
-    if node is not None and (not isinstance(node, int) or isinstance(node, bool) or not 0 <= node < count):
+    if node is not None and not is_whole_number(node, 0, count - 1):
         raise EventError("node", f"must be null (the output) or a whole number from 0 to {count - 1}")
+    node = None if node is None else int(node)
     hub.set_focus(connection.experiment, node)
     return {"node": node}
 
@@ -196,7 +210,7 @@ def import_network(hub, connection, payload):
             raise EventError("network", "has a bad config: " + messages.error("", problem)["message"]) from None
         except ValueError as problem:
             raise EventError("network", str(problem)) from None
-        return {"config": messages.config(session)}
+        return messages.config(session)
     return hub.trip(connection.experiment, load)
 
 

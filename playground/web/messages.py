@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..options import ConfigError
+from ..options import ConfigError, config_to_json
 from ..session import STOPPED, TrainingSession, render_frames
 
 
@@ -70,7 +70,8 @@ def dataset(session: TrainingSession) -> dict:
 
 
 def config(session: TrainingSession) -> dict:
-    return dict(session.config, networkShape=list(session.config["networkShape"]))
+    """The `config` and `hash` fields of every reply that carries the config: the options and the session's link."""
+    return {"config": config_to_json(session.config), "hash": session.url_hash()}
 
 
 def error(event: str, problem: Exception | dict) -> dict:
