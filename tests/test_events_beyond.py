@@ -213,8 +213,8 @@ def test_open_link_opens_tf_playgrounds_experiment(app, client, session):
     assert session.net.get_parameters()[0] == [first_layer, [[rng.random() - 0.5 for _ in range(3)]]]
     assert "dataset" in [message["name"] for message in client.get_received()]
     # The test client never acknowledges frames, so the newest one waits in the hub.
-    (connected,) = app.extensions["playground_hub"].clients.values()
-    assert connected.newest["features"] == ["y"] and connected.newest["layerSizes"] == [1, 3, 1]
+    (connected,) = app.extensions["playground_hub"].connections.values()
+    assert connected.experiment.newest["features"] == ["y"] and connected.experiment.newest["layerSizes"] == [1, 3, 1]
 
 
 def test_a_links_seed_gives_tf_playgrounds_initial_weights(client, session):
