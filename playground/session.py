@@ -273,8 +273,10 @@ class TrainingSession:
         epoch = exported.get("epoch", 0)
         candidate.epoch = epoch if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch >= 0 else 0
         candidate._evaluate()
-        if candidate.status != DIVERGED and not torch.isfinite(candidate.net.flat).all():
-            raise ValueError("weights: null (a non-finite number) is allowed only in a diverged network")
+        trainer = candidate.trainer
+        state = [candidate.net.flat, trainer.accumulated, *trainer.optimizer_state.values()]
+        if candidate.status != DIVERGED and not all(torch.isfinite(tensor).all() for tensor in state):
+            raise ValueError("network: null (a non-finite number) is allowed only in a diverged network")
         self.__dict__.update(candidate.__dict__)
 
 
