@@ -22,10 +22,12 @@ TF Playground semantics kept exactly (nn.ts, playground.ts oneStep):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from itertools import pairwise
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
+
 
 class SymmetricSigmoid(nn.Module):
     """2·σ(z) − 1 = tanh(z/2): the logistic output for cross-entropy, kept in [-1, 1] like TF Playground's tanh
@@ -47,7 +49,7 @@ class PlaygroundNet(nn.Module):
         super().__init__()
         self.layer_sizes = list(layer_sizes)
         self.activation_names = [activation] * (len(layer_sizes) - 2) + [output_activation]
-        sizes = list(zip(layer_sizes[:-1], layer_sizes[1:]))
+        sizes = list(pairwise(layer_sizes))
         self.flat = torch.zeros(sum(out * (inp + 1) for inp, out in sizes), dtype=torch.float64)
         self.augmented = self.split(self.flat)        # [W | b] views into self.flat
         self.layers = nn.ModuleList()
@@ -64,7 +66,7 @@ class PlaygroundNet(nn.Module):
     def split(self, flat: torch.Tensor) -> list[torch.Tensor]:
         """Views of a tensor laid out like `flat` ([..., P]) as per-layer [..., out, in + 1] blocks."""
         blocks, offset = [], 0
-        for inp, out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
+        for inp, out in pairwise(self.layer_sizes):
             blocks.append(flat[..., offset:offset + out * (inp + 1)].unflatten(-1, (out, inp + 1)))
             offset += out * (inp + 1)
         return blocks
@@ -98,7 +100,7 @@ class PlaygroundNet(nn.Module):
         return ([block[:, :-1].tolist() for block in self.augmented],
                 [block[:, -1].tolist() for block in self.augmented])
 
-    def set_parameters(self, weights: list, biases: list) -> None:
+    def set_parameters(self, weights: Any, biases: Any) -> None:
         if not (isinstance(weights, list) and isinstance(biases, list)
                 and len(weights) == len(biases) == self.num_layers):
             raise ValueError(f"expected lists of {self.num_layers} layers of weights and biases")
@@ -402,16 +404,21 @@ class TrainerGroup:
     def set_rates(self, learning_rates: Sequence[float], regularization_rates: Sequence[float],
                   momenta: Sequence[float]) -> None:
         """Each member's learning rate, regularization rate and momentum for the next epochs."""
-        column = lambda values: torch.tensor([[float(v)] for v in values], dtype=torch.float64)   # noqa: E731
+        column = lambda values: torch.tensor([[float(v)] for v in values], dtype=torch.float64)
         self._learning_rates = column(learning_rates)
         self._regularization_scales = column([lr * rate for lr, rate in zip(learning_rates, regularization_rates)])
         self._momenta = column(momenta)
 
     # --- data --------------------------------------------------------------------------------------------------
 
+    def _member_data(self) -> list[TrainingData]:
+        data = [trainer.data for trainer in self.trainers if trainer.data is not None]
+        if len(data) != len(self):
+            raise ValueError("every trainer of a group needs its data to train or evaluate (set_data)")
+        return data
+
     def _stack_data(self) -> None:
-        data = [trainer.data for trainer in self.trainers]
-        assert all(d is not None for d in data)
+        data = self._member_data()
         train_inputs = _stack([d.train_inputs for d in data])                 # [N, n, features]
         train_labels = _stack([d.train_labels for d in data]).unsqueeze(1)   # [N, 1, n]
         batch, n = self.kind.batch_size, self.kind.train_count
@@ -428,7 +435,7 @@ class TrainerGroup:
                                  n % batch, False))
 
     def _stack_evaluation(self) -> None:
-        data = [trainer.data for trainer in self.trainers]
+        data = self._member_data()
         inputs = _stack([torch.cat([d.train_inputs, d.test_inputs]) for d in data])
         labels = _stack([torch.cat([d.train_labels, d.test_labels]) for d in data]).unsqueeze(1)
         buffers = _Buffers(_nodes(inputs, self.layer_sizes), self.layer_sizes, self._scratch, backward=False)
@@ -480,14 +487,16 @@ class TrainerGroup:
 
     def _update(self) -> None:
         params, regularization = self.params, self.kind.regularization
+        slopes = None
         if regularization != "none":                                 # R'(w) at the weight before the step
-            slopes = params if regularization == "L2" else torch.sign(params)
-            slopes = slopes * self.weight_mask
+            slopes = (params if regularization == "L2" else torch.sign(params)) * self.weight_mask
         self.optimizer.update(params, self.accumulated, self._sample_counts(), self._learning_rates, self._momenta,
                               self.state, self.steps)
+        if slopes is None:
+            return
         if regularization == "L2":
             params.addcmul_(slopes, self._regularization_scales, value=-1)
-        elif regularization == "L1":
+        else:
             after = torch.addcmul(params, slopes, self._regularization_scales, value=-1)
             self.dead.logical_or_(params * after < 0)               # the penalty pushed w across 0: the link dies
             torch.where(self.dead, self._zero, after, out=params)
@@ -518,8 +527,7 @@ class TrainerGroup:
             losses, correct = values[:, :1], values[:, 1:]
             if self.kind.loss == "crossEntropy":       # BCE from the logit z, stably: softplus(z) − t·z
                 logits = buffers.pre[-1]
-                torch.nn.functional.softplus(logits, out=losses)
-                losses.sub_(logits * (labels + 1) * 0.5)
+                losses.copy_(torch.nn.functional.softplus(logits)).sub_(logits * (labels + 1) * 0.5)
             else:
                 torch.sub(output, labels, out=losses).square_().mul_(0.5)
             torch.eq(output >= 0, positive, out=correct)

@@ -158,6 +158,7 @@ def test_batched_optimizers_are_torch_optim(optimizer):
             if len(x) == batch:
                 with torch.no_grad():
                     for parameter in model.parameters():
+                        assert parameter.grad is not None
                         parameter.grad /= waiting
                 torch_optimizer.step()
                 torch_optimizer.zero_grad()
@@ -190,7 +191,7 @@ def test_a_session_alone_is_the_tf_reference():
         reference.epoch(train_x, train_y, 7, 0.03, 0.01)
         assert session.train_loss == pytest.approx(reference.loss(train_x, train_y), abs=EXACT)
         assert session.test_loss == pytest.approx(reference.loss(test_x, test_y), abs=EXACT)
-    weights, biases, _ = reference.parameters()
+    weights, _, _ = reference.parameters()
     assert session.net.get_parameters()[0] == [[[pytest.approx(w, abs=EXACT) for w in row] for row in layer]
                                                for layer in weights]
 
