@@ -318,7 +318,7 @@ def _stack(tensors: list[torch.Tensor]) -> torch.Tensor:
     return tensors[0].unsqueeze(0) if len(tensors) == 1 else torch.stack(tensors)
 
 
-def _nodes(inputs: torch.Tensor, layer_sizes: Sequence[int]) -> torch.Tensor:
+def node_matrix(inputs: torch.Tensor, layer_sizes: Sequence[int]) -> torch.Tensor:
     """[..., points, features] inputs -> [..., rows, points] node matrices: the inputs transposed, the other rows 1
     (the bias rows stay 1; the layers' rows are overwritten by every forward pass)."""
     nodes = torch.ones(*inputs.shape[:-2], sum(n + 1 for n in layer_sizes), inputs.shape[-2], dtype=torch.float64)
@@ -326,31 +326,36 @@ def _nodes(inputs: torch.Tensor, layer_sizes: Sequence[int]) -> torch.Tensor:
     return nodes
 
 
-class _Buffers:
+class Buffers:
     """Every member's activations for a block of input points, one column per point.
 
     `nodes[m]` holds member m's node outputs, one row per node, each layer followed by a row of ones:
-    [inputs; 1; layer 1; 1; ...; output; 1]. A layer's input is a row slice of it (the ones multiply the bias
-    column of [W | b]), each layer's output is a row block written in place, and a frame's thumbnails pool the whole
-    matrix at once. The per-layer scratch tensors depend only on the block's shape and are shared between blocks.
+    [inputs; 1; layer 1; 1; ...; output; 1]. A layer's input is a row slice of it (`augmented`: the ones multiply
+    the bias column of [W | b]), each layer's output is a row block written in place (`outputs`), and a frame's
+    thumbnails pool the whole matrix at once. The per-layer scratch tensors (pre-activations, and for training the
+    deltas and derivatives) depend only on the block's shape and are shared between blocks.
     """
 
-    def __init__(self, nodes: torch.Tensor, layer_sizes: Sequence[int], scratch: dict, backward: bool = True):
-        members, _, points = nodes.shape
-        self.nodes = nodes
-        starts = [0]
-        for n in layer_sizes:
-            starts.append(starts[-1] + n + 1)
-        self.row_starts = starts[:-1]
-        self.augmented = [nodes[:, s:s + n + 1] for s, n in zip(starts, layer_sizes)]   # [A; 1]
-        self.outputs = [nodes[:, s:s + n] for s, n in zip(starts, layer_sizes)]        # A
-        key = (members, points, backward)
-        if key not in scratch:
-            scratch[key] = tuple([torch.empty(members, n, points, dtype=torch.float64) for n in layer_sizes[1:]]
-                                 for _ in range(3 if backward else 1))
-        self.pre = scratch[key][0]
-        if backward:
-            self.delta, self.grad = scratch[key][1:]
+    def __init__(self, nodes: torch.Tensor, augmented: list, outputs: list, scratch: tuple):
+        self.nodes, self.augmented, self.outputs = nodes, augmented, outputs
+        self.pre = scratch[0]
+        if len(scratch) == 3:
+            self.delta, self.grad = scratch[1:]
+
+
+def blocks_of_buffers(nodes: torch.Tensor, layer_sizes: Sequence[int], scratch: dict,
+                      backward: bool = True) -> list[Buffers]:
+    """Buffers for each block of [blocks, members, rows, points] node matrices (views of them: cheap to make)."""
+    _, members, _, points = nodes.shape
+    starts = [sum(n + 1 for n in layer_sizes[:layer]) for layer in range(len(layer_sizes))]
+    augmented = list(zip(*[nodes[:, :, s:s + n + 1].unbind(0) for s, n in zip(starts, layer_sizes)]))
+    outputs = list(zip(*[nodes[:, :, s:s + n].unbind(0) for s, n in zip(starts, layer_sizes)]))
+    key = (members, points, backward)
+    if key not in scratch:
+        scratch[key] = tuple([torch.empty(members, n, points, dtype=torch.float64) for n in layer_sizes[1:]]
+                             for _ in range(3 if backward else 1))
+    return [Buffers(block, list(block_augmented), list(block_outputs), scratch[key])
+            for block, block_augmented, block_outputs in zip(nodes.unbind(0), augmented, outputs)]
 
 
 class TrainerGroup:
@@ -395,7 +400,7 @@ class TrainerGroup:
         self._zero = torch.zeros((), dtype=torch.float64)
         self._scratch: dict = {}
         self._counts: dict = {}
-        self._chunks: list | None = None
+        self._chunks: list | None = None           # the data, stacked on the first training or evaluation
         self._evaluation: tuple | None = None
 
     def __len__(self) -> int:
@@ -418,6 +423,7 @@ class TrainerGroup:
         return data
 
     def _stack_data(self) -> None:
+        """The members' training chunks and evaluation set as node matrices, stacked once per group."""
         data = self._member_data()
         train_inputs = _stack([d.train_inputs for d in data])                 # [N, n, features]
         train_labels = _stack([d.train_labels for d in data]).unsqueeze(1)   # [N, 1, n]
@@ -426,37 +432,31 @@ class TrainerGroup:
         self._chunks = []
         if full:   # every full batch in one node tensor [chunks, N, rows, batch]: one fill and one copy
             inputs = train_inputs[:, :full * batch].unflatten(1, (full, batch)).transpose(0, 1)
-            nodes = _nodes(inputs, self.layer_sizes)
-            self._chunks += [(_Buffers(nodes[k], self.layer_sizes, self._scratch),
-                              train_labels[:, :, k * batch:(k + 1) * batch], batch, True) for k in range(full)]
+            chunks = blocks_of_buffers(node_matrix(inputs, self.layer_sizes), self.layer_sizes, self._scratch)
+            self._chunks += [(chunk, labels, batch, True)
+                             for chunk, labels in zip(chunks, train_labels[:, :, :full * batch].split(batch, 2))]
         if n % batch:
-            self._chunks.append((_Buffers(_nodes(train_inputs[:, full * batch:], self.layer_sizes),
-                                          self.layer_sizes, self._scratch), train_labels[:, :, full * batch:],
-                                 n % batch, False))
-
-    def _stack_evaluation(self) -> None:
-        data = self._member_data()
-        inputs = _stack([torch.cat([d.train_inputs, d.test_inputs]) for d in data])
-        labels = _stack([torch.cat([d.train_labels, d.test_labels]) for d in data]).unsqueeze(1)
-        buffers = _Buffers(_nodes(inputs, self.layer_sizes), self.layer_sizes, self._scratch, backward=False)
+            last = node_matrix(train_inputs[:, full * batch:].unsqueeze(0), self.layer_sizes)
+            self._chunks.append((blocks_of_buffers(last, self.layer_sizes, self._scratch)[0],
+                                 train_labels[:, :, full * batch:], n % batch, False))
+        inputs = torch.cat([train_inputs, _stack([d.test_inputs for d in data])], 1)
+        labels = torch.cat([train_labels, _stack([d.test_labels for d in data]).unsqueeze(1)], 2)
+        buffers, = blocks_of_buffers(node_matrix(inputs.unsqueeze(0), self.layer_sizes), self.layer_sizes,
+                                     self._scratch, backward=False)
         # Row 0 per point losses, row 1 whether the point is on its label's side of 0.
         self._evaluation = (buffers, labels, labels > 0, torch.empty(len(self), 2, labels.shape[-1],
                                                                      dtype=torch.float64))
 
-    def buffers(self, inputs: torch.Tensor) -> _Buffers:
-        """Forward-only buffers for [members, points, features] inputs (a frame's grid)."""
-        return _Buffers(_nodes(inputs, self.layer_sizes), self.layer_sizes, self._scratch, backward=False)
-
     # --- maths -------------------------------------------------------------------------------------------------
 
-    def forward(self, buffers: _Buffers, members: slice = slice(None)) -> torch.Tensor:
+    def forward(self, buffers: Buffers, members: slice = slice(None)) -> torch.Tensor:
         """Every node's output for the points held in `buffers` (for these members); returns the output rows."""
         for layer, (activate, _) in enumerate(self._kernels):
             torch.bmm(self.augmented[layer][members], buffers.augmented[layer], out=buffers.pre[layer])
             activate(buffers.pre[layer], buffers.outputs[layer + 1])
         return buffers.outputs[-1]
 
-    def _backward(self, buffers: _Buffers, labels: torch.Tensor, accumulate: bool) -> None:
+    def _backward(self, buffers: Buffers, labels: torch.Tensor, accumulate: bool) -> None:
         """Add (or write) this chunk's summed gradients into `accumulated`."""
         last = len(self._kernels) - 1
         delta = buffers.delta[last]
@@ -518,7 +518,7 @@ class TrainerGroup:
     def evaluate(self) -> list[Evaluation]:
         """Each member's mean losses (without the regularization penalty) and, for ±1 labels, accuracies."""
         if self._evaluation is None:
-            self._stack_evaluation()
+            self._stack_data()
         assert self._evaluation is not None
         buffers, labels, positive, values = self._evaluation
         n, n_test = self.kind.train_count, self.kind.test_count
