@@ -531,9 +531,10 @@ class TrainerGroup:
             else:
                 torch.sub(output, labels, out=losses).square_().mul_(0.5)
             torch.eq(output >= 0, positive, out=correct)
-            # Sums divided by counts: an overflowing point gives Infinity (TF Playground's getLoss sums), an empty
-            # set gives 0/0 = NaN, and the training and test sets never mix.
-            means = torch.stack([values[:, :, :n].sum(2) / n, values[:, :, n:].sum(2) / n_test], 2).tolist()
+            # Sums divided by counts: an overflowing point gives Infinity (TF Playground's getLoss sums), and the
+            # training and test sets never mix. An empty set (your own data) reads 0, not 0/0.
+            means = torch.stack([values[:, :, :n].sum(2) / max(n, 1), values[:, :, n:].sum(2) / max(n_test, 1)],
+                                2).tolist()
         regression = self.kind.activation_names[-1] == "linear"
         return [Evaluation(loss[0], loss[1], None if regression else accuracy[0], None if regression else accuracy[1])
                 for loss, accuracy in means]
