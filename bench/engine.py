@@ -1,12 +1,19 @@
-"""Engine speed against plain PyTorch, side by side in one process on the same data. Prints one JSON object.
+"""Engine speed against plain PyTorch, and many sessions batched against one after another, side by side in one
+process. Prints one JSON object.
 
-    .venv/bin/python bench/engine.py [--seconds 2] [--rounds 3]
+    .venv/bin/python bench/engine.py [--seconds 2] [--rounds 3] [--groups 1,8,32,100]
 
 Baseline: the obvious PyTorch training loop (nn.Sequential of float64 nn.Linear + activations, torch.optim.SGD,
 autograd, one optimizer step per batch, then the train and test loss of the epoch), which is what one would write
 without knowing where the time goes. Engine: playground.session.TrainingSession.train_for, which does TF
 Playground's exact rule (and the same two losses per epoch). Both on one thread (torch.set_num_threads(1)), as the
 server runs. Each figure is the median of `rounds` runs of `seconds`, the two alternating.
+
+Groups: N default-config sessions (each its own seed: own data and weights) trained for `seconds` in scheduler-like
+turns of TURN_SECONDS, either all together with `train_group` (one batched computation per turn) or one after
+another (`train_for`, a group of one each), with each epoch's evaluation; total epochs per second of all N. Also
+what stacking the group and writing it back costs per turn, and the batched frame render cost per member against
+one session at a time.
 """
 from __future__ import annotations
 
@@ -23,8 +30,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from playground.network import ACTIVATIONS  # noqa: E402
-from playground.session import TrainingSession  # noqa: E402
+from playground.network import ACTIVATIONS, TrainerGroup  # noqa: E402
+from playground.session import RUNNING, TrainingSession, render_frames, train_group  # noqa: E402
 
 CASES = {
     "a_default": {"seed": "0.59704"},
@@ -35,6 +42,8 @@ CASES = {
 TARGETS = {"a_default": {"speedup": 4.0, "engine_epochs_per_second": 300}, "b_6x8_all_features": {"speedup": 3.0},
            "c_default_batch_1": {"speedup": 3.0}}
 FRAME_TARGET_MS = 3.0
+TURN_SECONDS = 0.02
+GROUP_TARGETS = {8: 5.0, 32: 10.0}          # batched / one after another, total epochs per second
 
 
 def engine_rate(session: TrainingSession, seconds: float) -> float:
@@ -90,10 +99,76 @@ def frame_ms(session: TrainingSession, repeats: int = 300) -> float:
     return (time.perf_counter() - start) / repeats * 1000
 
 
+def running_sessions(count: int) -> list[TrainingSession]:
+    sessions = [TrainingSession({"seed": f"bench{index}"}) for index in range(count)]
+    for session in sessions:
+        session.status = RUNNING
+    return sessions
+
+
+def batched_rate(sessions: list[TrainingSession], seconds: float) -> float:
+    start, epochs = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        epochs += sum(train_group(sessions, TURN_SECONDS, [None] * len(sessions)))
+    return epochs / (time.perf_counter() - start)
+
+
+def sequential_rate(sessions: list[TrainingSession], seconds: float) -> float:
+    start, epochs = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        for session in sessions:
+            epochs += session.train_for(TURN_SECONDS / len(sessions))
+    return epochs / (time.perf_counter() - start)
+
+
+def stack_ms(sessions: list[TrainingSession], repeats: int = 20) -> float:
+    """Stacking a group's state and data and writing it back: what a turn pays besides its epochs."""
+    start = time.perf_counter()
+    for _ in range(repeats):
+        group = TrainerGroup([session.trainer for session in sessions])
+        group._stack_data()
+        group.write_back()
+    return (time.perf_counter() - start) / repeats * 1000
+
+
+def frames_ms_per_member(sessions: list[TrainingSession], batched: bool, repeats: int = 5) -> float:
+    focuses = [None] * len(sessions)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        if batched:
+            render_frames(sessions, focuses)
+        else:
+            for session in sessions:
+                session.frame()
+    return (time.perf_counter() - start) / repeats / len(sessions) * 1000
+
+
+def group_report(sizes: list[int], seconds: float, rounds: int) -> dict:
+    report = {}
+    for count in sizes:
+        sessions = running_sessions(count)
+        batched, sequential = [], []
+        for _ in range(rounds):
+            batched.append(batched_rate(sessions, seconds))
+            sequential.append(sequential_rate(sessions, seconds))
+        result = {"batched_epochs_per_second": round(statistics.median(batched), 1),
+                  "sequential_epochs_per_second": round(statistics.median(sequential), 1)}
+        result["ratio"] = round(result["batched_epochs_per_second"] / result["sequential_epochs_per_second"], 2)
+        result["stack_and_write_back_ms_per_turn"] = round(stack_ms(sessions), 3)
+        result["frame_ms_per_member"] = {"batched": round(frames_ms_per_member(sessions, True), 3),
+                                         "one_at_a_time": round(frames_ms_per_member(sessions, False), 3)}
+        if count in GROUP_TARGETS:
+            result["target_ratio"] = GROUP_TARGETS[count]
+            result["meets_target"] = result["ratio"] >= GROUP_TARGETS[count]
+        report[str(count)] = result
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=2.0)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--groups", default="1,8,32,100", help="group sizes, comma separated")
     args = parser.parse_args()
     torch.set_num_threads(1)
     report = {"machine": {"python": platform.python_version(), "torch": torch.__version__, "cpus": os.cpu_count(),
@@ -118,6 +193,9 @@ def main() -> None:
     report["frame_ms"] = {"default": round(frame_ms(TrainingSession(CASES["a_default"])), 3),
                           "largest_7_inputs_6x8": round(frame_ms(largest), 3), "target_largest": FRAME_TARGET_MS}
     report["frame_ms"]["meets_target"] = report["frame_ms"]["largest_7_inputs_6x8"] < FRAME_TARGET_MS
+    report["turn_seconds"] = TURN_SECONDS
+    report["groups"] = group_report([int(size) for size in args.groups.split(",")], args.seconds, args.rounds)
+    ok &= all(result.get("meets_target", True) for result in report["groups"].values())
     report["all_targets_met"] = bool(ok and report["frame_ms"]["meets_target"])
     print(json.dumps(report, indent=2))
 

@@ -11,12 +11,14 @@ rendering. Values outside [-1, 1] saturate, as TF Playground's clamped scale doe
 """
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
-from .network import TrainerGroup
+from .network import Buffers, TrainerGroup, blocks_of_buffers, node_matrix
 
 GRID_SIZE = 100
 THUMBNAIL_SIZE = 10
@@ -51,7 +53,28 @@ def thumbnails(maps: torch.Tensor) -> bytes:
 
 # One pass holds its members' node maps over the grid in float64 (about 2.4 MB per member for the default network,
 # 13.5 MB for the largest): members are drawn a few at a time so that a pass stays within this many bytes.
-PASS_BYTES = 32 * 2 ** 20
+PASS_BYTES = 16 * 2 ** 20
+# A pass's buffers are kept for the next frames of the same shape (allocating and filling megabytes per frame cost
+# more than the maths): the two most recent shapes (a group's full passes and its last one), per native thread
+# (tpool runs sessions in several; a lock would be a green primitive there).
+KEPT_SHAPES = 2
+_kept = threading.local()
+
+
+def _pass_buffers(layer_sizes: list[int], grid_inputs: torch.Tensor, count: int) -> Buffers:
+    """Buffers whose input rows hold `grid_inputs` for `count` members (their bias rows are ones, set once)."""
+    kept: OrderedDict = _kept.__dict__.setdefault("buffers", OrderedDict())
+    key = (tuple(layer_sizes), count, grid_inputs.shape[0])
+    buffers = kept.pop(key, None)
+    if buffers is None:
+        buffers, = blocks_of_buffers(node_matrix(grid_inputs.expand(1, count, -1, -1), layer_sizes), layer_sizes, {},
+                                     backward=False)
+    else:
+        buffers.outputs[0].copy_(grid_inputs.t())
+    kept[key] = buffers
+    while len(kept) > KEPT_SHAPES:
+        kept.popitem(last=False)
+    return buffers
 
 
 @dataclass(frozen=True)
@@ -74,7 +97,7 @@ def render(group: TrainerGroup, grid_inputs: torch.Tensor, focuses: Sequence[int
         for start in range(0, len(group), per_pass):
             members = slice(start, min(start + per_pass, len(group)))
             count = members.stop - start
-            buffers = group.buffers(grid_inputs.expand(count, -1, -1))
+            buffers = _pass_buffers(sizes, grid_inputs, count)
             group.forward(buffers, members)
             maps = buffers.nodes.index_select(1, node_rows)                  # [count, nodes, points]
             shown = torch.tensor([node_count - 1 if focus is None else focus for focus in focuses[members]])

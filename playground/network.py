@@ -22,10 +22,12 @@ TF Playground semantics kept exactly (nn.ts, playground.ts oneStep):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from itertools import pairwise
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
+
 
 class SymmetricSigmoid(nn.Module):
     """2·σ(z) − 1 = tanh(z/2): the logistic output for cross-entropy, kept in [-1, 1] like TF Playground's tanh
@@ -47,7 +49,7 @@ class PlaygroundNet(nn.Module):
         super().__init__()
         self.layer_sizes = list(layer_sizes)
         self.activation_names = [activation] * (len(layer_sizes) - 2) + [output_activation]
-        sizes = list(zip(layer_sizes[:-1], layer_sizes[1:]))
+        sizes = list(pairwise(layer_sizes))
         self.flat = torch.zeros(sum(out * (inp + 1) for inp, out in sizes), dtype=torch.float64)
         self.augmented = self.split(self.flat)        # [W | b] views into self.flat
         self.layers = nn.ModuleList()
@@ -64,7 +66,7 @@ class PlaygroundNet(nn.Module):
     def split(self, flat: torch.Tensor) -> list[torch.Tensor]:
         """Views of a tensor laid out like `flat` ([..., P]) as per-layer [..., out, in + 1] blocks."""
         blocks, offset = [], 0
-        for inp, out in zip(self.layer_sizes[:-1], self.layer_sizes[1:]):
+        for inp, out in pairwise(self.layer_sizes):
             blocks.append(flat[..., offset:offset + out * (inp + 1)].unflatten(-1, (out, inp + 1)))
             offset += out * (inp + 1)
         return blocks
@@ -98,7 +100,7 @@ class PlaygroundNet(nn.Module):
         return ([block[:, :-1].tolist() for block in self.augmented],
                 [block[:, -1].tolist() for block in self.augmented])
 
-    def set_parameters(self, weights: list, biases: list) -> None:
+    def set_parameters(self, weights: Any, biases: Any) -> None:
         if not (isinstance(weights, list) and isinstance(biases, list)
                 and len(weights) == len(biases) == self.num_layers):
             raise ValueError(f"expected lists of {self.num_layers} layers of weights and biases")
@@ -316,7 +318,7 @@ def _stack(tensors: list[torch.Tensor]) -> torch.Tensor:
     return tensors[0].unsqueeze(0) if len(tensors) == 1 else torch.stack(tensors)
 
 
-def _nodes(inputs: torch.Tensor, layer_sizes: Sequence[int]) -> torch.Tensor:
+def node_matrix(inputs: torch.Tensor, layer_sizes: Sequence[int]) -> torch.Tensor:
     """[..., points, features] inputs -> [..., rows, points] node matrices: the inputs transposed, the other rows 1
     (the bias rows stay 1; the layers' rows are overwritten by every forward pass)."""
     nodes = torch.ones(*inputs.shape[:-2], sum(n + 1 for n in layer_sizes), inputs.shape[-2], dtype=torch.float64)
@@ -324,31 +326,36 @@ def _nodes(inputs: torch.Tensor, layer_sizes: Sequence[int]) -> torch.Tensor:
     return nodes
 
 
-class _Buffers:
+class Buffers:
     """Every member's activations for a block of input points, one column per point.
 
     `nodes[m]` holds member m's node outputs, one row per node, each layer followed by a row of ones:
-    [inputs; 1; layer 1; 1; ...; output; 1]. A layer's input is a row slice of it (the ones multiply the bias
-    column of [W | b]), each layer's output is a row block written in place, and a frame's thumbnails pool the whole
-    matrix at once. The per-layer scratch tensors depend only on the block's shape and are shared between blocks.
+    [inputs; 1; layer 1; 1; ...; output; 1]. A layer's input is a row slice of it (`augmented`: the ones multiply
+    the bias column of [W | b]), each layer's output is a row block written in place (`outputs`), and a frame's
+    thumbnails pool the whole matrix at once. The per-layer scratch tensors (pre-activations, and for training the
+    deltas and derivatives) depend only on the block's shape and are shared between blocks.
     """
 
-    def __init__(self, nodes: torch.Tensor, layer_sizes: Sequence[int], scratch: dict, backward: bool = True):
-        members, _, points = nodes.shape
-        self.nodes = nodes
-        starts = [0]
-        for n in layer_sizes:
-            starts.append(starts[-1] + n + 1)
-        self.row_starts = starts[:-1]
-        self.augmented = [nodes[:, s:s + n + 1] for s, n in zip(starts, layer_sizes)]   # [A; 1]
-        self.outputs = [nodes[:, s:s + n] for s, n in zip(starts, layer_sizes)]        # A
-        key = (members, points, backward)
-        if key not in scratch:
-            scratch[key] = tuple([torch.empty(members, n, points, dtype=torch.float64) for n in layer_sizes[1:]]
-                                 for _ in range(3 if backward else 1))
-        self.pre = scratch[key][0]
-        if backward:
-            self.delta, self.grad = scratch[key][1:]
+    def __init__(self, nodes: torch.Tensor, augmented: list, outputs: list, scratch: tuple):
+        self.nodes, self.augmented, self.outputs = nodes, augmented, outputs
+        self.pre = scratch[0]
+        if len(scratch) == 3:
+            self.delta, self.grad = scratch[1:]
+
+
+def blocks_of_buffers(nodes: torch.Tensor, layer_sizes: Sequence[int], scratch: dict,
+                      backward: bool = True) -> list[Buffers]:
+    """Buffers for each block of [blocks, members, rows, points] node matrices (views of them: cheap to make)."""
+    _, members, _, points = nodes.shape
+    starts = [sum(n + 1 for n in layer_sizes[:layer]) for layer in range(len(layer_sizes))]
+    augmented = list(zip(*[nodes[:, :, s:s + n + 1].unbind(0) for s, n in zip(starts, layer_sizes)]))
+    outputs = list(zip(*[nodes[:, :, s:s + n].unbind(0) for s, n in zip(starts, layer_sizes)]))
+    key = (members, points, backward)
+    if key not in scratch:
+        scratch[key] = tuple([torch.empty(members, n, points, dtype=torch.float64) for n in layer_sizes[1:]]
+                             for _ in range(3 if backward else 1))
+    return [Buffers(block, list(block_augmented), list(block_outputs), scratch[key])
+            for block, block_augmented, block_outputs in zip(nodes.unbind(0), augmented, outputs)]
 
 
 class TrainerGroup:
@@ -393,7 +400,7 @@ class TrainerGroup:
         self._zero = torch.zeros((), dtype=torch.float64)
         self._scratch: dict = {}
         self._counts: dict = {}
-        self._chunks: list | None = None
+        self._chunks: list | None = None           # the data, stacked on the first training or evaluation
         self._evaluation: tuple | None = None
 
     def __len__(self) -> int:
@@ -402,16 +409,22 @@ class TrainerGroup:
     def set_rates(self, learning_rates: Sequence[float], regularization_rates: Sequence[float],
                   momenta: Sequence[float]) -> None:
         """Each member's learning rate, regularization rate and momentum for the next epochs."""
-        column = lambda values: torch.tensor([[float(v)] for v in values], dtype=torch.float64)   # noqa: E731
+        column = lambda values: torch.tensor([[float(v)] for v in values], dtype=torch.float64)
         self._learning_rates = column(learning_rates)
         self._regularization_scales = column([lr * rate for lr, rate in zip(learning_rates, regularization_rates)])
         self._momenta = column(momenta)
 
     # --- data --------------------------------------------------------------------------------------------------
 
+    def _member_data(self) -> list[TrainingData]:
+        data = [trainer.data for trainer in self.trainers if trainer.data is not None]
+        if len(data) != len(self):
+            raise ValueError("every trainer of a group needs its data to train or evaluate (set_data)")
+        return data
+
     def _stack_data(self) -> None:
-        data = [trainer.data for trainer in self.trainers]
-        assert all(d is not None for d in data)
+        """The members' training chunks and evaluation set as node matrices, stacked once per group."""
+        data = self._member_data()
         train_inputs = _stack([d.train_inputs for d in data])                 # [N, n, features]
         train_labels = _stack([d.train_labels for d in data]).unsqueeze(1)   # [N, 1, n]
         batch, n = self.kind.batch_size, self.kind.train_count
@@ -419,37 +432,31 @@ class TrainerGroup:
         self._chunks = []
         if full:   # every full batch in one node tensor [chunks, N, rows, batch]: one fill and one copy
             inputs = train_inputs[:, :full * batch].unflatten(1, (full, batch)).transpose(0, 1)
-            nodes = _nodes(inputs, self.layer_sizes)
-            self._chunks += [(_Buffers(nodes[k], self.layer_sizes, self._scratch),
-                              train_labels[:, :, k * batch:(k + 1) * batch], batch, True) for k in range(full)]
+            chunks = blocks_of_buffers(node_matrix(inputs, self.layer_sizes), self.layer_sizes, self._scratch)
+            self._chunks += [(chunk, labels, batch, True)
+                             for chunk, labels in zip(chunks, train_labels[:, :, :full * batch].split(batch, 2))]
         if n % batch:
-            self._chunks.append((_Buffers(_nodes(train_inputs[:, full * batch:], self.layer_sizes),
-                                          self.layer_sizes, self._scratch), train_labels[:, :, full * batch:],
-                                 n % batch, False))
-
-    def _stack_evaluation(self) -> None:
-        data = [trainer.data for trainer in self.trainers]
-        inputs = _stack([torch.cat([d.train_inputs, d.test_inputs]) for d in data])
-        labels = _stack([torch.cat([d.train_labels, d.test_labels]) for d in data]).unsqueeze(1)
-        buffers = _Buffers(_nodes(inputs, self.layer_sizes), self.layer_sizes, self._scratch, backward=False)
+            last = node_matrix(train_inputs[:, full * batch:].unsqueeze(0), self.layer_sizes)
+            self._chunks.append((blocks_of_buffers(last, self.layer_sizes, self._scratch)[0],
+                                 train_labels[:, :, full * batch:], n % batch, False))
+        inputs = torch.cat([train_inputs, _stack([d.test_inputs for d in data])], 1)
+        labels = torch.cat([train_labels, _stack([d.test_labels for d in data]).unsqueeze(1)], 2)
+        buffers, = blocks_of_buffers(node_matrix(inputs.unsqueeze(0), self.layer_sizes), self.layer_sizes,
+                                     self._scratch, backward=False)
         # Row 0 per point losses, row 1 whether the point is on its label's side of 0.
         self._evaluation = (buffers, labels, labels > 0, torch.empty(len(self), 2, labels.shape[-1],
                                                                      dtype=torch.float64))
 
-    def buffers(self, inputs: torch.Tensor) -> _Buffers:
-        """Forward-only buffers for [members, points, features] inputs (a frame's grid)."""
-        return _Buffers(_nodes(inputs, self.layer_sizes), self.layer_sizes, self._scratch, backward=False)
-
     # --- maths -------------------------------------------------------------------------------------------------
 
-    def forward(self, buffers: _Buffers, members: slice = slice(None)) -> torch.Tensor:
+    def forward(self, buffers: Buffers, members: slice = slice(None)) -> torch.Tensor:
         """Every node's output for the points held in `buffers` (for these members); returns the output rows."""
         for layer, (activate, _) in enumerate(self._kernels):
             torch.bmm(self.augmented[layer][members], buffers.augmented[layer], out=buffers.pre[layer])
             activate(buffers.pre[layer], buffers.outputs[layer + 1])
         return buffers.outputs[-1]
 
-    def _backward(self, buffers: _Buffers, labels: torch.Tensor, accumulate: bool) -> None:
+    def _backward(self, buffers: Buffers, labels: torch.Tensor, accumulate: bool) -> None:
         """Add (or write) this chunk's summed gradients into `accumulated`."""
         last = len(self._kernels) - 1
         delta = buffers.delta[last]
@@ -480,14 +487,16 @@ class TrainerGroup:
 
     def _update(self) -> None:
         params, regularization = self.params, self.kind.regularization
+        slopes = None
         if regularization != "none":                                 # R'(w) at the weight before the step
-            slopes = params if regularization == "L2" else torch.sign(params)
-            slopes = slopes * self.weight_mask
+            slopes = (params if regularization == "L2" else torch.sign(params)) * self.weight_mask
         self.optimizer.update(params, self.accumulated, self._sample_counts(), self._learning_rates, self._momenta,
                               self.state, self.steps)
+        if slopes is None:
+            return
         if regularization == "L2":
             params.addcmul_(slopes, self._regularization_scales, value=-1)
-        elif regularization == "L1":
+        else:
             after = torch.addcmul(params, slopes, self._regularization_scales, value=-1)
             self.dead.logical_or_(params * after < 0)               # the penalty pushed w across 0: the link dies
             torch.where(self.dead, self._zero, after, out=params)
@@ -509,7 +518,7 @@ class TrainerGroup:
     def evaluate(self) -> list[Evaluation]:
         """Each member's mean losses (without the regularization penalty) and, for ±1 labels, accuracies."""
         if self._evaluation is None:
-            self._stack_evaluation()
+            self._stack_data()
         assert self._evaluation is not None
         buffers, labels, positive, values = self._evaluation
         n, n_test = self.kind.train_count, self.kind.test_count
@@ -518,14 +527,14 @@ class TrainerGroup:
             losses, correct = values[:, :1], values[:, 1:]
             if self.kind.loss == "crossEntropy":       # BCE from the logit z, stably: softplus(z) − t·z
                 logits = buffers.pre[-1]
-                torch.nn.functional.softplus(logits, out=losses)
-                losses.sub_(logits * (labels + 1) * 0.5)
+                losses.copy_(torch.nn.functional.softplus(logits)).sub_(logits * (labels + 1) * 0.5)
             else:
                 torch.sub(output, labels, out=losses).square_().mul_(0.5)
             torch.eq(output >= 0, positive, out=correct)
-            # Sums divided by counts: an overflowing point gives Infinity (TF Playground's getLoss sums), an empty
-            # set gives 0/0 = NaN, and the training and test sets never mix.
-            means = torch.stack([values[:, :, :n].sum(2) / n, values[:, :, n:].sum(2) / n_test], 2).tolist()
+            # Sums divided by counts: an overflowing point gives Infinity (TF Playground's getLoss sums), and the
+            # training and test sets never mix. An empty set (your own data) reads 0, not 0/0.
+            means = torch.stack([values[:, :, :n].sum(2) / max(n, 1), values[:, :, n:].sum(2) / max(n_test, 1)],
+                                2).tolist()
         regression = self.kind.activation_names[-1] == "linear"
         return [Evaluation(loss[0], loss[1], None if regression else accuracy[0], None if regression else accuracy[1])
                 for loss, accuracy in means]

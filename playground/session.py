@@ -303,7 +303,7 @@ class TrainingSession:
         weights, biases = self.net.get_parameters()
         initial_weights, initial_biases = self.initial_parameters
         trainer = self.trainer
-        blocks = lambda flat: [_json_numbers(block.tolist()) for block in self.net.split(flat)]   # noqa: E731
+        blocks = lambda flat: [_json_numbers(block.tolist()) for block in self.net.split(flat)]
         return {"format": EXPORT_FORMAT, "config": config_to_json(self.config),
                 "epoch": self.epoch, "features": self.feature_names, "layerSizes": self.net.layer_sizes,
                 "weights": _json_numbers(weights), "biases": _json_numbers(biases), "dead": trainer.dead_links(),
@@ -331,8 +331,10 @@ class TrainingSession:
         epoch = exported.get("epoch", 0)
         candidate.epoch = int(epoch) if is_whole_number(epoch, 0, math.inf) else 0
         candidate._evaluate()
-        if candidate.status != DIVERGED and not torch.isfinite(candidate.net.flat).all():
-            raise ValueError("weights: null (a non-finite number) is allowed only in a diverged network")
+        trainer = candidate.trainer
+        state = [candidate.net.flat, trainer.accumulated, *trainer.optimizer_state.values()]
+        if candidate.status != DIVERGED and not all(torch.isfinite(tensor).all() for tensor in state):
+            raise ValueError("network: null (a non-finite number) is allowed only in a diverged network")
         self.__dict__.update(candidate.__dict__)
 
 
@@ -358,9 +360,11 @@ def _import_training(session: TrainingSession, training) -> None:
     """Restore an exported training state into a fresh session: the carried samples and their summed gradient,
     the optimizer's step count and state. Raises ValueError naming the bad field, before changing anything."""
     if not isinstance(training, dict):
-        raise ValueError("training: must be an object")
+        raise ValueError("training: must be an object")   # noqa: TRY004 (import_json raises ValueError for every bad field)
     trainer, net = session.trainer, session.net
-    largest_carry = OPTIONS_BY_NAME["batchSize"].maximum - 1        # a partial batch is smaller than any batch
+    largest_batch = OPTIONS_BY_NAME["batchSize"].maximum
+    assert largest_batch is not None
+    largest_carry = int(largest_batch) - 1                          # a partial batch is smaller than any batch
     carried, steps = training.get("carried"), training.get("steps")
     if not _whole(carried, 0, largest_carry):
         raise ValueError(f"training.carried: must be a whole number from 0 to {largest_carry}")
@@ -385,7 +389,7 @@ def _import_training(session: TrainingSession, training) -> None:
 
     accumulated = flat("training.accumulated", training.get("accumulated"))
     optimizer_state = {name: flat(f"training.optimizerState.{name}", state[name]) for name in names}
-    trainer.carried, trainer.steps = carried, steps
+    trainer.carried, trainer.steps = training["carried"], training["steps"]
     trainer.accumulated.copy_(accumulated)
     for name, tensor in optimizer_state.items():
         trainer.optimizer_state[name].copy_(tensor)
