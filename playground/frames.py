@@ -56,7 +56,7 @@ def thumbnails(maps: torch.Tensor) -> bytes:
 PASS_BYTES = 16 * 2 ** 20
 # A pass's buffers are kept for the next frames of the same shape (allocating and filling megabytes per frame cost
 # more than the maths): the two most recent shapes (a group's full passes and its last one), per native thread
-# (tpool runs sessions in several; a lock would be a green primitive there).
+# (the server runs all session work in one; a lock would be a green primitive there).
 KEPT_SHAPES = 2
 _kept = threading.local()
 

@@ -15,6 +15,10 @@ import eventlet.tpool
 import eventlet.wsgi
 
 ASYNC_MODE = "eventlet"
+# One native thread for all session work: training threads thrash the GIL when there are several (measured in
+# ../shared/reference/socketio-stack.md, section 7), and what a pass keeps for the next (frames' buffers) is then
+# kept once, not once per pool thread. Set before tpool starts its threads (on first use).
+eventlet.tpool.set_num_threads(1)
 
 
 def monkey_patch() -> None:
