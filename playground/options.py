@@ -53,12 +53,26 @@ class Option:
             value = getattr(self, key)
             if value not in (None, ()):
                 out[key] = list(value) if isinstance(value, tuple) else value
+        if self.kind == "choice":
+            out["choiceLabels"] = {choice: CHOICE_LABELS.get(choice, choice) for choice in self.choices}
         return out
 
 
 def _fmt(number: float) -> str:
     return f"{number:g}"
 
+
+# How each choice reads on screen (TF Playground's wording for its own choices).
+CHOICE_LABELS = {
+    "relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear",
+    "none": "None", "L1": "L1", "L2": "L2",
+    "classification": "Classification", "regression": "Regression",
+    "circle": "Circle", "xor": "Exclusive or", "gauss": "Gaussian", "spiral": "Spiral",
+    "moons": "Two moons", "checkerboard": "Checkerboard", "rings": "Concentric rings",
+    "reg-plane": "Plane", "reg-gauss": "Multi gaussian",
+    "sgd": "SGD", "momentum": "SGD with momentum", "adam": "Adam", "rmsprop": "RMSprop",
+    "squared": "Squared error", "crossEntropy": "Cross-entropy",
+}
 
 FEATURES = ("x", "y", "xSquared", "ySquared", "xTimesY", "sinX", "sinY")
 
@@ -240,6 +254,46 @@ def parse_url_hash(url_hash: str) -> tuple[dict, dict]:
         elif name in INERT_URL_KEYS or name.endswith("_hide"):
             extras[name] = value
     return validate_changes(changes), extras
+
+
+def parse_url_hash_leniently(url_hash: str) -> tuple[dict, dict, list[dict]]:
+    """Read a link as TF Playground would open it: like `parse_url_hash`, but a number outside its option's range is
+    clamped to the nearest allowed value and any other bad value is left out, each with a notice
+    `{"field", "message"}` that says what the link had and what was used."""
+    pairs = [pair.partition("=") for pair in url_hash.lstrip("#").split("&") if pair]
+    notices = []
+    while True:
+        try:
+            changes, extras = parse_url_hash("&".join(name + "=" + value for name, _, value in pairs))
+            return changes, extras, notices
+        except ConfigError as problem:
+            bad = problem.errors
+        kept = []
+        for name, _, value in pairs:
+            if name not in bad:
+                kept.append((name, "", value))
+                continue
+            option = OPTIONS_BY_NAME[name]
+            clamped = _clamped(option, value)
+            used = f"used {clamped}" if clamped is not None else "kept the current value"
+            notices.append({"field": name, "message": f"{name} {bad[name]}: {used}"})
+            if clamped is not None:
+                kept.append((name, "", clamped))
+        pairs = kept
+
+
+def _clamped(option: Option, text: str) -> str | None:
+    """The nearest allowed value of a numeric option for a link's number, as URL text; None if there is none."""
+    if option.kind not in ("int", "float") or option.minimum is None or option.maximum is None:
+        return None
+    try:
+        number = _js_number(text)
+    except ValueError:
+        return None
+    if not math.isfinite(number):
+        return None
+    value = min(max(number, option.minimum), option.maximum)
+    return str(round(value)) if option.kind == "int" else f"{value:g}"
 
 
 def _url_value(option: Option, value: Any) -> str:

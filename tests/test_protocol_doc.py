@@ -56,7 +56,7 @@ def client():
 SAMPLE_PAYLOADS = {"update_config": {"learningRate": 0.1}, "set_weight": {"layer": 0, "node": 0, "source": 0,
                    "value": 0.2}, "set_focus": {"node": 1}, "add_point": {"x": 1, "y": 2, "label": 1, "set": "train"},
                    "erase_points": {"x": 1, "y": 2, "radius": 0.5}, "upload_data": {"csv": "1,2,1\n-1,-2,-1\n"},
-                   "reset": {"sameWeights": True}}
+                   "reset": {"sameWeights": True}, "open_link": {"hash": "#activation=relu&batchSize=99"}}
 
 
 @pytest.mark.parametrize("event", sorted(CLIENT_EVENTS))

@@ -13,7 +13,7 @@ import time
 from flask import request
 
 from .. import export
-from ..options import ConfigError, field_label
+from ..options import ConfigError, field_label, parse_url_hash_leniently
 from ..session import DIVERGED
 from . import messages
 
@@ -68,7 +68,27 @@ def update_config(hub, client, payload):
     if result["reset"]:
         client.focus = None                     # a new network: the focused index may name another node
     after_change(hub, client, before, result["regenerated"])
-    return {"config": messages.config(client.session), "changed": result["changed"], "reset": result["reset"]}
+    return {**messages.config_reply(client.session, client.link_extras), "changed": result["changed"],
+            "reset": result["reset"]}
+
+
+MAX_LINK_CHARACTERS = 4000
+
+
+@handles("open_link")
+def open_link(hub, client, payload):
+    link = _object(payload, "hash")["hash"]
+    if not isinstance(link, str) or len(link) > MAX_LINK_CHARACTERS:
+        raise EventError("hash", f"must be the page's URL hash, a text of at most {MAX_LINK_CHARACTERS:,} characters")
+    changes, extras, notices = parse_url_hash_leniently(link)
+    before = messages.state(client.session)
+    result = client.call(client.session.update_config, changes)
+    if result["reset"]:
+        client.focus = None
+    client.link_extras = extras
+    after_change(hub, client, before, result["regenerated"])
+    hidden = [name.removesuffix("_hide") for name, value in extras.items() if name.endswith("_hide") and value == "true"]
+    return {**messages.config_reply(client.session, extras), "notices": notices, "hidden": hidden}
 
 
 @handles("start_training")
@@ -110,7 +130,7 @@ def reset(hub, client, payload):
     before = messages.state(client.session)
     client.call(client.session.reset, same_weights)
     after_change(hub, client, before)
-    return {"config": messages.config(client.session), "epoch": client.session.epoch}
+    return {**messages.config_reply(client.session, client.link_extras), "epoch": client.session.epoch}
 
 
 @handles("regenerate")
@@ -118,7 +138,7 @@ def regenerate(hub, client, payload):
     _no_payload(payload)
     client.call(client.session.regenerate)
     after_change(hub, client, messages.state(client.session), data_changed=True)
-    return {"config": messages.config(client.session)}
+    return messages.config_reply(client.session, client.link_extras)
 
 
 @handles("set_weight")
@@ -198,7 +218,7 @@ def import_network(hub, client, payload):
     except ValueError as problem:
         raise EventError("network", str(problem)) from None
     after_change(hub, client, before, data_changed=True)
-    return {"config": messages.config(client.session)}
+    return messages.config_reply(client.session, client.link_extras)
 
 
 def register(socketio, hub) -> None:

@@ -32,6 +32,7 @@ class Client:
         self.lock = concurrency.new_lock()
         self.wakeup = concurrency.Wakeup()
         self.focus: int | None = None
+        self.link_extras: dict = {}          # the link's keys that are not options (inert, `_hide`), kept in hashes
         self.seq = 0                         # frames produced
         self.newest: dict | None = None      # the newest frame's payload, not yet sent
         self.last_sent: dict | None = None

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..options import ConfigError
+from ..options import ConfigError, to_url_hash
 from ..session import RUNNING, STOPPED, TrainingSession
 
 
@@ -67,6 +67,12 @@ def dataset(session: TrainingSession) -> dict:
 
 def config(session: TrainingSession) -> dict:
     return dict(session.config, networkShape=list(session.config["networkShape"]))
+
+
+def config_reply(session: TrainingSession, link_extras: dict) -> dict:
+    """The fields of every reply that carries the config: the config and the session's canonical link, which keeps
+    the link's inert and `_hide` keys."""
+    return {"config": config(session), "hash": to_url_hash(session.config, link_extras)}
 
 
 def error(event: str, problem: Exception | dict) -> dict:
