@@ -110,6 +110,7 @@ VALID = {                                        # one valid payload per event (
     "export_script": None,
     "export_network": None,
     "import_network": {"network": VALID_NETWORK},
+    "open_link": {"hash": "#activation=relu&noise=95&x_hide=true"},
 }
 
 HUGE_INTS = [10**30, -10**30, 2**53 + 1, 2**63, -2**63 - 1, 2**64, 10**99, -(10**99 - 1)]   # the wire: <= 100 chars
