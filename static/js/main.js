@@ -222,7 +222,7 @@ function previewFeature(name) {
   view.preview = name && view.featureMaps ? view.featureMaps.subarray(at * MAP_BYTES, (at + 1) * MAP_BYTES) : null;
   if (view.preview) {
     const label = table.get(name)?.label ?? name;
-    showFocusLabel(`input ${label} (not in the network: click it to add it)`);
+    showFocusLabel(`input ${label}, not in the network`);
     outputMap.paint(view.preview, currentLookup());
   } else {
     const focused = diagram.focusedNode();
