@@ -317,6 +317,7 @@ function drawFrame(frame) {
   const lookup = currentLookup();
   if (diagram.setStructure(frame.layerSizes, frame.features, view.hidden)) {
     view.repaintAll = true;
+    if (view.preview) previewFeature(null);      // its node went with the old structure, and never sees the pointer go
     if (view.wantedFocus !== null || view.sentFocus !== null) setFocus(null, null);
   }
   outputMap.paint(view.preview ?? heatmap, lookup);

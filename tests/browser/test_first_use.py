@@ -111,6 +111,18 @@ def test_neurons_are_framed_and_inactive_features_greyed_and_shown_when_hovered(
     # X1 is in the network: the server renders its map; it is a different map from X1²'s.
     page.locator(".node.input.ui-x").hover()
     assert playground.wait_for_new_map(output_map) != feature_map
+    # Clicking a hovered inactive feature adds it: the network is rebuilt and the big map shows the new output, not
+    # the feature's map any more.
+    page.mouse.move(5, 5)
+    playground.wait_until(lambda: playground.map_pixels() == output_map, message="the output's map again")
+    page.locator(".node.input.ui-xSquared").hover()
+    playground.wait_until(lambda: playground.map_pixels() == feature_map, message="X1²'s map")
+    page.locator(".node.input.ui-xSquared").click()
+    playground.wait_until(lambda: playground.count(".node.input.ui-xSquared.inactive") == 0, message="X1² added")
+    page.mouse.move(5, 5)
+    playground.wait_until(lambda: playground.map_pixels() not in (output_map, feature_map),
+                          message="the new network's output map")
+    assert playground.text("#focus-label") == ""
 
 
 def test_the_headline_is_the_projects_own_and_true(playground):
