@@ -1,4 +1,5 @@
-"""HTTP: the playground page, the Socket.IO browser client from npm, a health check, and security headers."""
+"""HTTP: the playground page, the features' full-size maps, the Socket.IO browser client from npm, a health check, and
+security headers."""
 from __future__ import annotations
 
 import base64

@@ -59,6 +59,7 @@ const view = {
   hidden: new Set(),        // control names hidden by the link's `<name>_hide=true` (the server reads the link)
   preview: null,            // an inactive feature's full-size map, shown in the big map while it is hovered
   featureMaps: null,        // the seven features' full-size maps (GET /feature-maps), once loaded
+  lastHeatmap: null,        // the newest frame's big map, to show again when a preview ends
 };
 
 const connection = new Connection({
@@ -68,7 +69,8 @@ const connection = new Connection({
   step_result: onStepResult,
   dataset: onDataset,
   state: (state) => { setStatus(state.status); setEpoch(state.epoch); showStopReason(state.reason); },
-  error: (error) => (error.field === "connection" ? banner.serverFull() : errors.show(error)),
+  error: (error) => (error.event === "connect" && error.field === "connection" ? banner.serverFull()
+    : errors.show(error)),
 });
 
 const sync = new ConfigSync(connection, { onAccepted: configAccepted, onRejected: () => renderConfig() });
@@ -227,7 +229,7 @@ function previewFeature(name) {
   } else {
     const focused = diagram.focusedNode();
     showFocusLabel(focused === null || focused === undefined ? null : diagram.focusLabel(focused));
-    if (view.lastFrame) outputMap.paint(asBytes(view.lastFrame.heatmap), currentLookup());
+    if (view.lastHeatmap) outputMap.paint(view.lastHeatmap, currentLookup());
   }
 }
 
@@ -320,6 +322,7 @@ function drawFrame(frame) {
     if (view.preview) previewFeature(null);      // its node went with the old structure, and never sees the pointer go
     if (view.wantedFocus !== null || view.sentFocus !== null) setFocus(null, null);
   }
+  view.lastHeatmap = heatmap;
   outputMap.paint(view.preview ?? heatmap, lookup);
   diagram.update(frame, thumbnails, lookup, view.repaintAll);
   view.repaintAll = false;
