@@ -12,13 +12,6 @@ def app():
     return create_app(Settings.from_env(environ={}))
 
 
-@pytest.fixture
-def client(app, socketio):
-    test_client = socketio.test_client(app)
-    yield test_client
-    test_client.disconnect()
-
-
 def pairs(url_hash: str) -> dict:
     return dict(pair.partition("=")[::2] for pair in url_hash.lstrip("#").split("&"))
 
