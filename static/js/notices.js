@@ -14,15 +14,16 @@ export class ErrorList {
     const fields = error.fields || {};
     const others = Object.entries(fields).filter(([name]) => name !== error.field);
     const text = [error.message, ...others.map(([name, sentence]) => `${name} ${sentence}`)].join(". ");
-    this.add("Not accepted: ", text, error.field, error.event ? ` (${error.event})` : "");
+    this.add("Not accepted: ", text, error.field, error.event ? ` (${error.event})` : "", "refused");
   }
 
   /** Show a link's notice ({field, message}): a value the link had that the server replaced. */
   notice(notice) {
-    this.add("From the link: ", notice.message, notice.field, "");
+    this.add("From the link: ", notice.message, notice.field, "", "link-notice");
   }
 
-  add(heading, text, field, source) {
+  /** `kind`: "refused" (the server changed nothing) or "link-notice" (it used another value), for the styles. */
+  add(heading, text, field, source, kind) {
     const existing = [...this.root.children].find((item) => item.dataset.text === heading + text);
     if (existing) {
       const count = Number(existing.dataset.count) + 1;
@@ -31,7 +32,7 @@ export class ErrorList {
       this.root.append(existing);
       return;
     }
-    const item = element("div", "error-message");
+    const item = element("div", `error-message ${kind}`);
     item.setAttribute("role", "alert");
     item.dataset.text = heading + text;
     item.dataset.count = "1";
