@@ -17,6 +17,15 @@ def hub(app):
     return app.extensions["playground_hub"]
 
 
+@pytest.fixture
+def client(app, socketio):
+    """A Socket.IO test client of the module's `app`, one session per test (modules may define their own)."""
+    test_client = socketio.test_client(app)
+    yield test_client
+    if test_client.is_connected():
+        test_client.disconnect()
+
+
 @pytest.fixture(scope="module")
 def live_server():
     server = LiveServer()

@@ -13,14 +13,6 @@ def app():
     return create_app(Settings.from_env(environ={}, max_training_sessions=2, max_connections=4))
 
 
-@pytest.fixture
-def client(app, socketio):
-    test_client = socketio.test_client(app)
-    yield test_client
-    if test_client.is_connected():
-        test_client.disconnect()
-
-
 def events(client, name):
     return [message["args"][0] for message in client.get_received() if message["name"] == name]
 

@@ -1,4 +1,5 @@
-"""HTTP: the playground page, the Socket.IO browser client from npm, a health check, and security headers."""
+"""HTTP: the playground page, the features' full-size maps, the Socket.IO browser client from npm, a health check, and
+security headers."""
 from __future__ import annotations
 
 import base64
@@ -9,7 +10,7 @@ import os
 from flask import Blueprint, current_app, render_template, request, send_from_directory
 
 from .. import datasets, features, frames
-from ..options import FEATURES, MAX_HIDDEN_LAYERS, MAX_NEURONS, OPTIONS, URL_ORDER
+from ..options import FEATURES, MAX_HIDDEN_LAYERS, MAX_NEURONS, OPTIONS
 
 blueprint = Blueprint("pages", __name__)
 
@@ -20,18 +21,28 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 
 
 @functools.cache
-def page_data() -> str:
-    """What the page needs before it connects, as JSON: the options table (with TF Playground's URL key order and
-    the network's limits) and the static thumbnails."""
+def feature_maps():
+    """The seven input features over the map's 100×100 grid, in the options table's order."""
     grid = frames.grid_points()
-    feature_maps = features.feature_matrix(grid, list(FEATURES)).t().reshape(len(FEATURES), frames.GRID_SIZE,
-                                                                           frames.GRID_SIZE)
+    return features.feature_matrix(grid, list(FEATURES)).t().reshape(len(FEATURES), frames.GRID_SIZE, frames.GRID_SIZE)
+
+
+@functools.cache
+def feature_map_bytes() -> bytes:
+    """The features' full-size maps in the frames' byte code: 10,000 bytes each, in the options table's order. The
+    page shows one in the big map while an inactive feature is hovered (frames carry active nodes only)."""
+    return frames.quantize(feature_maps())
+
+
+@functools.cache
+def page_data() -> str:
+    """What the page needs before it connects, as JSON: the options table (with the network's limits) and the
+    static thumbnails."""
     return json.dumps({
         "options": [option.to_json() for option in OPTIONS],
         "features": list(FEATURES),
-        "urlOrder": list(URL_ORDER),
         "limits": {"hiddenLayers": [0, MAX_HIDDEN_LAYERS], "neurons": [1, MAX_NEURONS]},
-        "featureThumbnails": base64.b64encode(frames.thumbnails(feature_maps)).decode(),
+        "featureThumbnails": base64.b64encode(frames.thumbnails(feature_maps())).decode(),
         "datasetThumbnails": {name: [[round(v, 3) for v in point] for point in datasets.thumbnail_points(name)]
                               for name in datasets.GENERATORS},
     }).replace("</", "<\\/")
@@ -40,6 +51,14 @@ def page_data() -> str:
 @blueprint.route("/")
 def index():
     return render_template("index.html", page_data=page_data())
+
+
+@blueprint.route("/feature-maps")
+def feature_map_file():
+    """`feature_map_bytes()`, the same for every client and every start, so browsers may keep it a day."""
+    response = current_app.response_class(feature_map_bytes(), mimetype="application/octet-stream")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @blueprint.route("/vendor/<any('socket.io.esm.min.js', 'socket.io.esm.min.js.map'):name>")

@@ -1,31 +1,27 @@
 // The top bar's selects, the data column's sliders, the view checkboxes and the dataset picker, all built from the
 // server's options table (page data): names, labels, choices and limits come from there, never from a copy here.
 import { pointColor } from "./colors.js";
+import { element } from "./dom.js";
 
-// How values read on screen (TF's wording); anything not listed is shown as is.
-const DISPLAY_NAMES = {
-  relu: "ReLU", tanh: "Tanh", sigmoid: "Sigmoid", linear: "Linear",
-  none: "None", L1: "L1", L2: "L2",
-  sgd: "SGD", momentum: "SGD with momentum", adam: "Adam", rmsprop: "RMSprop", squared: "Squared error",
-  crossEntropy: "Cross-entropy",
-  classification: "Classification", regression: "Regression",
-  circle: "Circle", xor: "Exclusive or", gauss: "Gaussian", spiral: "Spiral",
-  moons: "Two moons", checkerboard: "Checkerboard", rings: "Concentric rings",
-  "reg-plane": "Plane", "reg-gauss": "Multi gaussian",
-};
-export const displayName = (value) => DISPLAY_NAMES[value] ?? String(value);
+/** The server's options table (page data), by name. */
+export class OptionsTable {
+  constructor(options) {
+    this.list = options;
+    this.byName = new Map(options.map((option) => [option.name, option]));
+  }
+
+  get(name) {
+    return this.byName.get(name);
+  }
+}
+
+/** How a choice reads on screen: its label in the options table. */
+const choiceLabel = (option, value) => option.choiceLabels?.[value] ?? String(value);
 
 // TF's noise slider stops at 50 although links may carry up to the option's maximum (80); a link with more raises
 // the slider's maximum to its value, as TF does.
 const SLIDER_UI_MAXIMUM = { noise: 50 };
 const PERCENT_SLIDERS = new Set(["percTrainData"]);
-
-function element(name, className, text) {
-  const node = document.createElement(name);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 let uid = 0;
 
@@ -49,7 +45,7 @@ function buildSelect(holder, option, onChange) {
   describe(holder, option, select);
   const numeric = option.kind !== "choice";
   const addChoice = (value) => {
-    const item = element("option", null, numeric ? String(value) : displayName(value));
+    const item = element("option", null, numeric ? String(value) : choiceLabel(option, value));
     item.value = String(value);
     select.append(item);
     return item;
@@ -271,8 +267,8 @@ export function buildDatasetPicker(root, table, thumbnails, onChange) {
     return option.choices.map((choice) => {
       const button = element("button", "dataset");
       button.type = "button";
-      button.title = displayName(choice);
-      button.setAttribute("aria-label", `Dataset: ${displayName(choice)}`);
+      button.title = choiceLabel(option, choice);
+      button.setAttribute("aria-label", `Dataset: ${choiceLabel(option, choice)}`);
       button.dataset.choice = choice;
       const canvas = element("canvas");
       canvas.width = THUMBNAIL_PIXELS;

@@ -83,8 +83,8 @@ export class OutputMap {
     const { points, trainCount } = this;
     const count = this.showTest ? points.length / 3 : trainCount;
     context.lineWidth = 1;
-    // Test points first so training points stay on top, as TF's order does.
-    for (let i = count - 1; i >= 0; i--) {
+    // Training points first, then the test points on top of them, as TF draws them: "Show test data" must show.
+    for (let i = 0; i < count; i++) {
       const x = points[3 * i], y = points[3 * i + 1];
       if (Math.abs(x) > DOMAIN || Math.abs(y) > DOMAIN) continue;   // TF does not draw them (but trains on them)
       const test = i >= trainCount;

@@ -1,9 +1,9 @@
 // Wiring: page data -> widgets, server events -> drawing, user actions -> requests.
-// The server owns every number; this module only keeps what the page needs to draw the newest frame once per
-// animation frame and to restore the session's config on every (re)connection.
+// The server owns every number, and reads and writes the links: this module only keeps what the page needs to draw
+// the newest frame once per animation frame, and sends the page's address on every (re)connection.
 import { asBytes, base64Bytes, byteLookup } from "./colors.js";
 import { Connection, NotConnected } from "./connection.js";
-import { buildControls, buildDatasetPicker } from "./controls.js";
+import { OptionsTable, buildControls, buildDatasetPicker } from "./controls.js";
 import { installFiles } from "./files.js";
 import { formatEpoch, formatLoss } from "./format.js";
 import { OutputMap } from "./heatmap.js";
@@ -13,15 +13,14 @@ import { NetworkDiagram } from "./network.js";
 import { ConnectionBanner, DivergenceNotice, ErrorList } from "./notices.js";
 import { OwnData } from "./owndata.js";
 import { ConfigSync } from "./session.js";
-import { OptionsTable, parseHash, toHash } from "./state.js";
 
 const $ = (selector) => document.querySelector(selector);
 const pageData = JSON.parse($("#page-data").textContent);
-const table = new OptionsTable(pageData.options, pageData.urlOrder);
+const table = new OptionsTable(pageData.options);
 // The seven input features, in the order of the page data's feature thumbnails; the server's limits on the shape.
 const FEATURES = pageData.features;
 const LAYER_LIMITS = { layers: pageData.limits.hiddenLayers, neurons: pageData.limits.neurons, newLayer: 2 };
-const fromHash = parseHash(location.hash, table);
+const MAP_BYTES = 100 * 100;
 
 // Tiny hook for the benchmark and tests: frames drawn, and whether a frame received after the first accepted
 // config was drawn (the server sends a config's reply before that config's first frame); the last step_result as
@@ -57,8 +56,10 @@ const view = {
   speed: 0,                 // epochs per second, from the newest step_result
   lossName: "squared",      // which loss the frames' losses are (shown by the losses' header)
   hasAccuracy: false,       // classification frames carry accuracies
-  extras: fromHash.extras,  // inert and _hide keys of the link, kept in the hash
-  hidden: fromHash.hidden,  // control names hidden by `<name>_hide=true`
+  hidden: new Set(),        // control names hidden by the link's `<name>_hide=true` (the server reads the link)
+  preview: null,            // an inactive feature's full-size map, shown in the big map while it is hovered
+  featureMaps: null,        // the seven features' full-size maps (GET /feature-maps), once loaded
+  lastHeatmap: null,        // the newest frame's big map, to show again when a preview ends
 };
 
 const connection = new Connection({
@@ -68,7 +69,8 @@ const connection = new Connection({
   step_result: onStepResult,
   dataset: onDataset,
   state: (state) => { setStatus(state.status); setEpoch(state.epoch); showStopReason(state.reason); },
-  error: (error) => errors.show(error),
+  error: (error) => (error.event === "connect" && error.field === "connection" ? banner.serverFull()
+    : errors.show(error)),
 });
 
 const sync = new ConfigSync(connection, { onAccepted: configAccepted, onRejected: () => renderConfig() });
@@ -87,6 +89,7 @@ const diagram = new NetworkDiagram($("#network"), {
   hooks: {
     toggleFeature: (name, on) => changeConfig({ [name]: on }),
     focus: setFocus,
+    previewFeature,
     changeNeurons,
     editParameter: (change) => send("set_weight", change),
   },
@@ -125,9 +128,22 @@ function changeLayers(delta) {
 function configAccepted(config, reply) {
   stats.configs++;
   stats.configFrame = stats.framesReceived;
+  banner.connected();
+  document.body.classList.remove("awaiting-config");
   if (reply?.reset) resetChart();
-  history.replaceState(null, "", toHash(config, table, view.extras));
+  if (typeof reply?.hash === "string") history.replaceState(null, "", reply.hash);
+  if (Array.isArray(reply?.hidden)) hideControls(reply.hidden);
+  for (const notice of reply?.notices ?? []) errors.notice(notice);
   renderConfig();
+}
+
+/** `<control>_hide=true` in the link hides `.ui-<control>` elements, as TF does. */
+function hideControls(names) {
+  view.hidden = new Set(names);
+  for (const element of document.querySelectorAll(".ui-hidden")) element.classList.remove("ui-hidden");
+  for (const name of names) {
+    for (const element of document.querySelectorAll(`.ui-${CSS.escape(name)}`)) element.classList.add("ui-hidden");
+  }
 }
 
 /** Controls show where the user is heading (accepted config + changes on their way). */
@@ -158,19 +174,17 @@ function renderConfig() {
 
 // --- connection -----------------------------------------------------------------------------------------------
 
-function onConnect(firstTime) {
-  banner.connected();
+function onConnect() {
   const wasRunning = view.status === "running";
   view.sentFocus = null;          // a new session shows the output
   view.wantedFocus = null;
   view.focusInFlight = false;
   diagram.resetFocus();
-  // A new connection is a new session: on the first, apply the link; on later ones, the whole config (with its
-  // seed, so the same data and initial weights come back).
-  const restore = firstTime ? { ...fromHash.changes } : { ...sync.accepted };
-  for (const name of FEATURES) if (view.hidden.has(name)) restore[name] = false;   // TF drops hidden features
-  sync.restore(restore).then(() => {
-    if (!firstTime && wasRunning && view.status !== "running") send("start_training");
+  // A new connection is a new session: the address (the server's own link of the last accepted config, seed
+  // included) brings the same experiment back; the changes still pending follow it.
+  sync.openLink(location.hash).then((reply) => {
+    if (reply && !reply.ok) sync.openLink("");       // a link the server cannot read at all: its defaults
+    else if (reply && wasRunning && view.status !== "running") send("start_training");
   });
 }
 
@@ -193,10 +207,39 @@ async function send(event, payload) {
 }
 
 function setFocus(node, label) {
-  $("#focus-label").textContent = node === null ? "" : `Showing ${label}`;
-  $("#heatmap").classList.toggle("focused", node !== null);
+  showFocusLabel(node === null ? null : label);
   view.wantedFocus = node;
   sendFocus();
+}
+
+function showFocusLabel(label) {
+  $("#focus-label").textContent = label === null ? "" : `Showing ${label}`;
+  $("#heatmap").classList.toggle("focused", label !== null);
+}
+
+/** An inactive feature is not in the network, so frames do not carry its map: the page shows its full-size map
+ * from GET /feature-maps while it is hovered, and the focused node's map again when it is left. */
+function previewFeature(name) {
+  const at = FEATURES.indexOf(name);
+  view.preview = name && view.featureMaps ? view.featureMaps.subarray(at * MAP_BYTES, (at + 1) * MAP_BYTES) : null;
+  if (view.preview) {
+    const label = table.get(name)?.label ?? name;
+    showFocusLabel(`input ${label}, not in the network`);
+    outputMap.paint(view.preview, currentLookup());
+  } else {
+    const focused = diagram.focusedNode();
+    showFocusLabel(focused === null || focused === undefined ? null : diagram.focusLabel(focused));
+    if (view.lastHeatmap) outputMap.paint(view.lastHeatmap, currentLookup());
+  }
+}
+
+async function loadFeatureMaps() {
+  try {
+    const response = await fetch("/feature-maps");
+    if (response.ok) view.featureMaps = new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    console.warn("the features' maps did not load; hovering an inactive feature shows nothing", error);
+  }
 }
 
 /** One set_focus in flight at a time, the latest wanted node next: a mouse sweeping over the diagram sends a few
@@ -276,9 +319,11 @@ function drawFrame(frame) {
   const lookup = currentLookup();
   if (diagram.setStructure(frame.layerSizes, frame.features, view.hidden)) {
     view.repaintAll = true;
+    if (view.preview) previewFeature(null);      // its node went with the old structure, and never sees the pointer go
     if (view.wantedFocus !== null || view.sentFocus !== null) setFocus(null, null);
   }
-  outputMap.paint(heatmap, lookup);
+  view.lastHeatmap = heatmap;
+  outputMap.paint(view.preview ?? heatmap, lookup);
   diagram.update(frame, thumbnails, lookup, view.repaintAll);
   view.repaintAll = false;
   // While training, numbers that change every frame (and the flowing dashes) are written on every other frame:
@@ -395,14 +440,11 @@ installFiles({
 
 // A hash edited by hand applies like a pasted link (our own updates use replaceState and fire no event).
 window.addEventListener("hashchange", () => {
-  const parsed = parseHash(location.hash, table);
-  view.extras = parsed.extras;
-  changeConfig(parsed.changes);
+  if (connection.connected) sync.openLink(location.hash);
 });
 
-// `<control>_hide=true` hides `.ui-<control>` elements, as TF does (at load).
-for (const name of view.hidden) {
-  for (const element of document.querySelectorAll(`.ui-${CSS.escape(name)}`)) element.classList.add("ui-hidden");
-}
+// Until the server sends a config, the controls have no values to show (CSS hides them).
+document.body.classList.add("awaiting-config");
+loadFeatureMaps();
 banner.lost();
 setStatus("stopped");

@@ -4,6 +4,7 @@
 // are one SVG underneath. The DOM is built only when the structure (layer sizes, active features) changes; a frame
 // then only repaints thumbnails whose bytes changed and sets link and bias attributes whose value changed.
 import { continuousColor } from "./colors.js";
+import { element } from "./dom.js";
 import { PixelMap } from "./heatmap.js";
 
 const NS = "http://www.w3.org/2000/svg";
@@ -24,13 +25,6 @@ function svgElement(name, attributes = {}) {
   return element;
 }
 
-function htmlElement(name, className, text) {
-  const element = document.createElement(name);
-  if (className) element.className = className;
-  if (text !== undefined) element.textContent = text;
-  return element;
-}
-
 /** TF's d3.svg.diagonal: a cubic Bézier leaving and entering horizontally. */
 function diagonal(x0, y0, x1, y1) {
   const mx = (x0 + x1) / 2;
@@ -41,8 +35,8 @@ export class NetworkDiagram {
   /**
    * root: the .network column element (holds .layer-controls and .diagram).
    * features: [{name, label}] in the options table's order. featureBytes: 7×100 bytes of their 10×10 maps.
-   * hooks: toggleFeature(name), focus(nodeIndex | null), pin(nodeIndex | null) , changeNeurons(layer, delta),
-   *        editParameter({layer, node, source, value}), describe(), hidden(): Set of hidden control names.
+   * hooks: toggleFeature(name, on), focus(nodeIndex | null, label), previewFeature(name | null) (an inactive
+   *        feature hovered, or left), changeNeurons(layer, delta), editParameter({layer, node, source, value}).
    */
   constructor(root, { features, featureBytes, hooks }) {
     this.root = root;
@@ -140,33 +134,33 @@ export class NetworkDiagram {
   }
 
   makeInput(feature, index, row) {
-    const element = htmlElement("div", `node input ui-${feature.name}` + (index === null ? " inactive" : ""));
-    element.setAttribute("role", "button");
-    element.tabIndex = 0;
-    element.setAttribute("aria-pressed", String(index !== null));
-    element.setAttribute("aria-label", `Input ${feature.label}: ${index === null ? "off" : "on"}. Activate to ` +
+    const box = element("div", `node input ui-${feature.name}` + (index === null ? " inactive" : ""));
+    box.setAttribute("role", "button");
+    box.tabIndex = 0;
+    box.setAttribute("aria-pressed", String(index !== null));
+    box.setAttribute("aria-label", `Input ${feature.label}: ${index === null ? "off" : "on"}. Activate to ` +
       `turn it ${index === null ? "on" : "off"}`);
-    const canvas = htmlElement("canvas");
-    const label = htmlElement("div", "feature-label", feature.label);
-    element.append(canvas);
-    this.diagram.append(element, label);
-    const node = { kind: "input", feature: feature.name, index, column: 0, row, element, label,
+    const canvas = element("canvas");
+    const label = element("div", "feature-label" + (index === null ? " inactive" : ""), feature.label);
+    box.append(canvas);
+    this.diagram.append(box, label);
+    const node = { kind: "input", feature: feature.name, index, column: 0, row, element: box, label,
                    map: new PixelMap(canvas, 10), bytesAt: this.features.indexOf(feature) * THUMB_BYTES };
     this.wireNode(node, () => this.hooks.toggleFeature(feature.name, index === null));
     return node;
   }
 
   makeNeuron(layer, j, index, output) {
-    const element = htmlElement("div", output ? "node output" : "node hidden-node");
-    element.setAttribute("role", "button");
-    element.tabIndex = 0;
+    const box = element("div", output ? "node output" : "node hidden-node");
+    box.setAttribute("role", "button");
+    box.tabIndex = 0;
     const name = output ? "the output" : `neuron ${j + 1} of hidden layer ${layer}`;
-    element.setAttribute("aria-label", `Show ${name} in the big map`);
-    element.title = output ? "Output" : `Neuron ${j + 1}, layer ${layer}: hover or tap to see it larger`;
-    const canvas = htmlElement("canvas");
-    element.append(canvas);
-    this.diagram.append(element);
-    const node = { kind: output ? "output" : "hidden", index, column: layer, row: j, element, name,
+    box.setAttribute("aria-label", `Show ${name} in the big map`);
+    box.title = output ? "Output" : `Neuron ${j + 1}, layer ${layer}: hover or tap to see it larger`;
+    const canvas = element("canvas");
+    box.append(canvas);
+    this.diagram.append(box);
+    const node = { kind: output ? "output" : "hidden", index, column: layer, row: j, element: box, name,
                    map: new PixelMap(canvas, 10) };
     const focusIndex = output ? null : index;
     this.wireNode(node, () => this.pin(this.pinned === focusIndex ? null : focusIndex));
@@ -177,9 +171,9 @@ export class NetworkDiagram {
   wireNode(node, activate) {
     const { element } = node;
     const focusIndex = node.kind === "output" ? null : node.index;
-    const canFocus = node.kind !== "input" || node.index !== null;
-    const enter = () => { if (canFocus) this.hover(focusIndex); };
-    const leave = () => this.hover(undefined);
+    const inactive = node.kind === "input" && node.index === null;
+    const enter = () => (inactive ? this.hooks.previewFeature(node.feature) : this.hover(focusIndex));
+    const leave = () => (inactive ? this.hooks.previewFeature(null) : this.hover(undefined));
     element.addEventListener("pointerenter", (event) => { if (event.pointerType === "mouse") enter(); });
     element.addEventListener("pointerleave", (event) => { if (event.pointerType === "mouse") leave(); });
     // Keyboard focus only: a click or tap also focuses the element, and must pin rather than hover.
@@ -212,8 +206,13 @@ export class NetworkDiagram {
       const index = node.kind === "output" ? null : node.index;
       node.element.classList.toggle("focused", index === focus && (focus !== null || node.kind === "output"));
     }
-    const shown = this.nodes?.find((node) => node.index === focus && node.kind !== "output");
-    this.hooks.focus(focus, shown ? (shown.kind === "input" ? `input ${shown.feature}` : shown.name) : null);
+    this.hooks.focus(focus, this.focusLabel(focus));
+  }
+
+  /** How the big map's caption names a node (null for the output). */
+  focusLabel(index) {
+    const shown = this.nodes?.find((node) => node.index === index && node.kind !== "output");
+    return shown ? nodeName(shown) : null;
   }
 
   /** Forget focus on a rebuild: node indices of the old structure mean other nodes now. */
@@ -223,22 +222,22 @@ export class NetworkDiagram {
   }
 
   makeLayerControl(layer, size, hiddenControls) {
-    const box = htmlElement("div", `layer-control ui-numNodes${layer}`);
+    const box = element("div", `layer-control ui-numNodes${layer}`);
     if (hiddenControls.has(`numNodes${layer}`)) box.classList.add("ui-hidden");
-    const buttons = htmlElement("div", "buttons");
-    const plus = htmlElement("button", "icon-button small");
+    const buttons = element("div", "buttons");
+    const plus = element("button", "icon-button small");
     plus.type = "button";
     plus.setAttribute("aria-label", `Add a neuron to hidden layer ${layer}`);
     plus.append(icon("add"));
-    const minus = htmlElement("button", "icon-button small");
+    const minus = element("button", "icon-button small");
     minus.type = "button";
     minus.setAttribute("aria-label", `Remove a neuron from hidden layer ${layer}`);
     minus.append(icon("remove"));
     plus.addEventListener("click", () => this.hooks.changeNeurons(layer - 1, +1));
     minus.addEventListener("click", () => this.hooks.changeNeurons(layer - 1, -1));
     buttons.append(plus, minus);
-    const caption = htmlElement("div", "caption");
-    caption.append(String(size), htmlElement("span", "unit", size === 1 ? " neuron" : " neurons"));
+    const caption = element("div", "caption");
+    caption.append(String(size), element("span", "unit", size === 1 ? " neuron" : " neurons"));
     box.append(buttons, caption);
     box.dataset.column = String(layer);
     return box;
@@ -359,13 +358,17 @@ export function icon(name) {
 }
 
 function nodeName(node) {
-  return node.kind === "input" ? `input ${node.feature}` : node.name;
+  return node.kind === "input" ? `input ${node.label.textContent}` : node.name;
 }
 
 /** Links and bias squares are reachable with Tab, and Enter or Space opens their editor. */
 function keyboardTarget(label) {
   return { tabindex: "0", role: "button", "aria-label": `${label}: Enter to edit` };
 }
+
+// A number as a person types it: digits with an optional sign, point and exponent (not hex, not "Infinity").
+const DECIMAL = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+let cardCount = 0;
 
 /**
  * The hover card of TF: "Weight is 0.12" / "Bias is 0.10" over a link or bias square, and a click (or tap) turns
@@ -375,20 +378,26 @@ function keyboardTarget(label) {
 class ParameterCard {
   constructor(diagram) {
     this.diagram = diagram;
-    this.element = htmlElement("div", "hovercard");
+    this.element = element("div", "hovercard");
     this.element.hidden = true;
     this.element.setAttribute("role", "dialog");
-    this.text = htmlElement("div", "card-text");
-    this.input = htmlElement("input");
-    this.input.type = "number";
-    this.input.step = "any";
+    this.text = element("div", "card-text");
+    // A text field, not type=number: that one reads a value it cannot hold (1e400) as empty, so the card could not
+    // say what was wrong with it.
+    this.input = element("input");
+    this.input.type = "text";
+    this.input.inputMode = "decimal";
+    this.input.spellcheck = false;
+    this.input.autocomplete = "off";
     this.input.hidden = true;
-    this.hint = htmlElement("div", "card-hint");
+    this.hint = element("div", "card-hint");
+    this.hint.id = `card-hint-${cardCount++}`;
+    this.input.setAttribute("aria-describedby", this.hint.id);
     this.element.append(this.text, this.input, this.hint);
     this.target = null;           // {kind: "weight"|"bias", item}
     this.editing = false;
     this.input.addEventListener("keydown", (event) => {
-      if (event.key === "Enter") { event.preventDefault(); this.commit(); this.close(); }
+      if (event.key === "Enter") { event.preventDefault(); if (this.commit()) this.close(); }
       if (event.key === "Escape") { event.preventDefault(); this.close(); }
     });
     this.input.addEventListener("change", () => this.commit());
@@ -469,17 +478,35 @@ class ParameterCard {
     const dead = kind === "weight" && item.dead ? " (dead: L1 regularization removed this link)" : "";
     const label = kind === "weight" ? "Weight" : "Bias";
     this.text.textContent = this.editing ? `${label}:` : `${label} is ${shown}${dead}`;
-    this.hint.textContent = this.editing ? "Enter to set, Esc to cancel." : "Click to edit.";
+    if (initial) this.showProblem(null);
     if (initial && this.editing) this.input.value = value === null ? "" : String(value);
   }
 
+  /** Under the field: how to use it, or what is wrong with what was typed (and what is allowed). */
+  showProblem(problem) {
+    this.hint.textContent = problem ?? (this.editing ? "Enter to set, Esc to cancel." : "Click to edit.");
+    this.hint.classList.toggle("problem", Boolean(problem));
+    this.hint.setAttribute("role", problem ? "alert" : "note");
+    this.input.setAttribute("aria-invalid", String(Boolean(problem)));
+  }
+
+  /** Send the typed value; returns whether it was one (else the card says what is allowed and stays open). */
   commit() {
-    if (!this.target || !this.editing) return;
-    const value = this.input.valueAsNumber;
-    if (!Number.isFinite(value)) return;
+    if (!this.target || !this.editing) return false;
+    const text = this.input.value.trim();
+    const value = DECIMAL.test(text) ? Number(text) : NaN;
     const { kind, item } = this.target;
+    if (!Number.isFinite(value)) {
+      const what = kind === "weight" ? "A weight" : "A bias";
+      const why = Number.isNaN(value) ? `“${text}” is not a number` : `${text} is too large`;
+      this.showProblem(`${why}. ${what} must be a finite number, such as 0.5, -2 or 1e-3 (at most about 1.8e308 ` +
+                       "in size).");
+      return false;
+    }
+    this.showProblem(null);
     this.diagram.hooks.editParameter({ layer: item.layer, node: item.node,
                                        source: kind === "weight" ? item.source : null, value });
+    return true;
   }
 
   close() {

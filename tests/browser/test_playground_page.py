@@ -147,14 +147,15 @@ def test_tf_hash_details(playground):
     assert "unknownKey" not in page.evaluate("() => location.hash")
 
 
-def test_an_invalid_value_shows_the_servers_error_and_the_page_keeps_working(playground):
+def test_a_links_value_out_of_range_is_clamped_with_a_notice_and_the_page_keeps_working(playground):
     playground.open("#batchSize=99&activation=relu&seed=0.2")
     alert = playground.page.locator(".error-message[role=alert]")
     alert.wait_for()
     message = alert.text_content()
     assert "batchSize" in message and "1 to 30" in message and "99" in message
-    # The rest of the link was applied, without the rejected field.
-    assert playground.hash()["activation"] == "relu" and playground.hash()["batchSize"] == "10"
+    # The rest of the link was applied, and the batch size clamped to the nearest allowed value.
+    assert playground.hash()["activation"] == "relu" and playground.hash()["batchSize"] == "30"
+    assert playground.page.locator("[data-option=batchSize] .value").text_content() == "30"
     playground.page.get_by_role("button", name="Dismiss this message").click()
     assert alert.count() == 0
     playground.page.click("#play-pause-button")
@@ -284,45 +285,22 @@ def test_a_lost_connection_reconnects_and_restores_the_session(new_playground, r
     assert playground.count(".error-message") == 0
 
 
-TF_DEFAULT_LINK = ("#activation=tanh&batchSize=10&dataset=circle&regDataset=reg-plane&learningRate=0.03"
-                   "&regularizationRate=0&noise=0&networkShape=4,2&seed=0.59704&showTestData=false&discretize=false"
-                   "&percTrainData=50&x=true&y=true&xTimesY=false&xSquared=false&ySquared=false&cosX=false"
-                   "&sinX=false&cosY=false&sinY=false&collectStats=false&problem=classification&initZero=false"
-                   "&hideText=false")
-
-
-def test_page_modules_read_and_write_tf_links_and_bytes(playground):
-    """The pure modules, run in the page: TF's link format, the epoch format, and the byte -> colour tables."""
+def test_page_modules_format_numbers_and_decode_bytes(playground):
+    """The pure modules, run in the page: the epoch and loss formats, and the byte -> colour tables."""
     playground.open()
-    result = playground.evaluate("""async (link) => {
-      const state = await import("/static/js/state.js");
+    result = playground.evaluate("""async () => {
       const format = await import("/static/js/format.js");
       const colors = await import("/static/js/colors.js");
-      const data = JSON.parse(document.getElementById("page-data").textContent);
-      const table = new state.OptionsTable(data.options, data.urlOrder);
-      const parsed = state.parseHash(link, table);
       const plain = colors.byteLookup(), discrete = colors.byteLookup({ discretize: true });
       const rgba = (table, q) => Array.from(new Uint8Array(Uint32Array.of(table[q]).buffer));
       return {
-        changes: parsed.changes, extras: parsed.extras,
-        rewritten: state.toHash({ ...parsed.changes, regularization: "none" }, table, parsed.extras),
-        odd: state.parseHash("#x=&y=0&networkShape=&batchSize=abc&foo=1&noise_hide=true", table),
         epochs: [0, 7, 1234, 999999, 1234567].map(format.formatEpoch),
         losses: [0.12345, null].map(format.formatLoss),
         shades: [0, 7, 8, 123, 124, 247].map((q) => rgba(plain, q)),
         discrete: [0, 123, 124, 247].map((q) => rgba(discrete, q)),
         nan: rgba(plain, 255),
       };
-    }""", TF_DEFAULT_LINK)
-    assert result["changes"]["networkShape"] == [4, 2] and result["changes"]["learningRate"] == 0.03
-    assert result["changes"]["x"] is True and result["changes"]["sinX"] is False
-    assert result["extras"] == {"cosX": "false", "cosY": "false", "collectStats": "false"}
-    # TF's key order, TF's inert keys kept, our own options left out at their defaults.
-    assert result["rewritten"] == TF_DEFAULT_LINK.replace("&batchSize", "&regularization=none&batchSize")
-    odd = result["odd"]
-    assert odd["changes"]["y"] is True and odd["changes"]["networkShape"] == []   # anything but "false" is true
-    assert "x" not in odd["changes"] and odd["changes"]["batchSize"] == "abc"     # the server quotes it back
-    assert "foo" not in odd["changes"] and odd["extras"] == {"noise_hide": "true"}
+    }""")
     assert result["epochs"] == ["000,000", "000,007", "001,234", "999,999", "1,234,567"]
     assert result["losses"] == ["0.123", "NaN"]
     orange, grey, blue = [245, 147, 34, 160], [232, 234, 235, 160], [8, 119, 189, 160]
