@@ -265,11 +265,6 @@ class Trainer:
                                  batch_size)
 
     @property
-    def batch_size(self) -> int:
-        assert self.data is not None
-        return self.data.batch_size
-
-    @property
     def kind(self) -> Kind:
         data = self.data           # a trainer without data can be drawn, not trained
         counts = (0, 0, 0) if data is None else (data.batch_size, len(data.train_labels), len(data.test_labels))
@@ -286,10 +281,6 @@ class Trainer:
     def evaluate(self) -> Evaluation:
         """Mean loss (without the regularization penalty) and, for ±1 labels, accuracy on both sets."""
         return TrainerGroup([self]).evaluate()[0]
-
-    def losses(self) -> tuple[float, float]:
-        """(train loss, test loss)."""
-        return self.evaluate()[:2]
 
     def dead_links(self) -> list:
         """dead[layer][to][from] as booleans (L1 killed the link)."""

@@ -70,7 +70,7 @@ CASES = [
 def test_every_member_of_a_group_is_exactly_its_solo_run(config):
     group, twins = group_and_twins(config)
     assert len({session.signature for session in group}) == 1
-    assert len({session.trainer.carried for session in group}) == (2 if 250 % group[0].trainer.batch_size else 1)
+    assert len({session.trainer.carried for session in group}) == (2 if 250 % group[0].trainer.kind.batch_size else 1)
     for _ in range(3):                                               # epoch by epoch
         assert train_group(group, 60, [1] * 4) == [1] * 4
         for twin in twins:
