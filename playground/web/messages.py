@@ -6,32 +6,22 @@ import math
 
 import numpy as np
 
+from .. import wire
 from ..options import ConfigError
 from ..session import RUNNING, STOPPED, TrainingSession
 
 
-def _rounded(values):
-    """Nested lists of floats -> 6 significant digits, None where not finite (JSON has no NaN)."""
-    if isinstance(values, list):
-        return [_rounded(v) for v in values]
-    return float(f"{values:.6g}") if math.isfinite(values) else None
-
-
 def frame(session: TrainingSession, focus: int | None) -> dict:
-    """A `map_update` payload (its `seq` is set by the hub)."""
+    """A `map_update` payload (its `seq` is set by the hub); maps and parameters travel compact (playground/wire.py)."""
     if focus is not None and focus >= sum(session.net.layer_sizes):
         focus = None                                 # the focused node went with a smaller network
     rendered = session.frame(focus)
-    weights, biases = session.net.get_parameters()
-    dead = session.trainer.dead_links() if session.config["regularization"] == "L1" else None
     return {"seq": 0, "epoch": session.epoch, "status": session.status,
             "trainLoss": _finite(session.train_loss), "testLoss": _finite(session.test_loss),
             "trainAccuracy": session.train_accuracy, "testAccuracy": session.test_accuracy,
             "loss": session.loss_name, "focus": focus,
-            "heatmap": rendered.heatmap, "thumbnails": rendered.thumbnails,
             "layerSizes": session.net.layer_sizes, "features": session.feature_names,
-            "weights": _rounded(weights), "biases": _rounded(biases),
-            "dead": dead if dead and any(d for layer in dead for row in layer for d in row) else None}
+            **wire.encode(rendered, session.net.flat, session.trainer.dead)}
 
 
 def train_turn(session: TrainingSession, seconds: float, max_epochs: int | None, render: bool,
