@@ -3,6 +3,7 @@ pixels as the server's own codes painted by the page's painter, and the links L1
 import pytest
 
 from playground.session import TrainingSession
+from tests.live_server import LiveServer
 
 SEED = "frames"
 L1 = {"regularization": "L1", "regularizationRate": 0.3}
@@ -22,6 +23,15 @@ DIFFERING_PIXELS = """async ({ codes, discretize }) => {
   }
   return differing;
 }"""
+
+
+@pytest.fixture(scope="module")
+def live_server():
+    """A server that does not send an unacknowledged frame again for 10 minutes, so every frame the page draws
+    after a bad one shows that the page acknowledged the bad one."""
+    server = LiveServer(ack_timeout=600)
+    yield server
+    server.stop()
 
 
 @pytest.mark.parametrize("discretize", [False, True])
@@ -46,3 +56,33 @@ def test_dead_links_show_where_the_server_killed_them(playground):
         return playground.evaluate("() => [...document.querySelectorAll('#network path.link')]"
                                    ".map((line) => line.classList.contains('dead'))")
     playground.wait_until(lambda: playground.epoch() == 1 and shown() == expected, message="the dead links of epoch 1")
+
+
+def test_a_frame_that_cannot_be_decoded_is_reported_and_acknowledged(playground):
+    """One map_update's maps attachment is replaced on its way (Playwright routes the page's WebSocket): the page
+    says so, acknowledges it, and draws the frames that follow."""
+    page = playground.page
+    corrupt = {"armed": False, "next_binary": False, "done": False}
+
+    def from_server(client, message):
+        if isinstance(message, str):
+            corrupt["next_binary"] = corrupt["armed"] and '"map_update"' in message
+        elif corrupt["next_binary"]:             # the first attachment of a map_update is its `maps`
+            corrupt.update(armed=False, next_binary=False, done=True)
+            message = b"not a zlib stream"
+        client.send(message)
+
+    def route(client):
+        server = client.connect_to_server()
+        client.on_message(server.send)
+        server.on_message(lambda message: from_server(client, message))
+    page.route_web_socket("**/socket.io/**", route)
+    playground.open(f"#seed={SEED}")
+    corrupt["armed"] = True
+    page.click("#play-pause-button")
+    playground.wait_until(lambda: corrupt["done"], message="a map_update to corrupt")
+    drawn = playground.frames()
+    playground.wait_until(lambda: "could not be decoded" in playground.text("#errors"), message="the error shown")
+    playground.wait_until(lambda: playground.frames() > drawn + 5, message="frames drawn after the bad one")
+    assert any("decoding a frame failed" in problem for problem in page.problems)
+    page.problems.clear()                        # the one expected console error
