@@ -5,9 +5,9 @@ through Playwright), presses play and measures over `--seconds`:
 - frames drawn per second on the page (the page's `window.__playgroundStats.framesDrawn`);
 - CPU of all Chromium processes together (psutil: user + system time of the browser and its children, before and
   after, over wall time), as a percentage of one core; and the server's CPU for reference.
-Then the same for a "bare" page built here, in a document of the server's own origin: it only connects, paints the
-100×100 map and six 10×10 thumbnails from the same `map_update` frames with a 256-entry lookup table, and
-acknowledges each frame after drawing it. Prints one JSON object.
+Then the same for a "bare" page built here, in a document of the server's own origin: it only connects, decodes
+the same `map_update` frames with the page's decoder (static/js/frames.js), paints the 100×100 map and six 10×10
+thumbnails with a 256-entry lookup table, and acknowledges each frame after drawing it. Prints one JSON object.
 
     .venv/bin/python bench/browser.py [--seconds 20] [--screenshot docs/screenshot.png]
 
@@ -39,6 +39,7 @@ READY = ("() => { const s = window.__playgroundStats;"
 # import the Socket.IO client), set up through Playwright's evaluate, which the page's CSP does not apply to.
 BARE_SETUP = """async () => {
   const { io } = await import("/vendor/socket.io.esm.min.js");
+  const { decodeFrame } = await import("/static/js/frames.js");     // the compact frames, as the page decodes them
   document.body.replaceChildren();
   const SHADES = [];
   const stops = [[245, 147, 34], [232, 234, 235], [8, 119, 189]];
@@ -84,11 +85,11 @@ BARE_SETUP = """async () => {
       }
     } finally { done.forEach((ack) => ack()); }
   }
-  socket.on("map_update", (frame, ack) => {
+  socket.on("map_update", (payload, ack) => decodeFrame(payload).then((frame) => {
     pending = frame;
     if (ack) acks.push(ack);
     if (!scheduled) { scheduled = true; requestAnimationFrame(draw); }
-  });
+  }));
 }"""
 
 

@@ -3,6 +3,7 @@ import math
 
 import pytest
 
+from playground import wire
 from playground.frames import GRID_SIZE, THUMBNAIL_SIZE
 from playground.web.factory import create_app
 from playground.web.settings import Settings
@@ -32,9 +33,10 @@ def test_connect_sends_the_data_the_state_and_a_first_frame(client, socketio):
     assert len(dataset["points"]) == 500 * 3 * 4
     assert received[1]["args"][0] == {"status": "stopped", "epoch": 0, "reason": None}
     frame = next(m["args"][0] for m in received if m["name"] == "map_update")
-    assert len(frame["heatmap"]) == GRID_SIZE * GRID_SIZE
+    decoded = wire.decode(frame)
+    assert len(decoded["heatmap"]) == GRID_SIZE * GRID_SIZE
     assert frame["layerSizes"] == [2, 4, 2, 1] and frame["features"] == ["x", "y"]
-    assert len(frame["thumbnails"]) == 9 * THUMBNAIL_SIZE * THUMBNAIL_SIZE
+    assert len(decoded["thumbnails"]) == 9 * THUMBNAIL_SIZE * THUMBNAIL_SIZE
     assert frame["epoch"] == 0 and frame["seq"] == 1
 
 
@@ -186,9 +188,10 @@ def test_set_focus_shows_that_node(client, socketio, hub):
     frame = only_session(hub).experiment.newest or events(client, "map_update")[-1]
     assert frame["focus"] == 0
     # Node 0 is the x input: its map is constant down each column, left to right from orange to blue.
-    first_row = frame["heatmap"][:GRID_SIZE]
-    assert first_row[0] == 0 and first_row[-1] == 247
-    assert frame["heatmap"][GRID_SIZE * 50:GRID_SIZE * 51] == first_row
+    heatmap = wire.decode(frame)["heatmap"]
+    first_row = heatmap[:GRID_SIZE]
+    assert first_row[0] >> 3 == 0 and first_row[-1] >> 3 == 30
+    assert heatmap[GRID_SIZE * 50:GRID_SIZE * 51] == first_row
     for bad in ({"node": 9}, {"node": -1}, {"node": True}, {"node": "1"}, {}):
         assert client.emit("set_focus", bad, callback=True)["ok"] is False
     assert client.emit("set_focus", {"node": None}, callback=True)["ok"]
@@ -244,7 +247,7 @@ def test_divergence_is_a_state_not_a_crash(client, socketio, hub):
     assert events(client, "state")[-1]["status"] == "diverged"
     frame = only_session(hub).experiment.newest
     assert frame["trainLoss"] is None and frame["status"] == "diverged"
-    assert all(w is None or math.isfinite(w) for layer in frame["weights"] for row in layer for w in row)
+    assert all(w is None or math.isfinite(w) for layer in wire.decode(frame)["weights"] for row in layer for w in row)
     refused = client.emit("start_training", callback=True)
     assert refused["ok"] is False and refused["error"]["field"] == "status"
     assert client.emit("reset", callback=True)["ok"]

@@ -6,15 +6,9 @@ import math
 
 import numpy as np
 
+from .. import wire
 from ..options import ConfigError, config_to_json
 from ..session import STOPPED, TrainingSession, render_frames
-
-
-def _rounded(values):
-    """Nested lists of floats -> 6 significant digits, None where not finite (JSON has no NaN)."""
-    if isinstance(values, list):
-        return [_rounded(v) for v in values]
-    return float(f"{values:.6g}") if math.isfinite(values) else None
 
 
 def frames(sessions: list[TrainingSession], focuses: list[int | None]) -> list[dict]:
@@ -36,16 +30,13 @@ def frame(session: TrainingSession, focus: int | None) -> dict:
 
 
 def _frame_payload(session: TrainingSession, rendered, focus: int | None) -> dict:
-    weights, biases = session.net.get_parameters()
-    dead = session.trainer.dead_links() if session.config["regularization"] == "L1" else None
+    """Maps and parameters travel compact (playground/wire.py)."""
     return {"seq": 0, "epoch": session.epoch, "status": session.status,
             "trainLoss": _finite(session.train_loss), "testLoss": _finite(session.test_loss),
             "trainAccuracy": session.train_accuracy, "testAccuracy": session.test_accuracy,
             "loss": session.loss_name, "focus": focus,
-            "heatmap": rendered.heatmap, "thumbnails": rendered.thumbnails,
             "layerSizes": session.net.layer_sizes, "features": session.feature_names,
-            "weights": _rounded(weights), "biases": _rounded(biases),
-            "dead": dead if dead and any(d for layer in dead for row in layer for d in row) else None}
+            **wire.encode(rendered, session.net.flat, session.trainer.dead)}
 
 
 STEP_RESULT_FIELDS = ("epoch", "trainLoss", "testLoss", "trainAccuracy", "testAccuracy", "loss")

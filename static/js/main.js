@@ -6,6 +6,7 @@ import { Connection, NotConnected } from "./connection.js";
 import { OptionsTable, buildControls, buildDatasetPicker } from "./controls.js";
 import { installFiles } from "./files.js";
 import { formatEpoch, formatLoss } from "./format.js";
+import { decodeFrame } from "./frames.js";
 import { OutputMap } from "./heatmap.js";
 import { installShortcuts } from "./keyboard.js";
 import { LossChart } from "./linechart.js";
@@ -280,11 +281,19 @@ function setEpoch(epoch) {
 
 // --- frames ---------------------------------------------------------------------------------------------------
 
-function onMapUpdate(frame, ack) {
-  frame.received = ++stats.framesReceived;
-  pendingFrame = frame;
-  if (typeof ack === "function") pendingAcks.push(ack);
-  scheduleDraw();
+function onMapUpdate(payload, ack) {
+  const received = ++stats.framesReceived;
+  decodeFrame(payload).then((frame) => {
+    frame.received = received;
+    pendingFrame = frame;
+    if (typeof ack === "function") pendingAcks.push(ack);
+    scheduleDraw();
+  }, (error) => {
+    // Nothing to draw: acknowledge at once, so the next frame comes, and say so.
+    console.error("decoding a frame failed", error);
+    errors.show({ event: "map_update", message: `A frame from the server could not be decoded (${error.message})` });
+    if (typeof ack === "function") ack();
+  });
 }
 
 function scheduleDraw() {

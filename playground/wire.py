@@ -1,0 +1,105 @@
+"""Frames on the wire: the compact binary fields of `map_update` (docs/protocol.md, "map_update on the wire").
+
+Pure numpy + zlib: `encode` runs in the native training thread for every frame sent (zlib releases the GIL while
+it deflates), so it is a few array operations and one deflate. Every frame decodes on its own (no reference to an
+earlier frame): the ack gate drops frames and a reconnection starts from nothing.
+
+`maps`: the heat map and the thumbnails as symbols, one byte each, then PNG's "Up" filter, then one zlib stream.
+    symbol = (q >> 3) + (q >= 124) for a frame code q (playground/frames.py): TF Playground's 31 shades, with the
+    grey middle shade 15 split at v = 0 (so that "discretize output", q >= 124, survives), and NaN (q = 255) as
+    symbol 32. A decoder turns each symbol back into the middle code of its range (`SYMBOL_CODES`).
+    Up filter: each byte minus the byte one row above it (mod 256); rows are 100 bytes for the heat map and 10 for
+    the thumbnails. A smooth map becomes long runs of zeros, which zlib's run-length strategy packs at level 1
+    (bench/frames.py measures the alternatives: levels 6 and 9 save under 10% for 3 to 30 times the CPU).
+`parameters`: every weight and bias as little-endian float32, layer by layer, each node's weights (from every
+    node of the layer before) followed by its bias: the network's flat [W | b] buffer. The page shows 6 digits.
+`dead`: one bit per parameter in the same order, least significant bit first (bias bits are 0), or None when no
+    link is dead.
+"""
+from __future__ import annotations
+
+import itertools
+import zlib
+
+import numpy as np
+
+from .frames import GRID_SIZE, NAN_CODE, THUMBNAIL_SIZE, Frame
+
+SHADE_BITS = 3                         # q >> 3 is TF Playground's shade index
+POSITIVE_CODE = 124                    # the first code of v >= 0
+NAN_SYMBOL = (NAN_CODE >> SHADE_BITS) + 1
+ZLIB_LEVEL = 1
+HEATMAP_BYTES = GRID_SIZE * GRID_SIZE
+
+
+def _symbol_of_codes() -> np.ndarray:
+    codes = np.arange(256)
+    return ((codes >> SHADE_BITS) + (codes >= POSITIVE_CODE)).astype(np.uint8)
+
+
+SYMBOL_OF_CODE = _symbol_of_codes()
+# The middle code of each symbol's range (rounded up): 8s + 4 for a whole shade s, 122 and 126 for the halves of
+# the grey shade, 255 for NaN. The page draws these codes exactly as it draws the server's own.
+SYMBOL_CODES = np.array([int(np.flatnonzero(SYMBOL_OF_CODE[:NAN_CODE] == symbol).mean() + 0.5)
+                         for symbol in range(NAN_SYMBOL)] + [NAN_CODE], dtype=np.uint8)
+
+
+def encode(frame: Frame, parameters, dead) -> dict:
+    """The binary fields of a `map_update`: `maps`, `parameters` and `dead` (see the module docstring).
+
+    `parameters` is the network's flat [W | b] buffer (float64, any array-like) and `dead` the trainer's mask of
+    dead links over the same buffer (or None)."""
+    return {"maps": encode_maps(frame), "parameters": encode_parameters(parameters), "dead": encode_dead(dead)}
+
+
+def encode_maps(frame: Frame) -> bytes:
+    deflate = zlib.compressobj(ZLIB_LEVEL, strategy=zlib.Z_RLE)
+    heatmap = deflate.compress(up_filtered(frame.heatmap, GRID_SIZE).tobytes())
+    return heatmap + deflate.compress(up_filtered(frame.thumbnails, THUMBNAIL_SIZE).tobytes()) + deflate.flush()
+
+
+def up_filtered(codes: bytes, width: int) -> np.ndarray:
+    symbols = SYMBOL_OF_CODE[np.frombuffer(codes, np.uint8)]
+    filtered = symbols.copy()
+    filtered[width:] -= symbols[:-width]        # uint8 arithmetic wraps: mod 256, as the decoder adds it back
+    return filtered
+
+
+def encode_parameters(parameters) -> bytes:
+    with np.errstate(over="ignore"):            # beyond float32's range is infinite, shown as not finite
+        return np.asarray(parameters, dtype="<f4").tobytes()
+
+
+def encode_dead(dead) -> bytes | None:
+    mask = None if dead is None else np.asarray(dead, dtype=bool)
+    return np.packbits(mask, bitorder="little").tobytes() if mask is not None and mask.any() else None
+
+
+# --- the inverse, as the page decodes it (static/js/frames.js), for tests and the protocol's examples ------------
+
+def decode(payload: dict) -> dict:
+    """A `map_update`'s binary fields -> the frame as the server rendered it: `heatmap` and `thumbnails` as codes
+    (each symbol's middle code), `weights[layer][to][from]`, `biases[layer][to]` (float32 values, None where not
+    finite) and `dead[layer][to][from]` (or None)."""
+    symbols = np.frombuffer(zlib.decompress(payload["maps"]), np.uint8)
+    heatmap = _unfiltered(symbols[:HEATMAP_BYTES], GRID_SIZE)
+    thumbnails = _unfiltered(symbols[HEATMAP_BYTES:], THUMBNAIL_SIZE)
+    values = np.frombuffer(payload["parameters"], "<f4").astype(float)
+    bits = (np.zeros(len(values), bool) if payload["dead"] is None
+            else np.unpackbits(np.frombuffer(payload["dead"], np.uint8), count=len(values), bitorder="little"))
+    weights, biases, dead, offset = [], [], [], 0
+    sizes = payload["layerSizes"]
+    for inputs, outputs in itertools.pairwise(sizes):
+        block = slice(offset, offset + outputs * (inputs + 1))
+        rows = [[None if not np.isfinite(v) else float(v) for v in row] for row in values[block].reshape(outputs, -1)]
+        weights.append([row[:-1] for row in rows])
+        biases.append([row[-1] for row in rows])
+        dead.append([[bool(b) for b in row[:-1]] for row in bits[block].reshape(outputs, -1)])
+        offset = block.stop
+    return {"heatmap": heatmap, "thumbnails": thumbnails, "weights": weights, "biases": biases,
+            "dead": dead if payload["dead"] is not None else None}
+
+
+def _unfiltered(filtered: np.ndarray, width: int) -> bytes:
+    symbols = np.cumsum(filtered.reshape(-1, width), axis=0, dtype=np.uint8)     # sums wrap mod 256
+    return SYMBOL_CODES[symbols].tobytes()
