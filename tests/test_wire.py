@@ -57,7 +57,7 @@ def test_round_trip_keeps_shades_signs_and_weights(changes, epochs):
 
 def test_every_code_decodes_to_its_shade_and_sign():
     codes = bytes(list(range(248)) + [NAN_CODE]) * 44           # every code the renderer writes, in every position
-    frame = Frame(codes[:10000], codes[10000:10000 + 900], 9)
+    frame = Frame(codes[:10000], codes[10000:10000 + 900])
     decoded = wire.decode({"layerSizes": [2, 4, 2, 1], **wire.encode(frame, np.zeros(25), None)})
     assert_same_picture(frame.heatmap, decoded["heatmap"])
     assert_same_picture(frame.thumbnails, decoded["thumbnails"])
