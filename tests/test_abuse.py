@@ -112,6 +112,8 @@ def test_a_flooding_client_is_disconnected_and_the_others_go_on(server):
             except (websocket.WebSocketConnectionClosedException, OSError):
                 break                       # disconnected
         until_closed(flooder)
+        # Disconnected once: the server stopped reading what the flooder had buffered instead of handling each.
+        assert wait_until(lambda: server.log_path.read_text().count("disconnected: flooding") == 1)
         seen = len(normal.frames)
         reply = normal.call("step", timeout=10)
         assert reply is not None and reply["ok"]

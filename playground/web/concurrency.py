@@ -21,6 +21,9 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 ASYNC_MODE = "eventlet"
+# Connections the kernel queues before the server accepts them. eventlet's default of 50 overflowed when one script
+# opened a thousand: every other client's SYN was then dropped and retried a second later.
+LISTEN_BACKLOG = 1024
 
 
 def monkey_patch() -> None:
@@ -69,7 +72,7 @@ def serve(app, host: str, port: int) -> None:
 
     settings = app.config["PLAYGROUND_SETTINGS"]
     harden_websockets()
-    listener = eventlet.listen((host, port))
+    listener = eventlet.listen((host, port), backlog=LISTEN_BACKLOG)
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     limits = AddressLimits(settings.max_connections_per_address, settings.max_pending_requests_per_address,
                            exempt=settings.proxies())

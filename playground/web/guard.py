@@ -118,9 +118,17 @@ def guard_engineio(eio) -> None:
 
 def _ending_on_protocol_error(websocket_handler):
     """python-engineio lets a malformed packet escape its WebSocket loop: the server then wrote a 500 page into the
-    WebSocket and the session stayed open (a training slot taken) until the ping timeout."""
+    WebSocket and the session stayed open (a training slot taken) until the ping timeout. And its loop reads on after
+    the session was closed."""
     @functools.wraps(websocket_handler)
     def handler(socket, ws):
+        wait = ws.wait
+
+        def wait_while_open():
+            # Once the server has ended the session (a flood, a protocol error), stop reading: otherwise the loop
+            # would go on through everything the client managed to buffer (12,000 messages in one measured flood).
+            return None if socket.closed else wait()
+        ws.wait = wait_while_open
         try:
             return websocket_handler(socket, ws)
         except Exception as problem:       # noqa: BLE001 - whatever broke, the session ends and the log says why
