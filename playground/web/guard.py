@@ -185,7 +185,8 @@ def guard_socketio(server, settings) -> None:
         try:
             return handle_event_work(*args)
         finally:
-            budget.release()
+            if server.async_handlers:           # only events run in their own green thread took from the budget
+                budget.release()
 
     def refuse_busy(eio_sid, namespace, id, data):
         event = str(data[0])[:40] if data else ""
@@ -200,7 +201,6 @@ def guard_socketio(server, settings) -> None:
     server.eio.on("message", guarded_message)          # python-socketio registered the unguarded ones at start
     server.eio.on("disconnect", guarded_disconnect)
     server._handle_event, server._handle_event_internal = guarded_event, counted_work
-    server.event_budget = budget
 
 
 # python-socketio hands client *events* named "connect", "disconnect" or "*" to the connect/disconnect/catch-all
