@@ -80,7 +80,7 @@ def churn(cycles: int, workers: int, warmup_cycles: int = 20, settle_seconds: fl
         run(cycles, warmup_cycles)
         seconds = time.monotonic() - started
         deadline = time.monotonic() + 2
-        while server.health() != {"ok": True, "connections": 0, "training": 0} and time.monotonic() < deadline:
+        while server.counts() != {"connections": 0, "training": 0} and time.monotonic() < deadline:
             time.sleep(0.05)
         after = server.metrics()
         # Engine.IO lets each closed connection's ping task sleep out its interval (25 s) before it lets go of the

@@ -57,13 +57,18 @@ class LiveServer:
     def health(self) -> dict:
         return self.get("/healthz")
 
+    def counts(self) -> dict:
+        """The server's connections and training sessions (from /metrics: /healthz tells strangers nothing)."""
+        metrics = self.metrics()
+        return {"connections": metrics["connections"], "training": metrics["training"]}
+
     def metrics(self, clear: bool = False) -> dict:
         """Event-loop lag (with measure_lag=1), sessions and memory; `clear` starts a new lag window."""
         return self.get("/metrics?clear=1" if clear else "/metrics")
 
     def wait_connections(self, count: int, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
-        while self.health()["connections"] != count:
+        while self.counts()["connections"] != count:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the server did not reach {count} connections")
             time.sleep(0.05)

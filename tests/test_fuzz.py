@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import pytest
 import socketio as socketio_lib
+import websocket
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
@@ -43,8 +44,10 @@ from playground.web.factory import create_app
 from playground.experiments import Experiment
 from playground.web.hub import Connection as HubConnection
 from playground.web.settings import Settings
+from tests import test_abuse as abuse
 
-FAST = dict(events_per_second=1e9, events_burst=1e9)      # fuzz apps: the rate limit must not mask other errors
+# Fuzz apps: the rate limit and the bound on binary attachments (more close the connection) must not mask other errors.
+FAST = dict(events_per_second=1e9, events_burst=1e9, max_attachments=10**6)
 SLOW_CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
                HealthCheck.large_base_example, HealthCheck.filter_too_much]
 
@@ -688,6 +691,14 @@ class Pacer:
 PACER = Pacer(45)
 
 
+def blobs(value) -> int:
+    if isinstance(value, (bytes, bytearray)):
+        return 1
+    if isinstance(value, dict):
+        value = list(value.values())
+    return sum(map(blobs, value)) if isinstance(value, (list, tuple)) else 0
+
+
 def wire_size(value) -> int:
     return len(json.dumps(value, default=lambda blob: "b" * len(blob)))
 
@@ -697,6 +708,7 @@ def wire_size(value) -> int:
 def test_live_server_answers_every_malformed_payload(live_client, data, event):
     args = data.draw(payloads(event), label="args")
     assume(wire_size(args) < 300_000)               # a message over MAX_HTTP_BUFFER_SIZE closes the connection
+    assume(blobs(args) <= Settings().max_attachments)    # and so do more binary attachments than allowed
     PACER.wait()
     reply = live_client.call(event, tuple(args), timeout=10)     # a tuple: exactly these arguments
     assert isinstance(reply, dict) and reply.get("ok") in (True, False), reply
@@ -750,6 +762,75 @@ def test_live_server_keeps_serving_after_raw_garbage_and_oversize_messages(live_
     assert answer["ok"] or answer["error"]["field"] == "rate", answer
 
 
+# --- 8. below Socket.IO: raw WebSocket frames (Engine.IO packets, attachments, fragments) ------------------------------
+
+socketio_packets = st.builds(
+    lambda kind, attachments, namespace, ack, body: f"4{kind}{attachments}{namespace}{ack}{body}",
+    st.sampled_from("0123456789x"), st.sampled_from(["", "1-", "2-", "3-", "100000-", "99999999999-", "-"]),
+    st.sampled_from(["", "/", "/nope,", "/,"]), st.sampled_from(["", "1", "99", "1" * 120]),
+    st.one_of(st.sampled_from(['["step"]', '["update_config",{"learningRate":1e999}]', '["export_network"]',
+                               '["step",{"_placeholder":true,"num":0}]', '["set_focus",{"node":' + "9" * 400 + "}]",
+                               "[" * 3000, '["upload_data",{"csv":"1,2,1\\n"}]', "[NaN]", '"x"', "{}"]),
+              st.text(max_size=50)))
+engineio_packets = st.one_of(
+    socketio_packets,
+    st.builds(lambda kind, body: kind + body, st.sampled_from("0123456b"), st.text(max_size=40)),
+    st.text(max_size=60),
+    st.binary(max_size=3000))
+fragments = st.lists(st.text(max_size=2000), min_size=2, max_size=4)     # a text message sent in pieces
+raw_messages = st.one_of(engineio_packets, fragments.map(tuple))
+
+
+def send_raw(ws, message) -> None:
+    if isinstance(message, tuple):
+        for index, part in enumerate(message):
+            opcode = websocket.ABNF.OPCODE_TEXT if index == 0 else websocket.ABNF.OPCODE_CONT
+            ws.send_frame(websocket.ABNF.create_frame(part.encode(), opcode, fin=int(index == len(message) - 1)))
+    elif isinstance(message, bytes):
+        ws.send_binary(message)
+    else:
+        ws.send(message)
+
+
+def received_until_quiet(ws) -> list:
+    """What the server sends until it closes the WebSocket or says nothing for 0.2 s."""
+    received = []
+    ws.settimeout(0.2)
+    while True:
+        try:
+            opcode, data = ws.recv_data(control_frame=True)
+        except (websocket.WebSocketException, OSError):
+            return received
+        received.append(data)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return received
+
+
+@fuzz_settings(40)
+@given(messages=st.lists(raw_messages, min_size=1, max_size=5))
+def test_live_server_answers_raw_frames_without_tracebacks_or_nan_and_frees_the_session(live_server, messages):
+    before = live_server.counts()["connections"]
+    ws = abuse.session(live_server)
+    received = []
+    try:
+        for message in messages:
+            send_raw(ws, message)
+            received += received_until_quiet(ws)
+    except (websocket.WebSocketException, OSError):
+        pass                                   # the server closed a session that broke the protocol: fine
+    finally:
+        ws.close()
+    for data in received:
+        assert abuse.carries_no_traceback(data), data[:200]
+        text = data if isinstance(data, str) else data.decode("latin-1")
+        assert "NaN" not in text and "Infinity" not in text, text[:200]
+    deadline = time.monotonic() + 5
+    while live_server.counts()["connections"] != before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert live_server.counts()["connections"] == before, "the session outlived its WebSocket"
+    assert live_server.health() == {"ok": True}
+
+
 def server_log_exceptions(text: str) -> list[tuple[str, str, str]]:
     """(exception type, innermost playground function, the log message) of each traceback our code logged."""
     found, lines = [], text.splitlines()
@@ -772,9 +853,9 @@ def server_log_exceptions(text: str) -> list[tuple[str, str, str]]:
 
 def test_live_server_is_healthy_and_our_code_raised_nothing(live_server, live_client):
     deadline = time.monotonic() + 5
-    while (health := live_server.health())["connections"] != 1 and time.monotonic() < deadline:
+    while (counts := live_server.counts())["connections"] != 1 and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert health["ok"] is True and health["connections"] == 1, health      # only the fuzzing client is left
+    assert live_server.health() == {"ok": True} and counts["connections"] == 1, counts   # only the fuzzer is left
     with open(live_server.log_path, encoding="utf-8", errors="replace") as log:
         exceptions = server_log_exceptions(log.read())
     assert not exceptions, f"the server raised: {exceptions} (see {live_server.log_path})"

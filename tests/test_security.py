@@ -54,3 +54,79 @@ def test_http_is_same_origin_only(http):
     policy = response.headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "script-src 'self'" in policy and "unsafe" not in policy
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+# --- what the server tells strangers (issue 10) -------------------------------------------------------------------
+
+STRANGER = {"REMOTE_ADDR": "203.0.113.9"}
+HANDSHAKE = "/socket.io/?EIO=4&transport=polling"
+
+
+def test_healthz_says_healthy_and_nothing_more(http):
+    assert http.get("/healthz", environ_base=STRANGER).get_json() == {"ok": True}
+
+
+def test_metrics_are_for_loopback_or_the_bearer_of_the_token():
+    app = create_app(Settings.from_env(environ={}, metrics_token="s3cret"))
+    http = app.test_client()
+    assert http.get("/metrics", environ_base=STRANGER).status_code == 404
+    wrong = http.get("/metrics", environ_base=STRANGER, headers={"Authorization": "Bearer guess"})
+    assert wrong.status_code == 404
+    right = http.get("/metrics", environ_base=STRANGER, headers={"Authorization": "Bearer s3cret"})
+    assert right.status_code == 200 and "connections" in right.get_json()
+    assert http.get("/metrics").status_code == 200                     # the test client is 127.0.0.1
+
+
+def test_without_a_token_metrics_are_for_loopback_only(http):
+    assert http.get("/metrics", environ_base=STRANGER).status_code == 404
+
+
+def test_engineio_errors_never_echo_the_request(http):
+    for path in [HANDSHAKE + "&sid=<script>alert(1)</script>", "/socket.io/?EIO=4&transport=<b>x</b>",
+                 "/socket.io/?EIO=3&transport=polling&x=<i>"]:
+        response = http.get(path, environ_base=STRANGER)
+        assert response.status_code == 400 and response.data == b'"Bad Request"', (path, response.data)
+
+
+def test_socketio_responses_carry_the_security_headers(http):
+    response = http.get(HANDSHAKE, environ_base=STRANGER)
+    assert response.status_code == 200 and response.data.startswith(b"0{")
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_jsonp_polling_is_refused(http):
+    response = http.get(HANDSHAKE + "&j=0", environ_base=STRANGER)
+    assert response.status_code == 400 and b"___eio" not in response.data
+
+
+@pytest.mark.parametrize("headers", [
+    {"Host": "evil.example", "Origin": "http://evil.example"},                        # DNS rebinding
+    {"Host": "localhost:5000", "Origin": "http://evil.example", "X-Forwarded-Host": "evil.example"},
+    {"Host": "localhost:5000", "Origin": "http://localhost:5001"},
+])
+def test_socketio_accepts_only_the_public_origins(http, headers):
+    assert http.get(HANDSHAKE, headers=headers, environ_base=STRANGER).status_code == 400
+
+
+def test_the_local_addresses_are_the_default_public_origins(http):
+    for origin in ["http://localhost:5000", "http://127.0.0.1:5000"]:
+        assert http.get(HANDSHAKE, headers={"Origin": origin}, environ_base=STRANGER).status_code == 200
+
+
+def test_a_configured_public_origin_replaces_the_local_ones():
+    http = create_app(Settings.from_env(environ={}, public_origins="https://playground.school.example")).test_client()
+    allowed = http.get(HANDSHAKE, headers={"Origin": "https://playground.school.example"}, environ_base=STRANGER)
+    refused = http.get(HANDSHAKE, headers={"Origin": "http://localhost:5000"}, environ_base=STRANGER)
+    assert allowed.status_code == 200 and refused.status_code == 400
+
+
+def test_forwarded_headers_count_only_from_a_trusted_proxy():
+    http = create_app(Settings.from_env(environ={}, trusted_proxies="127.0.0.1")).test_client()
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    assert http.get("/metrics", headers=forwarded).status_code == 404      # a stranger, through the proxy
+    assert http.get("/metrics", headers=forwarded, environ_base=STRANGER | {"REMOTE_ADDR": "198.51.100.1"}
+                    ).status_code == 404
+    untrusted = create_app(Settings.from_env(environ={})).test_client()
+    lying = {"X-Forwarded-For": "127.0.0.1"}
+    assert untrusted.get("/metrics", headers=lying, environ_base=STRANGER).status_code == 404

@@ -6,19 +6,28 @@ Everything else here is for green threads only.
 """
 from __future__ import annotations
 
+import logging
 import socket
 
 import eventlet
 import eventlet.event
+import eventlet.greenpool
 import eventlet.semaphore
 import eventlet.tpool
+import eventlet.websocket
 import eventlet.wsgi
+import numpy as np
+
+log = logging.getLogger(__name__)
 
 ASYNC_MODE = "eventlet"
 # One native thread for all session work: training threads thrash the GIL when there are several (measured in
 # ../shared/reference/socketio-stack.md, section 7), and what a pass keeps for the next (frames' buffers) is then
 # kept once, not once per pool thread. Set before tpool starts its threads (on first use).
 eventlet.tpool.set_num_threads(1)
+# Connections the kernel queues before the server accepts them. eventlet's default of 50 overflowed when one script
+# opened a thousand: every other client's SYN was then dropped and retried a second later.
+LISTEN_BACKLOG = 1024
 
 
 def monkey_patch() -> None:
@@ -54,12 +63,87 @@ class Wakeup:
 
 
 def serve(app, host: str, port: int) -> None:
-    """Serve a WSGI app with eventlet's server, with Nagle's algorithm off.
+    """Serve the Flask app with eventlet's server, with Nagle's algorithm off, tracebacks off and timeouts on.
 
     socketio.run() cannot set TCP_NODELAY, and without it a binary event (two WebSocket frames) waits for the
     client's delayed ACK: frames then arrive at about 21 per second instead of 30. Linux copies the option from the
     listening socket to every accepted one.
+    eventlet's server writes a traceback into every 500 response unless `debug=False` (the WSGI middleware in
+    guard.py logs it instead). Without a socket timeout a connection that never finishes its request holds a green
+    thread forever; the WebSocket handler of python-engineio sets its own, the ping interval plus the ping timeout.
     """
-    listener = eventlet.listen((host, port))
+    from .guard import AddressLimits  # here, not above: this module is imported before monkey_patch()
+
+    settings = app.config["PLAYGROUND_SETTINGS"]
+    harden_websockets()
+    listener = eventlet.listen((host, port), backlog=LISTEN_BACKLOG)
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    eventlet.wsgi.server(listener, app, log_output=False)
+    limits = AddressLimits(settings.max_connections_per_address, settings.max_pending_requests_per_address,
+                           exempt=settings.proxies())
+    pool, protocol = _guarded_connections(limits)
+    eventlet.wsgi.server(listener, app, log_output=False, debug=False, custom_pool=pool, protocol=protocol,
+                         socket_timeout=settings.request_head_seconds, keepalive=settings.keepalive_seconds)
+
+
+def _guarded_connections(limits):
+    """eventlet's green pool and HTTP protocol, counting each address's connections and unfinished request heads:
+    a refused connection is closed at once, by eventlet's own clean-up of a connection whose handler ended."""
+    pending: set[int] = set()         # id() of the connection states whose first request head has not arrived
+
+    class Pool(eventlet.greenpool.GreenPool):
+        def spawn(self, function, connection):
+            address = connection[0][0]
+            if not limits.admit(address):
+                log.warning("connection from %s refused: it has too many open or unfinished", address)
+                return super().spawn(lambda _connection: None, connection)
+            pending.add(id(connection))
+            thread = super().spawn(function, connection)
+            thread.link(lambda _thread: limits.closed(address, _take(pending, id(connection))))
+            return thread
+
+    class Protocol(eventlet.wsgi.HttpProtocol):
+        def handle_one_response(self):
+            limits.head_received(self.conn_state[0][0], _take(pending, id(self.conn_state)))
+            return super().handle_one_response()
+
+    return Pool(eventlet.wsgi.DEFAULT_MAX_SIMULTANEOUS_REQUESTS), Protocol
+
+
+def _take(members: set, member) -> bool:
+    """Remove `member` from `members`; whether it was there."""
+    if member in members:
+        members.discard(member)
+        return True
+    return False
+
+
+def harden_websockets() -> None:
+    """eventlet's WebSocket: a vectorised unmask (its own XORs byte by byte in Python: about 0.1 s for a 575 KB
+    message, during which no other client is served) and a bound on a message's fragments together (each fragment
+    is checked against the limit, their sum was not: 3 MB were accepted). No 2010 drafts of the protocol: their
+    handshake failed with a 500 on a request without an Origin."""
+    eventlet.websocket.WebSocketWSGI._handle_legacy_request = _refuse_legacy_websocket
+    websocket = eventlet.websocket.RFC6455WebSocket
+    websocket._apply_mask = staticmethod(_apply_mask)
+    if not issubclass(websocket.Message, _BoundedMessage):
+        websocket.Message = _BoundedMessage
+
+
+def _refuse_legacy_websocket(self, environ):
+    raise eventlet.websocket.BadRequest()
+
+
+def _apply_mask(data: bytes, mask, length: int | None = None, offset: int = 0) -> bytes:
+    length = len(data) if length is None else length
+    key = np.array([mask[(offset + i) % 4] for i in range(4)], dtype=np.uint8)
+    return (np.frombuffer(data, dtype=np.uint8, count=length) ^ np.resize(key, length)).tobytes()
+
+
+class _BoundedMessage(eventlet.websocket.RFC6455WebSocket.Message):
+    received = 0
+
+    def push(self, data, final=False):
+        self.received += len(data)
+        if self.received > self.max_frame_length:
+            raise eventlet.websocket.FailedConnectionError(1009, "Message too big.")
+        super().push(data, final)

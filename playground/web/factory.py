@@ -8,28 +8,11 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from ..session import warm_up
-from . import concurrency, events, memory, pages
+from . import concurrency, events, guard, memory, packets, pages
 from .hub import Hub
 from .settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-RESERVED_EVENT_NAMES = ("connect", "disconnect", "*")
-
-
-def refuse_reserved_event_names(server) -> None:
-    """Treat a client *event* named "connect", "disconnect" or "*" as the unknown event it is.
-
-    python-socketio hands such events to the connect/disconnect/catch-all handlers themselves, so a client could
-    rerun the connect handler (a new session each time, the old one never freed) or free its own session while
-    staying connected. Renamed, they reach the catch-all and get an `error` like any unknown event.
-    """
-    handle_event = server._handle_event
-
-    def guarded(eio_sid, namespace, id, data):
-        if data and data[0] in RESERVED_EVENT_NAMES:
-            data = [f"{data[0]} (reserved)", *data[1:]]
-        return handle_event(eio_sid, namespace, id, data)
-    server._handle_event = guarded
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -43,9 +26,12 @@ def create_app(settings: Settings | None = None) -> Flask:
                       NODE_MODULES=str(ROOT / "node_modules"))
     app.register_blueprint(pages.blueprint)
     socketio = SocketIO(app, async_mode=concurrency.ASYNC_MODE, cors_allowed_origins=settings.socketio_cors(),
-                        max_http_buffer_size=settings.max_http_buffer_size,
+                        max_http_buffer_size=settings.max_http_buffer_size, json=packets,
+                        serializer=packets.packet_class(settings.max_attachments),  # pyright: ignore[reportCallIssue]
                         always_connect=True)           # lets the connect handler send the first frame
-    refuse_reserved_event_names(socketio.server)
+    guard.guard_socketio(socketio.server, settings)
+    guard.guard_engineio(socketio.server.eio)
+    app.wsgi_app = guard.Middleware(app.wsgi_app, pages.SECURITY_HEADERS, settings.proxies())
     hub = Hub(socketio, settings)
     events.register(socketio, hub)
     app.extensions["playground_hub"] = hub

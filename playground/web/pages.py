@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import base64
 import functools
+import hmac
 import json
 import os
 
-from flask import Blueprint, current_app, render_template, request, send_from_directory
+from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
 
 from .. import datasets, features, frames
 from ..options import FEATURES, MAX_HIDDEN_LAYERS, MAX_NEURONS, OPTIONS
+from . import guard
 
 blueprint = Blueprint("pages", __name__)
 
-# Only the page's own files: no inline script, no eval, nothing from other hosts.
-CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-                           "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-                           "form-action 'none'")
+# On every response, Socket.IO's included (guard.Middleware adds them). The policy: only the page's own files, no
+# inline script, no eval, nothing from other hosts.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+                                "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+                                "form-action 'none'"),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 
 @functools.cache
@@ -69,14 +76,17 @@ def socketio_client(name):
 
 @blueprint.route("/healthz")
 def health():
-    hub = current_app.extensions["playground_hub"]
-    return {"ok": True, "connections": len(hub.connections), "training": hub.training_count()}
+    """Healthy or not, for a load balancer: nothing about who is connected."""
+    return {"ok": True}
 
 
 @blueprint.route("/metrics")
 def metrics():
     """Numbers for the benchmarks in bench/: event-loop lag (with MEASURE_LAG=1), sessions, memory.
-    `?clear=1` starts a new lag window after reporting the current one."""
+    `?clear=1` starts a new lag window after reporting the current one. Only for loopback, or for the bearer of
+    METRICS_TOKEN."""
+    if not metrics_allowed():
+        abort(404)
     hub = current_app.extensions["playground_hub"]
     lags = sorted(hub.lag_samples)
     if request.args.get("clear"):          # start a new measuring window
@@ -87,15 +97,14 @@ def metrics():
             "rssBytes": resource_usage_rss()}
 
 
+def metrics_allowed() -> bool:
+    token = current_app.config["PLAYGROUND_SETTINGS"].metrics_token
+    return request.remote_addr in guard.LOOPBACK or bool(token) and hmac.compare_digest(
+        request.headers.get("Authorization", ""), f"Bearer {token}")
+
+
 def resource_usage_rss() -> int:
     """Resident memory of this process now (Linux /proc), in bytes."""
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
-
-@blueprint.after_app_request
-def security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response

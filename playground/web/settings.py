@@ -15,7 +15,21 @@ class Settings:
     max_training_sessions: int = 8       # experiments training at once in this process (one core's worth)
     max_group_size: int = 128            # experiments trained together as one batched group (1: no batching)
     max_connections: int = 200
-    cors_allowed_origins: str = ""       # empty: same origin only; "*" or a comma-separated list otherwise
+    # The addresses the page is served at, comma-separated (e.g. "https://playground.school.example"): Socket.IO
+    # accepts only these origins, so a page on another name (DNS rebinding) cannot open a session. Empty: the local
+    # addresses the server serves on, http://localhost:PORT and http://127.0.0.1:PORT.
+    public_origins: str = ""
+    cors_allowed_origins: str = ""       # further origins that may connect: "*" or a comma-separated list
+    trusted_proxies: str = ""            # comma-separated addresses whose X-Forwarded-* headers are believed
+    metrics_token: str = ""              # /metrics for loopback only, or for `Authorization: Bearer <token>`
+    # One address (a school behind one NAT counts once): its TCP connections (a tab holds one or two) and its
+    # connections that have not yet sent a whole request head.
+    max_connections_per_address: int = 50
+    max_pending_requests_per_address: int = 8
+    request_head_seconds: float = 10.0   # to send a request's head (and each later read of its body)
+    keepalive_seconds: float = 10.0      # an idle keep-alive connection is closed after this
+    max_attachments: int = 2             # binary attachments one event may announce
+    max_queued_events: int = 16          # events of all clients waiting for or doing their work; more: `busy`
     # Largest message a client may send, in bytes: a CSV upload at its limit plus room for the event around it.
     max_http_buffer_size: int = MAX_CSV_BYTES + 64_000
     events_per_second: float = 50.0      # each client's control events: this many a second,
@@ -43,9 +57,18 @@ class Settings:
         return settings
 
     def socketio_cors(self):
-        """python-socketio's cors_allowed_origins: None checks the Origin header against the host (same origin)."""
-        if not self.cors_allowed_origins:
-            return None
+        """python-socketio's cors_allowed_origins: the public origins and any others allowed, never the Host header
+        (which a rebound DNS name or a forged X-Forwarded-Host controls)."""
         if self.cors_allowed_origins == "*":
             return "*"
-        return [origin.strip() for origin in self.cors_allowed_origins.split(",")]
+        return self.origins() + _split(self.cors_allowed_origins)
+
+    def origins(self) -> list[str]:
+        return _split(self.public_origins) or [f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}"]
+
+    def proxies(self) -> frozenset[str]:
+        return frozenset(_split(self.trusted_proxies))
+
+
+def _split(listing: str) -> list[str]:
+    return [item.strip() for item in listing.split(",") if item.strip()]
