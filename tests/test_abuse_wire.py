@@ -65,7 +65,7 @@ def test_every_payload_builder_sends_strict_json_for_a_diverged_network(app):
     payloads = {"frame": frame, "step_result": messages.step_result(frame, math.inf), "state": messages.state(session),
                 "dataset": messages.dataset(session), "config": messages.config(session),
                 "error": messages.error("set_weight", {"value": f"got {math.nan}"}),
-                "export": session.export_json(), "turn": messages.train_turn(session, 0.01, 1, True, None),
+                "export": session.export_json(), "frames": messages.frames([session], [None]),
                 "overflow": {"weights": [[1e308 * 10, -1e308 * 10, math.nan]]}}
     for name, payload in payloads.items():
         text = wire_text(app, [name, payload])
