@@ -1,7 +1,8 @@
 """Load benchmark: the real server (`python app.py`) driven by real Socket.IO clients over loopback.
 
-    .venv/bin/python bench/load.py              # about 2 minutes
-    .venv/bin/python bench/load.py --quick      # about 40 seconds, shorter windows
+    .venv/bin/python bench/load.py                        # every scenario, about 5 minutes
+    .venv/bin/python bench/load.py --quick                # shorter windows, about 2 minutes
+    .venv/bin/python bench/load.py --scenario class30     # one scenario (repeat --scenario for several)
     .venv/bin/python bench/load.py --stall-seconds 30
 
 Prints ONE JSON object on stdout (progress goes to stderr): every figure, the targets, and pass/fail per target.
@@ -9,21 +10,30 @@ Exit status: 0 when it ran (whether targets were met is `allPassed` in the JSON,
 next benchmark), 1 when the benchmark itself failed (then the JSON has `failure` and the server log's tail is on
 stderr).
 
-Scenarios, in this order, in one run:
+Scenarios, in this order (`--scenario NAME`; the first five share one server and Python clients):
 1. engine     the engine's own epochs/s in this process (default config, one torch thread), before the server
-              starts and again after it stops; the higher of the two is the reference rate.
-2. oneClient  one client training the default config: frames/s, epochs/s, ratio to the engine.
-3. latency    `update_config` (networkShape, which rebuilds the network and so shows in `layerSizes`) sent while
+              starts and again after it stops; the higher of the two is the reference rate (with oneClient).
+2. oneClient  one client training the default config: frames/s, epochs/s, ratio to the engine; then
+   latency    `update_config` (networkShape, which rebuilds the network and so shows in `layerSizes`) sent while
               training, to the first `map_update` that shows it. A reset stops training (TF Playground), so training
-              is restarted before each sample.
-4. bytes      bytes on the wire per `map_update` of the default network, counted from the WebSocket messages
-              received (Engine.IO payloads plus WebSocket frame headers), from the frames of scenario 2.
-5. eightClients  eight clients training at once: event-loop lag (server's /metrics, MEASURE_LAG=1), per-client
+              is restarted before each sample; and
+   bytes      bytes per `map_update` of the default network, counted from the WebSocket messages received
+              (Engine.IO payloads plus WebSocket frame headers; the Python client does not compress).
+3. eightClients  eight clients training at once: event-loop lag (server's /metrics, MEASURE_LAG=1), per-client
               frames/s and epochs/s, fairness, total epochs/s against one session alone (scenario 2).
-6. stall      two normal clients alone, then the same two plus a client that stops acknowledging `map_update`:
+4. stall      two normal clients alone, then the same two plus a client that stops acknowledging `map_update`:
               server RSS every second, and the normal clients' frame rates in both phases.
+5. class30, class30Mixed, class100  a class: 30 clients on the default config (each its own seed), 30 clients on
+              30 different configs (`mixed_config`), 100 clients on the default config. Each runs twice, each time
+              on a fresh server with MAX_TRAINING_SESSIONS=100: ours (the server's own batching) and the baseline
+              with batching off (MAX_GROUP_SIZE=1), so the JSON shows them side by side. The clients are one
+              Node.js process (bench/swarm.mjs: the npm socket.io-client the page uses, WebSocket transport,
+              permessage-deflate as browsers negotiate it, each map_update acknowledged at once); its own CPU share
+              is reported next to the server's so a reader can see it did not take the server's core.
+6. frameBytes two swarm clients, the default network and the largest (6 layers of 8, all seven features): bytes
+              per `map_update` on the wire (compressed) and decoded, and bytes per second.
 
-The clients are cheap on purpose (they share the machine's cores with the server): handlers only record
+The Python clients are cheap on purpose (they share the machine's cores with the server): handlers only record
 `time.monotonic()`, numbers already decoded, and byte counts; every figure is computed after its window.
 """
 from __future__ import annotations
@@ -33,11 +43,15 @@ import itertools
 import json
 import os
 import random
+import shutil
 import statistics
+import subprocess
 import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,8 +61,10 @@ import engineio  # noqa: E402
 import socketio  # noqa: E402
 from engineio import packet as eio_packet  # noqa: E402
 
+from playground.options import FEATURES, MAX_HIDDEN_LAYERS, MAX_NEURONS, OPTIONS_BY_NAME  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402
 
+SWARM = ROOT / "bench" / "swarm.mjs"
 DEFAULT_SEED = "0.59704"
 DEFAULT_LAYER_SIZES = [2, 4, 2, 1]
 RAW_RGB_MAIN_MAP_BYTES = 100 * 100 * 3
@@ -192,24 +208,36 @@ def machine_busy_seconds() -> float:
 
 
 class CpuMeter:
-    """CPU use over a window, in % of one core: the server, this benchmark process (the clients), and everything
-    else on the machine (other work there makes every figure of the window worse)."""
+    """CPU use over a window, in % of one core: the server, the clients (this benchmark process, or the swarm's
+    process when `clients_pid` is given), and everything else on the machine (other work there makes every figure
+    of the window worse)."""
 
-    def __init__(self, server_pid: int):
+    def __init__(self, server_pid: int, clients_pid: int | None = None):
         self.server_pid = server_pid
+        self.clients_pid = clients_pid
         self.start()
 
     def start(self) -> None:
         self.began = self._now()
 
     def _now(self) -> tuple:
-        return time.monotonic(), cpu_seconds(self.server_pid), time.process_time(), machine_busy_seconds()
+        clients = time.process_time() if self.clients_pid is None else cpu_seconds(self.clients_pid)
+        return time.monotonic(), cpu_seconds(self.server_pid), clients, machine_busy_seconds()
 
     def read(self) -> dict:
         now = self._now()
         elapsed, server, clients, machine = (b - a for a, b in zip(self.began, now))
         return {"server": round(100 * server / elapsed, 1), "clients": round(100 * clients / elapsed, 1),
                 "otherProcesses": round(max(0.0, 100 * (machine - server - clients) / elapsed), 1)}
+
+
+def wait_connections(server: LiveServer, count: int, timeout: float = 10.0) -> None:
+    """Until the server counts `count` connections (its /metrics, served to loopback)."""
+    deadline = time.monotonic() + timeout
+    while server.metrics()["connections"] != count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the server did not reach {count} connections")
+        time.sleep(0.05)
 
 
 # --- scenarios ----------------------------------------------------------------------------------------------------
@@ -251,7 +279,7 @@ class Run:
 
     def end_phase(self) -> None:
         self.disconnect_all()
-        self.server.wait_connections(0)
+        wait_connections(self.server, 0)
 
     def one_client(self, seconds: float, warmup: float) -> tuple[BenchClient, dict]:
         client = self.connect("solo")
@@ -308,9 +336,9 @@ class Run:
                 "rawRgbMainMapBytes": RAW_RGB_MAIN_MAP_BYTES,
                 "note": "Engine.IO payloads plus WebSocket frame headers; TCP/IP headers not counted"}
 
-    def many_clients(self, count: int, seconds: float, warmup: float, alone_epochs: float) -> dict:
+    def many_clients(self, count: int, seconds: float, warmup: float, alone_epochs: float | None) -> dict:
         clients = [self.connect(f"many-{i}") for i in range(count)]
-        self.server.wait_connections(count)
+        wait_connections(self.server, count)
         for client in clients:
             client.request("start_training")
         time.sleep(warmup)
@@ -393,6 +421,190 @@ class Run:
                         "slopeMBPerMinute": round(slope([t for t, _ in rss], mb) * 60, 3)}}
 
 
+# --- a class: many clients in one Node.js process (bench/swarm.mjs) -----------------------------------------------
+
+CLASS_SESSIONS = 100          # MAX_TRAINING_SESSIONS of a class's server: room for the largest class
+CONNECT_SECONDS = 30          # the swarm's bound on connecting all its clients
+LARGEST_CONFIG = {"networkShape": [MAX_NEURONS] * MAX_HIDDEN_LAYERS, **{name: True for name in FEATURES}}
+
+
+def default_configs(count: int, prefix: str) -> list[dict]:
+    """The default config for each of `count` clients, each with its own seed."""
+    return [{"seed": f"{prefix}-{index}"} for index in range(count)]
+
+
+def mixed_config(index: int) -> dict:
+    """The index-th config of a spread over the options, the same for the same index: depths 0 to 6 hidden layers
+    in turn with widths cycling through 1 to 8; the non-empty sets of input features in a stride of 53 (prime to
+    their 127, so 30 indices give 30 different sets); the activations in turn; batch sizes in a stride of 7 over 1
+    to 30; the datasets, classification and regression, in a stride of 4 over their 9 (in this order none of the
+    first 30 configs diverges within 8,000 epochs)."""
+    activations = OPTIONS_BY_NAME["activation"].choices
+    datasets = ([("classification", "dataset", name) for name in OPTIONS_BY_NAME["dataset"].choices]
+                + [("regression", "regDataset", name) for name in OPTIONS_BY_NAME["regDataset"].choices])
+    batch_size = OPTIONS_BY_NAME["batchSize"]
+    assert batch_size.minimum is not None and batch_size.maximum is not None
+    lowest, highest = int(batch_size.minimum), int(batch_size.maximum)
+    feature_set = 1 + 53 * index % (2 ** len(FEATURES) - 1)         # a bit mask over FEATURES, never 0
+    problem, dataset_option, dataset = datasets[4 * index % len(datasets)]
+    depth = index % (MAX_HIDDEN_LAYERS + 1)
+    return {"seed": f"mixed-{index}",
+            "networkShape": [1 + (3 * index + 5 * layer) % MAX_NEURONS for layer in range(depth)],
+            **{name: bool(feature_set >> bit & 1) for bit, name in enumerate(FEATURES)},
+            "activation": activations[index % len(activations)],
+            "batchSize": lowest + 7 * index % (highest - lowest + 1),
+            "problem": problem, dataset_option: dataset}
+
+
+@dataclass(frozen=True)
+class ClassScenario:
+    """A class of clients and the issue's targets for it: (figure, "<=" or ">=", limit)."""
+    configs: Callable[[], list[dict]]
+    targets: tuple[tuple[str, str, float], ...]
+
+
+# TF Playground trains the default config at about 48 epochs/s in Chromium on this machine (README).
+CLASS_SCENARIOS = {
+    "class30": ClassScenario(lambda: default_configs(30, "class"), (
+        ("refusals", "<=", 0), ("framesPerSecond.min", ">=", 20), ("epochsPerSecond.min", ">=", 150),
+        ("fairness", ">=", 0.8), ("lagMs.p99", "<=", 20))),
+    "class30Mixed": ClassScenario(lambda: [mixed_config(index) for index in range(30)], (
+        ("refusals", "<=", 0), ("framesPerSecond.min", ">=", 10), ("epochsPerSecond.min", ">=", 48),
+        ("lagMs.p99", "<=", 30))),
+    "class100": ClassScenario(lambda: default_configs(100, "class"), (
+        ("refusals", "<=", 0), ("framesPerSecond.min", ">=", 10), ("epochsPerSecond.min", ">=", 48))),
+}
+BASELINE_SETTINGS = {"max_group_size": 1}     # the server trains one network at a time: batching off
+
+
+def run_swarm(configs: list[dict], seconds: float, warmup: float, **settings) -> dict:
+    """A fresh server (`settings` as LiveServer takes them) and one swarm with a client per config. Returns the
+    swarm's result and the server's /metrics and CPU over the swarm's measuring window."""
+    node = shutil.which("node")
+    if node is None:
+        raise RuntimeError("node (Node.js 20) is not on PATH")
+    settings = dict(measure_lag=1, max_training_sessions=max(CLASS_SESSIONS, len(configs)), **settings)
+    server = LiveServer(**settings)
+    command = [node, str(SWARM), "--url", server.url, "--configs", "-", "--warmup", str(warmup),
+               "--seconds", str(seconds), "--connect-timeout", str(CONNECT_SECONDS)]
+    swarm = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    # The swarm ends by itself; the watchdog bounds the run all the same if the server stops answering.
+    watchdog = threading.Timer(CONNECT_SECONDS + warmup + seconds + 60, swarm.kill)
+    watchdog.start()
+    window: dict = {"env": {key.upper(): str(value) for key, value in settings.items()}}
+    try:
+        assert swarm.stdin is not None and swarm.stdout is not None
+        swarm.stdin.write(json.dumps(configs))
+        swarm.stdin.close()
+        cpu = None
+        for line in swarm.stdout:          # the swarm's phases, as they happen
+            record = json.loads(line)
+            if record["phase"] == "measure":
+                window["before"] = server.metrics(clear=True)
+                cpu = CpuMeter(server.process.pid, swarm.pid)
+            elif record["phase"] == "measured" and cpu is not None:
+                window["cpu"] = cpu.read()
+                window["after"] = server.metrics()
+            elif record["phase"] == "result":
+                window["result"] = record
+        if swarm.wait() != 0 or not {"after", "result"} <= window.keys():
+            raise RuntimeError(f"the swarm failed (exit status {swarm.returncode}; its stderr is above)")
+    except BaseException:
+        close_log(server, failed=True)
+        raise
+    finally:
+        watchdog.cancel()
+        if swarm.poll() is None:
+            swarm.kill()
+            swarm.wait()
+        server.stop()
+    close_log(server, failed=False)
+    return window
+
+
+def spread(values: list[float]) -> dict:
+    return {"min": min(values), "median": round(statistics.median(values), 2), "max": max(values)}
+
+
+def class_figures(window: dict) -> dict:
+    """Per-scenario figures from a swarm window: the spread over the clients and the server's side."""
+    clients = window["result"]["clients"]
+    frames = [client["framesPerSecond"] for client in clients]
+    epochs = [client["epochsPerSecond"] or 0.0 for client in clients]
+    # Each client's median bytes per map_update; the figure is the median of those over the class.
+    wire = [c["mapUpdateBytes"]["median"] for c in clients if c["mapUpdateBytes"]["median"] is not None]
+    decoded = [c["mapUpdateDecodedBytes"]["median"] for c in clients if c["mapUpdateDecodedBytes"]["median"]]
+    return {
+        "clients": len(clients), "connected": sum(client["connected"] for client in clients),
+        "trainingOnServer": window["before"]["training"], "env": window["env"],
+        "refusals": sum(client["refusalCount"] for client in clients),
+        "refusalExamples": [refusal for client in clients for refusal in client["refusals"]][:3],
+        "unexpectedDisconnects": sum(client["unexpectedDisconnects"] for client in clients),
+        "notRunning": [client["index"] for client in clients if set(client["statuses"]) != {"running"}],
+        "framesPerSecond": spread(frames), "epochsPerSecond": spread(epochs),
+        "fairness": round(min(epochs) / max(epochs), 3) if max(epochs) > 0 else 0.0,
+        "totalEpochsPerSecond": round(sum(epochs), 1),
+        "lagMs": window["after"]["lagMs"],
+        "mapUpdateBytesMedian": statistics.median(wire) if wire else None,
+        "mapUpdateDecodedBytesMedian": statistics.median(decoded) if decoded else None,
+        "bytesPerSecondPerClient": spread([client["bytesPerSecond"] or 0 for client in clients]),
+        "cpuPercent": window["cpu"], "swarm": window["result"]["swarm"],
+        "windowSeconds": window["result"]["windowSeconds"],
+    }
+
+
+def figure(figures: dict, path: str):
+    """A figure by its dotted path, e.g. "lagMs.p99"."""
+    for key in path.split("."):
+        figures = figures[key]
+    return figures
+
+
+def ratio(ours, baseline):
+    return round(ours / baseline, 2) if ours is not None and baseline else None
+
+
+def class_scenario(name: str, seconds: float, warmup: float) -> dict:
+    """Ours and the baseline, each on a fresh server, with the targets checked for both."""
+    scenario = CLASS_SCENARIOS[name]
+    configs = scenario.configs()
+    sides = {}
+    for side, settings in (("ours", {}), ("baseline", BASELINE_SETTINGS)):
+        log(f"{name}: {len(configs)} clients, {side} ({warmup} s warm-up, {seconds} s)")
+        figures = class_figures(run_swarm(configs, seconds, warmup, **settings))
+        figures["targets"] = [check(f"{name}.{path}", figure(figures, path), op, limit)
+                              for path, op, limit in scenario.targets]
+        sides[side] = figures
+        log(f"{name} {side}: frames/s {figures['framesPerSecond']}, epochs/s {figures['epochsPerSecond']}, "
+            f"lag p99 {figures['lagMs']['p99']} ms, swarm CPU {figures['cpuPercent']['clients']}%")
+    ours, baseline = sides["ours"], sides["baseline"]
+    sides["oursVsBaseline"] = {path: ratio(figure(ours, path), figure(baseline, path)) for path in (
+        "epochsPerSecond.min", "epochsPerSecond.median", "framesPerSecond.min", "totalEpochsPerSecond")}
+    return sides
+
+
+def frame_bytes(seconds: float, warmup: float) -> dict:
+    """Bytes per map_update of the default network and of the largest, as the page's client receives them."""
+    log(f"frameBytes: the default and the largest network ({warmup} s warm-up, {seconds} s)")
+    window = run_swarm([{"seed": DEFAULT_SEED}, {"seed": DEFAULT_SEED, **LARGEST_CONFIG}], seconds, warmup)
+    keep = ("layerSizes", "framesPerSecond", "mapUpdateBytes", "mapUpdateDecodedBytes", "bytesPerSecond")
+    out: dict = {network: {key: client[key] for key in keep}
+           for network, client in zip(("default", "largest"), window["result"]["clients"])}
+    out["note"] = ("mapUpdateBytes: WebSocket messages as received (frame headers and permessage-deflate "
+                   "payloads, as a browser negotiates it); mapUpdateDecodedBytes: the same Engine.IO packets "
+                   "decompressed; bytesPerSecond: all the client's TCP socket read. TCP/IP headers not counted")
+    return out
+
+
+def close_log(server: LiveServer, failed: bool) -> None:
+    """A failed run shows the server log's tail on stderr and keeps the file; a good run deletes it."""
+    if failed:
+        with open(server.log_path) as server_log:
+            sys.stderr.write(f"--- server log {server.log_path} (tail) ---\n" + "".join(server_log.readlines()[-40:]))
+    elif server.log_path.exists():
+        os.unlink(server.log_path)
+
+
 def inherited_settings() -> dict:
     """Server settings that come from this process's environment (the server inherits it), other than ours."""
     from dataclasses import fields
@@ -417,16 +629,114 @@ def check(name: str, value, op: str, limit) -> dict:
     return {"name": name, "value": value, "target": f"{op} {limit}", "pass": ok}
 
 
+
 # --- main -------------------------------------------------------------------------------------------------------
+
+PYTHON_SCENARIOS = ("oneClient", "eightClients", "stall")        # one server, Python clients
+SCENARIOS = (*PYTHON_SCENARIOS, *CLASS_SCENARIOS, "frameBytes")
+
+
+def python_scenarios(run: Run, selected: list[str], durations: dict, result: dict) -> None:
+    """The scenarios that share one server and use this process's Python clients, in order."""
+    if "oneClient" in selected:
+        log(f"engine baseline ({durations['engine']} s)")
+        engine = engine_rate(durations["engine"])
+        result["engine"] = {"before": engine}
+        log(f"engine: {engine['epochsPerSecond']} epochs/s; starting the server")
+    run.server = LiveServer(measure_lag=1, max_training_sessions=4 * BENCH_CLIENTS)
+    result["server"] = {"url": run.server.url, "log": str(run.server.log_path),
+                        "env": {"MEASURE_LAG": "1", "MAX_TRAINING_SESSIONS": str(4 * BENCH_CLIENTS)},
+                        "inheritedSettings": inherited_settings()}
+    one = None
+    if "oneClient" in selected:
+        log(f"one client ({durations['oneClient']} s)")
+        solo, one = run.one_client(durations["oneClient"], durations["warmup"])
+        window = one.pop("window")
+        result["oneClient"] = one
+        result["bytes"] = run.bytes_per_frame(solo, window)
+        log(f"one client: {one['framesPerSecond']} frames/s, {one['epochsPerSecond']} epochs/s")
+        log(f"latency ({durations['latencySamples']} samples)")
+        result["latency"] = run.latency(solo, durations["latencySamples"], random.Random(1))
+        run.end_phase()
+    if "eightClients" in selected:
+        log(f"{BENCH_CLIENTS} clients ({durations['eightClients']} s)")
+        result["eightClients"] = run.many_clients(BENCH_CLIENTS, durations["eightClients"], durations["warmup"],
+                                                  one["epochsPerSecond"] if one else None)
+        run.end_phase()
+    if "stall" in selected:
+        log(f"stall: 2 clients alone ({durations['stallAlone']} s), then with a non-acking client "
+            f"({durations['stall']} s)")
+        result["stall"] = run.stall(durations["stallAlone"], durations["stall"], durations["warmup"])
+        run.end_phase()
+    run.server.stop()
+    close_log(run.server, failed=False)
+    result["server"].pop("log")
+    run.server = None
+    if one is not None:
+        # Again with the server gone: the machine may be busier or quieter than at the start (other work on it).
+        log(f"engine again ({durations['engine']} s)")
+        after = engine_rate(durations["engine"])
+        reference = max(result["engine"]["before"]["epochsPerSecond"], after["epochsPerSecond"])
+        result["engine"].update(after=after, referenceEpochsPerSecond=reference)
+        one["engineRatio"] = round(one["epochsPerSecond"] / reference, 3)
+        one["reportedEngineRatio"] = round(one["reportedEpochsPerSecondMedian"] / reference, 3)
+
+
+def python_checks(result: dict) -> list[dict]:
+    checks = []
+    if "oneClient" in result:
+        one = result["oneClient"]
+        checks += [
+            check("oneClient.engineRatio (epochs/s vs engine alone)", one["engineRatio"], ">=", 0.8),
+            check("oneClient.framesPerSecond", one["framesPerSecond"], ">=", 28),
+            check("latency.p95Ms (update_config to the frame showing it)", result["latency"]["p95Ms"], "<=", 100),
+            check("bytes.mapUpdateWireBytesMax (default network)", result["bytes"]["mapUpdateWireBytesMax"], "<=",
+                  MAX_FRAME_BYTES)]
+    if "eightClients" in result:
+        many = result["eightClients"]
+        checks += [
+            check("eightClients.lagMs.p99", many["lagMs"]["p99"], "<=", 20),
+            check("eightClients.minFramesPerSecond", many["minFramesPerSecond"], ">=", 15),
+            check("eightClients.fairness (slowest/fastest epochs/s)", many["fairness"], ">=", 0.7)]
+        if many["totalVsAlone"] is not None:            # needs oneClient's rate
+            checks.append(check("eightClients.totalVsAlone (total epochs/s vs one session)", many["totalVsAlone"],
+                                ">=", 0.75))
+    if "stall" in result:
+        stall = result["stall"]
+        checks += [
+            check("stall.rss.growthMB", stall["rss"]["growthMB"], "<=", 5),
+            check("stall.minFrameRateRatio (normal clients, stall vs alone)", stall["minFrameRateRatio"], ">=", 0.9)]
+    return checks
+
+
+def busy_windows(result: dict) -> dict:
+    """Each measuring window's CPU use, by name."""
+    windows = {}
+    if "oneClient" in result:
+        windows["oneClient"] = result["oneClient"]["cpuPercent"]
+    if "eightClients" in result:
+        windows["eightClients"] = result["eightClients"]["cpuPercent"]
+    if "stall" in result:
+        windows["stall.alone"] = result["stall"]["alone"]["cpuPercent"]
+        windows["stall.duringStall"] = result["stall"]["duringStall"]["cpuPercent"]
+    for name in CLASS_SCENARIOS:
+        for side in ("ours", "baseline"):
+            if name in result:
+                windows[f"{name}.{side}"] = result[name][side]["cpuPercent"]
+    return windows
+
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a ~40 s run with shorter windows")
+    parser.add_argument("--quick", action="store_true", help="shorter windows (about 2 minutes for all)")
+    parser.add_argument("--scenario", action="append", choices=SCENARIOS,
+                        help="run only this scenario (repeat for several; default: all, in the order listed)")
     parser.add_argument("--stall-seconds", type=float, default=None,
                         help="how long the phase with a client that stops acknowledging lasts (default 60; "
                              "10 with --quick)")
     args = parser.parse_args(argv)
     quick = args.quick
+    selected = [name for name in SCENARIOS if name in (args.scenario or SCENARIOS)]
     durations = {
         "engine": 1.0 if quick else 3.0,
         "oneClient": 4.0 if quick else 10.0,
@@ -435,87 +745,41 @@ def main(argv=None) -> int:
         "stallAlone": 4.0 if quick else 10.0,
         "stall": args.stall_seconds if args.stall_seconds is not None else (10.0 if quick else 60.0),
         "warmup": 1.0 if quick else 1.5,
+        "class": 4.0 if quick else 10.0,
+        "classWarmup": 2.0 if quick else 3.0,
+        "frameBytes": 3.0 if quick else 5.0,
     }
-    result: dict = {"benchmark": "bench/load.py", "quick": quick, "durations": durations,
-                    "cpuCount": os.cpu_count()}
+    result: dict = {"benchmark": "bench/load.py", "command": " ".join(["python", "bench/load.py", *sys.argv[1:]]),
+                    "quick": quick, "scenarios": selected, "durations": durations, "cpuCount": os.cpu_count(),
+                    "loadAverageAtStart": os.getloadavg()}
     run = Run()
     started = time.monotonic()
     try:
-        log(f"engine baseline ({durations['engine']} s)")
-        engine = engine_rate(durations["engine"])
-        result["engine"] = {"before": engine}
-        log(f"engine: {engine['epochsPerSecond']} epochs/s; starting the server")
-        result["loadAverageAtStart"] = os.getloadavg()
-        run.server = LiveServer(measure_lag=1, max_training_sessions=4 * BENCH_CLIENTS)
-        result["server"] = {"url": run.server.url, "log": str(run.server.log_path),
-                            "env": {"MEASURE_LAG": "1", "MAX_TRAINING_SESSIONS": str(4 * BENCH_CLIENTS)},
-                            "inheritedSettings": inherited_settings()}
-
-        log(f"one client ({durations['oneClient']} s)")
-        solo, one = run.one_client(durations["oneClient"], durations["warmup"])
-        window = one.pop("window")
-        result["oneClient"] = one
-        result["bytes"] = run.bytes_per_frame(solo, window)
-        log(f"one client: {one['framesPerSecond']} frames/s, {one['epochsPerSecond']} epochs/s")
-
-        log(f"latency ({durations['latencySamples']} samples)")
-        result["latency"] = run.latency(solo, durations["latencySamples"], random.Random(1))
-        run.end_phase()
-
-        log(f"{BENCH_CLIENTS} clients ({durations['eightClients']} s)")
-        result["eightClients"] = run.many_clients(BENCH_CLIENTS, durations["eightClients"], durations["warmup"],
-                                                  one["epochsPerSecond"])
-        run.end_phase()
-
-        log(f"stall: 2 clients alone ({durations['stallAlone']} s), then with a non-acking client "
-            f"({durations['stall']} s)")
-        result["stall"] = run.stall(durations["stallAlone"], durations["stall"], durations["warmup"])
-        run.end_phase()
-        run.server.stop()
-
-        # Again with the server gone: the machine may be busier or quieter than at the start (other work on it).
-        log(f"engine again ({durations['engine']} s)")
-        after = engine_rate(durations["engine"])
-        reference = max(engine["epochsPerSecond"], after["epochsPerSecond"])
-        result["engine"].update(after=after, referenceEpochsPerSecond=reference)
-        one["engineRatio"] = round(one["epochsPerSecond"] / reference, 3)
-        one["reportedEngineRatio"] = round(one["reportedEpochsPerSecondMedian"] / reference, 3)
+        if any(name in selected for name in PYTHON_SCENARIOS):
+            python_scenarios(run, selected, durations, result)
+        for name in CLASS_SCENARIOS:
+            if name in selected:
+                result[name] = class_scenario(name, durations["class"], durations["classWarmup"])
+        if "frameBytes" in selected:
+            result["frameBytes"] = frame_bytes(durations["frameBytes"], durations["classWarmup"])
     except Exception as failure:
         traceback.print_exc()
         result["failure"] = f"{type(failure).__name__}: {failure}"
     finally:
         run.disconnect_all()
-        if run.server is not None:
+        if run.server is not None:                 # the shared server of the Python scenarios, if they failed
             run.server.stop()
-            if "failure" in result:
-                with open(run.server.log_path) as server_log:
-                    sys.stderr.write("--- server log (tail) ---\n" + "".join(server_log.readlines()[-40:]))
-            else:
-                os.unlink(run.server.log_path)
-                result["server"].pop("log")
+            close_log(run.server, failed="failure" in result)
     result["loadAverageAtEnd"] = os.getloadavg()
     result["errorEvents"] = run.errors[:10]
     result["elapsedSeconds"] = round(time.monotonic() - started, 1)
 
     if "failure" not in result:
-        one, many, stall = result["oneClient"], result["eightClients"], result["stall"]
-        result["targets"] = [
-            check("oneClient.engineRatio (epochs/s vs engine alone)", one["engineRatio"], ">=", 0.8),
-            check("oneClient.framesPerSecond", one["framesPerSecond"], ">=", 28),
-            check("latency.p95Ms (update_config to the frame showing it)", result["latency"]["p95Ms"], "<=", 100),
-            check("bytes.mapUpdateWireBytesMax (default network)", result["bytes"]["mapUpdateWireBytesMax"], "<=",
-                  MAX_FRAME_BYTES),
-            check("eightClients.lagMs.p99", many["lagMs"]["p99"], "<=", 20),
-            check("eightClients.minFramesPerSecond", many["minFramesPerSecond"], ">=", 15),
-            check("eightClients.fairness (slowest/fastest epochs/s)", many["fairness"], ">=", 0.7),
-            check("eightClients.totalVsAlone (total epochs/s vs one session)", many["totalVsAlone"], ">=", 0.75),
-            check("stall.rss.growthMB", stall["rss"]["growthMB"], "<=", 5),
-            check("stall.minFrameRateRatio (normal clients, stall vs alone)", stall["minFrameRateRatio"], ">=", 0.9),
-        ]
+        result["targets"] = python_checks(result) + [
+            target for name in CLASS_SCENARIOS if name in result for target in result[name]["ours"]["targets"]]
         result["allPassed"] = all(t["pass"] for t in result["targets"])
-        windows = {"oneClient": one["cpuPercent"], "eightClients": many["cpuPercent"],
-                   "stall.alone": stall["alone"]["cpuPercent"], "stall.duringStall": stall["duringStall"]["cpuPercent"]}
-        busy = {name: cpu["otherProcesses"] for name, cpu in windows.items() if cpu["otherProcesses"] > BUSY_PERCENT}
+        busy = {name: cpu["otherProcesses"] for name, cpu in busy_windows(result).items()
+                if cpu["otherProcesses"] > BUSY_PERCENT}
         if busy:
             where = ", ".join(f"{name} ({percent}% of a core)" for name, percent in busy.items())
             result["warnings"] = [(f"other processes used CPU during {where}: the server shared its cores, so rates "
