@@ -1,7 +1,8 @@
 """Entry point: `python app.py` serves the playground on 0.0.0.0:$PORT (default 5000) with eventlet's server."""
+
 from playground.web import concurrency
 
-concurrency.monkey_patch()          # before Flask and the rest are imported
+concurrency.monkey_patch()  # before Flask and the rest are imported
 
 from playground.web.factory import create_app  # noqa: E402
 from playground.web.settings import Settings  # noqa: E402

@@ -8,24 +8,24 @@ attack: the normal client's frames/s during it and in the 5 s after it (target: 
 the server's memory growth (at most 20 MB, back to within 5 MB of before 5 s after), the slowest `/healthz` answer
 (at most 100 ms throughout), and what the attack got (disconnected, refused, closed).
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
-import sys
 import threading
 import time
 import urllib.request
 from pathlib import Path
 
+import websocket
+
+from bench.load import BenchClient, check, log
+from tests.live_server import LiveServer
+from tests.test_abuse import MALFORMED_FRAMES, carries_no_traceback, session, tcp
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import websocket  # noqa: E402
-
-from bench.load import BenchClient, check, log  # noqa: E402
-from tests.live_server import LiveServer  # noqa: E402
-from tests.test_abuse import MALFORMED_FRAMES, carries_no_traceback, session, tcp  # noqa: E402
 
 MB = 1024 * 1024
 AFTER_SECONDS = 5.0
@@ -66,10 +66,8 @@ def frames_per_second(client: BenchClient, start: float, end: float) -> float:
 
 
 def close_quietly(ws) -> None:
-    try:
+    with contextlib.suppress(websocket.WebSocketException, OSError):
         ws.close(timeout=1)
-    except (websocket.WebSocketException, OSError):
-        pass
 
 
 def closed_by_server(ws, seconds: float = 5.0) -> bool:
@@ -88,6 +86,7 @@ def closed_by_server(ws, seconds: float = 5.0) -> bool:
 
 
 # --- the attacks: each returns what it got, and ends (or leaves to `cleanup`) its connections -----------------------
+
 
 def malformed_frames(server: LiveServer) -> dict:
     """Each malformed frame of tests/test_abuse.py on a new session, 5 times; how long until its slot was free."""
@@ -135,6 +134,7 @@ def heavy_clients(server: LiveServer, count: int = 20, per_second: float = 60, s
                 return
             sent[index] += 1
             time.sleep(max(0.0, started + sent[index] / per_second - time.monotonic()))
+
     threads = [threading.Thread(target=send, args=(index,)) for index in range(count)]
     for thread in threads:
         thread.start()
@@ -151,7 +151,7 @@ def attachments(server: LiveServer) -> dict:
     ws.send('45100000-["upload_data",{"_placeholder":true,"num":0}]')
     blob = b"\x00" * 575_000
     try:
-        for sent in range(1, 151):
+        for _ in range(150):
             ws.send_binary(blob)
     except (websocket.WebSocketException, OSError):
         pass
@@ -165,7 +165,7 @@ def fragments(server: LiveServer) -> dict:
     ws, sent = session(server), 0
     try:
         ws.send_frame(websocket.ABNF.create_frame("x" * 100_000, websocket.ABNF.OPCODE_TEXT, fin=0))
-        for sent in range(1, 30):
+        for _ in range(29):
             ws.send_frame(websocket.ABNF.create_frame("x" * 100_000, websocket.ABNF.OPCODE_CONT, fin=0))
     except (websocket.WebSocketException, OSError):
         pass
@@ -200,10 +200,8 @@ def half_open(server: LiveServer, count: int = 1030) -> dict:
     time.sleep(0.5)
     for connection in connections:
         connection.setblocking(False)
-        try:
+        with contextlib.suppress(BlockingIOError):
             refused += connection.recv(1) == b""
-        except BlockingIOError:
-            pass
     for connection in connections:
         connection.close()
     return {"opened": count, "closedAtOnce": refused}
@@ -225,8 +223,10 @@ def all_connections(server: LiveServer, count: int = 200) -> dict:
 def nan_export(server: LiveServer) -> dict:
     """export_network after divergence: the wire text must be strict JSON."""
     ws = session(server)
-    ws.send('420["update_config",{"learningRate":10,"activation":"relu","regularization":"L2",'
-            '"regularizationRate":10,"problem":"regression","batchSize":1}]')
+    ws.send(
+        '420["update_config",{"learningRate":10,"activation":"relu","regularization":"L2",'
+        '"regularizationRate":10,"problem":"regression","batchSize":1}]'
+    )
     for index in range(1, 31):
         ws.send(f'42{index}["step"]')
     ws.send('4299["export_network"]')
@@ -237,9 +237,17 @@ def nan_export(server: LiveServer) -> dict:
     return {"nanOrInfinity": "NaN" in text or "Infinity" in text, "traceback": not carries_no_traceback(text)}
 
 
-ATTACKS = {"malformedFrames": malformed_frames, "flood": flood, "heavyClients": heavy_clients,
-           "attachments": attachments, "fragments": fragments, "bigMessages": big_messages, "halfOpen": half_open,
-           "allConnections": all_connections, "nanExport": nan_export}
+ATTACKS = {
+    "malformedFrames": malformed_frames,
+    "flood": flood,
+    "heavyClients": heavy_clients,
+    "attachments": attachments,
+    "fragments": fragments,
+    "bigMessages": big_messages,
+    "halfOpen": half_open,
+    "allConnections": all_connections,
+    "nanExport": nan_export,
+}
 
 
 def measure(server: LiveServer, normal: BenchClient, probe: HealthProbe, attack, alone: float) -> dict:
@@ -251,27 +259,35 @@ def measure(server: LiveServer, normal: BenchClient, probe: HealthProbe, attack,
     during_ms, peak = probe.take(), server.metrics()["rssBytes"]
     time.sleep(AFTER_SECONDS)
     after = server.metrics()["rssBytes"]
-    return {**result, "seconds": round(ended - started, 2),
-            "framesPerSecond": {"alone": alone, "during": frames_per_second(normal, started, max(ended, started + 1)),
-                                "after": frames_per_second(normal, ended, ended + AFTER_SECONDS)},
-            "rssMB": {"growth": round((peak - before) / MB, 1), "afterGrowth": round((after - before) / MB, 1)},
-            "healthzSlowestMs": {"during": during_ms, "after": probe.take()}}
+    return {
+        **result,
+        "seconds": round(ended - started, 2),
+        "framesPerSecond": {
+            "alone": alone,
+            "during": frames_per_second(normal, started, max(ended, started + 1)),
+            "after": frames_per_second(normal, ended, ended + AFTER_SECONDS),
+        },
+        "rssMB": {"growth": round((peak - before) / MB, 1), "afterGrowth": round((after - before) / MB, 1)},
+        "healthzSlowestMs": {"during": during_ms, "after": probe.take()},
+    }
 
 
 def checks(name: str, figures: dict) -> list[dict]:
     frames = figures["framesPerSecond"]
-    return [check(f"{name}: frames/s during / alone", round(frames["during"] / frames["alone"], 2), ">=", 0.9),
-            check(f"{name}: frames/s after / alone", round(frames["after"] / frames["alone"], 2), ">=", 0.9),
-            check(f"{name}: RSS growth MB", figures["rssMB"]["growth"], "<=", 20),
-            check(f"{name}: RSS 5 s after MB", figures["rssMB"]["afterGrowth"], "<=", 5),
-            check(f"{name}: slowest /healthz ms", max(figures["healthzSlowestMs"].values()), "<=", 100)]
+    return [
+        check(f"{name}: frames/s during / alone", round(frames["during"] / frames["alone"], 2), ">=", 0.9),
+        check(f"{name}: frames/s after / alone", round(frames["after"] / frames["alone"], 2), ">=", 0.9),
+        check(f"{name}: RSS growth MB", figures["rssMB"]["growth"], "<=", 20),
+        check(f"{name}: RSS 5 s after MB", figures["rssMB"]["afterGrowth"], "<=", 5),
+        check(f"{name}: slowest /healthz ms", max(figures["healthzSlowestMs"].values()), "<=", 100),
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="", help="comma-separated attacks: " + ", ".join(ATTACKS))
     names = [name for name in parser.parse_args().only.split(",") if name] or list(ATTACKS)
-    server = LiveServer(max_training_sessions=30)     # sessions are not what is attacked here
+    server = LiveServer(max_training_sessions=30)  # sessions are not what is attacked here
     normal = BenchClient("normal")
     probe = HealthProbe(server.url)
     report = {"attacks": {}, "checks": []}

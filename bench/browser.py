@@ -13,6 +13,7 @@ thumbnails with a 256-entry lookup table, and acknowledges each frame after draw
 
 Targets (docs): page CPU <= 35% of one core and >= 25 frames/s on this 2-core machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,15 +25,13 @@ from pathlib import Path
 import psutil
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from tests.chromium import CHROMIUM, launch
+from tests.live_server import LiveServer
 
-from tests.chromium import CHROMIUM, launch  # noqa: E402
-from tests.live_server import LiveServer  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 VIEWPORT = {"width": 1280, "height": 900}
-READY = ("() => { const s = window.__playgroundStats;"
-         " return s && s.configs > 0 && s.drawnFrame > s.configFrame; }")
+READY = "() => { const s = window.__playgroundStats; return s && s.configs > 0 && s.drawnFrame > s.configFrame; }"
 
 # The baseline: the least a page can do with the same frames (no network diagram, chart, text or points). It runs
 # in a real document of the server (its /healthz page, so a genuine loopback origin that may open the websocket and
@@ -204,13 +203,19 @@ def main() -> None:
                 browser.close()
     finally:
         server.stop()
-    print(json.dumps({
-        "page": page,
-        "bare": bare,
-        "targets": {"chromium_cpu_percent_of_one_core": 35, "frames_per_second": 25},
-        "page_meets_targets": page["chromium_cpu_percent_of_one_core"] <= 35 and page["frames_per_second"] >= 25,
-        "machine": {"cores": psutil.cpu_count(), "chromium": CHROMIUM},
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "page": page,
+                "bare": bare,
+                "targets": {"chromium_cpu_percent_of_one_core": 35, "frames_per_second": 25},
+                "page_meets_targets": page["chromium_cpu_percent_of_one_core"] <= 35
+                and page["frames_per_second"] >= 25,
+                "machine": {"cores": psutil.cpu_count(), "chromium": CHROMIUM},
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ another (`train_for`, a group of one each), with each epoch's evaluation; total 
 what stacking the group and writing it back costs per turn, and the batched frame render cost per member against
 one session at a time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,28 +23,34 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from playground.network import ACTIVATIONS, TrainerGroup  # noqa: E402
-from playground.session import RUNNING, TrainingSession, render_frames, train_group  # noqa: E402
+from playground.network import ACTIVATIONS, TrainerGroup
+from playground.session import RUNNING, TrainingSession, render_frames, train_group
 
 CASES = {
     "a_default": {"seed": "0.59704"},
-    "b_6x8_all_features": {"seed": "0.59704", "networkShape": [8] * 6, "xSquared": True, "ySquared": True,
-                           "xTimesY": True, "sinX": True, "sinY": True},
+    "b_6x8_all_features": {
+        "seed": "0.59704",
+        "networkShape": [8] * 6,
+        "xSquared": True,
+        "ySquared": True,
+        "xTimesY": True,
+        "sinX": True,
+        "sinY": True,
+    },
     "c_default_batch_1": {"seed": "0.59704", "batchSize": 1},
 }
-TARGETS = {"a_default": {"speedup": 4.0, "engine_epochs_per_second": 300}, "b_6x8_all_features": {"speedup": 3.0},
-           "c_default_batch_1": {"speedup": 3.0}}
+TARGETS = {
+    "a_default": {"speedup": 4.0, "engine_epochs_per_second": 300},
+    "b_6x8_all_features": {"speedup": 3.0},
+    "c_default_batch_1": {"speedup": 3.0},
+}
 FRAME_TARGET_MS = 3.0
 TURN_SECONDS = 0.02
-GROUP_TARGETS = {8: 5.0, 32: 10.0}          # batched / one after another, total epochs per second
+GROUP_TARGETS = {8: 5.0, 32: 10.0}  # batched / one after another, total epochs per second
 
 
 def engine_rate(session: TrainingSession, seconds: float) -> float:
@@ -57,7 +64,7 @@ class Baseline:
 
     def __init__(self, session: TrainingSession):
         layers = []
-        for block, name in zip(session.net.augmented, session.net.activation_names):
+        for block, name in zip(session.net.augmented, session.net.activation_names, strict=True):
             linear = torch.nn.Linear(block.shape[1] - 1, block.shape[0], dtype=torch.float64)
             with torch.no_grad():
                 linear.weight.copy_(block[:, :-1])
@@ -75,8 +82,8 @@ class Baseline:
     def epoch(self) -> None:
         for start in range(0, len(self.train_x), self.batch):
             self.optimizer.zero_grad()
-            prediction = self.model(self.train_x[start:start + self.batch])
-            loss = 0.5 * ((prediction - self.train_y[start:start + self.batch]) ** 2).mean()
+            prediction = self.model(self.train_x[start : start + self.batch])
+            loss = 0.5 * ((prediction - self.train_y[start : start + self.batch]) ** 2).mean()
             loss.backward()
             self.optimizer.step()
         with torch.no_grad():
@@ -151,12 +158,16 @@ def group_report(sizes: list[int], seconds: float, rounds: int) -> dict:
         for _ in range(rounds):
             batched.append(batched_rate(sessions, seconds))
             sequential.append(sequential_rate(sessions, seconds))
-        result = {"batched_epochs_per_second": round(statistics.median(batched), 1),
-                  "sequential_epochs_per_second": round(statistics.median(sequential), 1)}
+        result = {
+            "batched_epochs_per_second": round(statistics.median(batched), 1),
+            "sequential_epochs_per_second": round(statistics.median(sequential), 1),
+        }
         result["ratio"] = round(result["batched_epochs_per_second"] / result["sequential_epochs_per_second"], 2)
         result["stack_and_write_back_ms_per_turn"] = round(stack_ms(sessions), 3)
-        result["frame_ms_per_member"] = {"batched": round(frames_ms_per_member(sessions, True), 3),
-                                         "one_at_a_time": round(frames_ms_per_member(sessions, False), 3)}
+        result["frame_ms_per_member"] = {
+            "batched": round(frames_ms_per_member(sessions, True), 3),
+            "one_at_a_time": round(frames_ms_per_member(sessions, False), 3),
+        }
         if count in GROUP_TARGETS:
             result["target_ratio"] = GROUP_TARGETS[count]
             result["meets_target"] = result["ratio"] >= GROUP_TARGETS[count]
@@ -171,9 +182,17 @@ def main() -> None:
     parser.add_argument("--groups", default="1,8,32,100", help="group sizes, comma separated")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    report = {"machine": {"python": platform.python_version(), "torch": torch.__version__, "cpus": os.cpu_count(),
-                          "threads": torch.get_num_threads()},
-              "seconds_per_run": args.seconds, "rounds": args.rounds, "cases": {}}
+    report = {
+        "machine": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "cpus": os.cpu_count(),
+            "threads": torch.get_num_threads(),
+        },
+        "seconds_per_run": args.seconds,
+        "rounds": args.rounds,
+        "cases": {},
+    }
     ok = True
     for name, config in CASES.items():
         session = TrainingSession(config)
@@ -182,16 +201,21 @@ def main() -> None:
         for _ in range(args.rounds):
             engine.append(engine_rate(session, args.seconds))
             plain.append(baseline.rate(args.seconds))
-        result = {"engine_epochs_per_second": round(statistics.median(engine), 1),
-                  "baseline_epochs_per_second": round(statistics.median(plain), 1)}
+        result = {
+            "engine_epochs_per_second": round(statistics.median(engine), 1),
+            "baseline_epochs_per_second": round(statistics.median(plain), 1),
+        }
         result["speedup"] = round(result["engine_epochs_per_second"] / result["baseline_epochs_per_second"], 2)
         result["targets"] = TARGETS[name]
         result["meets_targets"] = all(result[key] >= value for key, value in TARGETS[name].items())
         ok &= result["meets_targets"]
         report["cases"][name] = result
     largest = TrainingSession(CASES["b_6x8_all_features"])
-    report["frame_ms"] = {"default": round(frame_ms(TrainingSession(CASES["a_default"])), 3),
-                          "largest_7_inputs_6x8": round(frame_ms(largest), 3), "target_largest": FRAME_TARGET_MS}
+    report["frame_ms"] = {
+        "default": round(frame_ms(TrainingSession(CASES["a_default"])), 3),
+        "largest_7_inputs_6x8": round(frame_ms(largest), 3),
+        "target_largest": FRAME_TARGET_MS,
+    }
     report["frame_ms"]["meets_target"] = report["frame_ms"]["largest_7_inputs_6x8"] < FRAME_TARGET_MS
     report["turn_seconds"] = TURN_SECONDS
     report["groups"] = group_report([int(size) for size in args.groups.split(",")], args.seconds, args.rounds)

@@ -12,34 +12,31 @@ machine inflates them little. Bytes per second per client are 30 frames of `map_
 `step_result`. `alternatives` measures the other ways to pack the maps (zlib level and strategy, Up filter or
 none, one zlib stream or two) on the same frames: bytes and µs per frame, to show why wire.py packs as it does.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import math
 import statistics
-import sys
 import time
 import zlib
-from pathlib import Path
 
 import numpy as np
 import torch
 from socketio import packet
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.engine import CASES  # noqa: E402
-from bench.load import _websocket_bytes  # noqa: E402
-from playground import wire  # noqa: E402
-from playground.frames import GRID_SIZE, THUMBNAIL_SIZE  # noqa: E402
-from playground.session import TrainingSession  # noqa: E402
-from playground.web import messages  # noqa: E402
+from bench.engine import CASES
+from bench.load import _websocket_bytes
+from playground import wire
+from playground.frames import GRID_SIZE, THUMBNAIL_SIZE
+from playground.session import TrainingSession
+from playground.web import messages
 
 RUNS = {"default": (CASES["a_default"], 50), "largest": (CASES["b_6x8_all_features"], 20)}
 TARGET_MEDIAN_BYTES = {"default": 2048, "largest": 6144}
 FRAMES_PER_SECOND = 30
-ACK_ID = 1000          # the server numbers the acknowledgements of its emits; a long session's ids have 4-6 digits
+ACK_ID = 1000  # the server numbers the acknowledgements of its emits; a long session's ids have 4-6 digits
 
 
 def wire_bytes(event: str, payload: dict) -> int:
@@ -51,22 +48,31 @@ def wire_bytes(event: str, payload: dict) -> int:
 
 def old_payload(session: TrainingSession, payload: dict) -> dict:
     """The same frame as it went before wire.py: raw codes, weights as JSON numbers of 6 significant digits."""
+
     def rounded(values):
         if isinstance(values, list):
             return [rounded(v) for v in values]
         return float(f"{values:.6g}") if math.isfinite(values) else None
+
     frame = session.frame(payload["focus"])
     weights, biases = session.net.get_parameters()
     dead = session.trainer.dead_links()
     compact = ("maps", "parameters", "dead")
-    return {**{k: v for k, v in payload.items() if k not in compact}, "heatmap": frame.heatmap,
-            "thumbnails": frame.thumbnails, "weights": rounded(weights), "biases": rounded(biases),
-            "dead": dead if any(d for layer in dead for row in layer for d in row) else None}
+    return {
+        **{k: v for k, v in payload.items() if k not in compact},
+        "heatmap": frame.heatmap,
+        "thumbnails": frame.thumbnails,
+        "weights": rounded(weights),
+        "biases": rounded(biases),
+        "dead": dead if any(d for layer in dead for row in layer for d in row) else None,
+    }
 
 
 def maps_variant(frame, level: int, strategy: int, up_filter: bool, streams: int) -> bytes:
-    symbols = [wire.up_filtered(codes, width) if up_filter else wire.SYMBOL_OF_CODE[np.frombuffer(codes, np.uint8)]
-               for codes, width in ((frame.heatmap, GRID_SIZE), (frame.thumbnails, THUMBNAIL_SIZE))]
+    symbols = [
+        wire.up_filtered(codes, width) if up_filter else wire.SYMBOL_OF_CODE[np.frombuffer(codes, np.uint8)]
+        for codes, width in ((frame.heatmap, GRID_SIZE), (frame.thumbnails, THUMBNAIL_SIZE))
+    ]
     chunks = [np.concatenate(symbols)] if streams == 1 else symbols
     encoded = b""
     for chunk in chunks:
@@ -75,15 +81,22 @@ def maps_variant(frame, level: int, strategy: int, up_filter: bool, streams: int
     return encoded
 
 
-ALTERNATIVES = {f"level{level}_{name}_{'up' if up else 'nofilter'}_{streams}stream": (level, strategy, up, streams)
-                for level in (1, 6, 9) for name, strategy in (("default", zlib.Z_DEFAULT_STRATEGY), ("rle", zlib.Z_RLE))
-                for up in (True, False) for streams in (1, 2)}
+ALTERNATIVES = {
+    f"level{level}_{name}_{'up' if up else 'nofilter'}_{streams}stream": (level, strategy, up, streams)
+    for level in (1, 6, 9)
+    for name, strategy in (("default", zlib.Z_DEFAULT_STRATEGY), ("rle", zlib.Z_RLE))
+    for up in (True, False)
+    for streams in (1, 2)
+}
 
 
 def summary(values: list[float]) -> dict:
     ordered = sorted(values)
-    return {"median": statistics.median(ordered), "p95": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
-            "max": ordered[-1]}
+    return {
+        "median": statistics.median(ordered),
+        "p95": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+        "max": ordered[-1],
+    }
 
 
 def run(changes: dict, epochs_per_frame: int, frame_count: int) -> dict:
@@ -105,30 +118,39 @@ def run(changes: dict, epochs_per_frame: int, frame_count: int) -> dict:
     for name, variant in ALTERNATIVES.items():
         started = time.thread_time()
         sizes = [len(maps_variant(frame, *variant)) for frame in frames]
-        alternatives[name] = {"mapsBytesMedian": statistics.median(sizes),
-                              "cpuMicrosecondsPerFrame": round((time.thread_time() - started) / len(frames) * 1e6, 1)}
+        alternatives[name] = {
+            "mapsBytesMedian": statistics.median(sizes),
+            "cpuMicrosecondsPerFrame": round((time.thread_time() - started) / len(frames) * 1e6, 1),
+        }
     step_median = statistics.median(steps)
-    return {"layerSizes": session.net.layer_sizes, "epochsPerFrame": epochs_per_frame, "frames": frame_count,
-            "finalEpoch": session.epoch, "status": session.status,
-            "mapUpdateWireBytes": {"new": summary(new), "old": summary(old)},
-            "oldOverNewMedian": round(statistics.median(old) / statistics.median(new), 2),
-            "stepResultWireBytesMedian": step_median,
-            "bytesPerSecondPerClient": {
-                "new": FRAMES_PER_SECOND * (statistics.median(new) + step_median),
-                "old": FRAMES_PER_SECOND * (statistics.median(old) + step_median)},
-            "encodeCpuMicrosecondsPerFrame": summary(encode_us),
-            "alternatives": alternatives}
+    return {
+        "layerSizes": session.net.layer_sizes,
+        "epochsPerFrame": epochs_per_frame,
+        "frames": frame_count,
+        "finalEpoch": session.epoch,
+        "status": session.status,
+        "mapUpdateWireBytes": {"new": summary(new), "old": summary(old)},
+        "oldOverNewMedian": round(statistics.median(old) / statistics.median(new), 2),
+        "stepResultWireBytesMedian": step_median,
+        "bytesPerSecondPerClient": {
+            "new": FRAMES_PER_SECOND * (statistics.median(new) + step_median),
+            "old": FRAMES_PER_SECOND * (statistics.median(old) + step_median),
+        },
+        "encodeCpuMicrosecondsPerFrame": summary(encode_us),
+        "alternatives": alternatives,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--frames", type=int, default=90, help="frames per case")
     arguments = parser.parse_args()
-    torch.set_num_threads(1)                  # as the server trains and encodes: one native thread
+    torch.set_num_threads(1)  # as the server trains and encodes: one native thread
     report = {name: run(changes, epochs, arguments.frames) for name, (changes, epochs) in RUNS.items()}
-    report["targets"] = {name: {"medianBytesAtMost": target,
-                                "passed": report[name]["mapUpdateWireBytes"]["new"]["median"] <= target}
-                         for name, target in TARGET_MEDIAN_BYTES.items()}
+    report["targets"] = {
+        name: {"medianBytesAtMost": target, "passed": report[name]["mapUpdateWireBytes"]["new"]["median"] <= target}
+        for name, target in TARGET_MEDIAN_BYTES.items()
+    }
     print(json.dumps(report, indent=2))
 
 

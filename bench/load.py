@@ -36,9 +36,11 @@ Scenarios, in this order (`--scenario NAME`; the first five share one server and
 The Python clients are cheap on purpose (they share the machine's cores with the server): handlers only record
 `time.monotonic()`, numbers already decoded, and byte counts; every figure is computed after its window.
 """
+
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -54,15 +56,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import engineio
+import socketio
+from engineio import packet as eio_packet
+
+from playground.options import FEATURES, MAX_HIDDEN_LAYERS, MAX_NEURONS, OPTIONS_BY_NAME
+from tests.live_server import LiveServer
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import engineio  # noqa: E402
-import socketio  # noqa: E402
-from engineio import packet as eio_packet  # noqa: E402
-
-from playground.options import FEATURES, MAX_HIDDEN_LAYERS, MAX_NEURONS, OPTIONS_BY_NAME  # noqa: E402
-from tests.live_server import LiveServer  # noqa: E402
 
 SWARM = ROOT / "bench" / "swarm.mjs"
 DEFAULT_SEED = "0.59704"
@@ -70,7 +71,7 @@ DEFAULT_LAYER_SIZES = [2, 4, 2, 1]
 RAW_RGB_MAIN_MAP_BYTES = 100 * 100 * 3
 MAX_FRAME_BYTES = 12_000
 BENCH_CLIENTS = 8
-BUSY_PERCENT = 20.0          # other processes' CPU (% of one core) above which a window's figures are suspect
+BUSY_PERCENT = 20.0  # other processes' CPU (% of one core) above which a window's figures are suspect
 
 
 def log(message: str) -> None:
@@ -78,6 +79,7 @@ def log(message: str) -> None:
 
 
 # --- clients ------------------------------------------------------------------------------------------------------
+
 
 class InlineEngineIO(engineio.Client):
     """Engine.IO client that hands each received message to Socket.IO in its reader thread.
@@ -115,16 +117,17 @@ class BenchClient(socketio.Client):
     """
 
     def __init__(self, name: str, reconnection: bool = False):
-        super().__init__(reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=1.0,
-                         handle_sigint=False)
+        super().__init__(
+            reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=1.0, handle_sigint=False
+        )
         self.name = name
         self.acking = True
-        self.frames: list = []      # (t, seq, epoch, wire bytes, json bytes, binary bytes, layerSizes)
-        self.steps: list = []       # (t, epoch, epochsPerSecond, wire bytes)
-        self.states: list = []      # (t, status)
+        self.frames: list = []  # (t, seq, epoch, wire bytes, json bytes, binary bytes, layerSizes)
+        self.steps: list = []  # (t, epoch, epochsPerSecond, wire bytes)
+        self.states: list = []  # (t, status)
         self.errors: list = []
-        self.expect: tuple | None = None   # (layerSizes, threading.Event, [arrival time, epoch]) for latency
-        self._packet_bytes = [0, 0]        # the current Socket.IO packet's text and binary wire bytes
+        self.expect: tuple | None = None  # (layerSizes, threading.Event, [arrival time, epoch]) for latency
+        self._packet_bytes = [0, 0]  # the current Socket.IO packet's text and binary wire bytes
         self.on("map_update", self._on_map_update)
         self.on("step_result", self._on_step_result)
         self.on("state", self._on_state)
@@ -146,7 +149,7 @@ class BenchClient(socketio.Client):
     def _handle_event(self, namespace, id, data):
         if id is not None and not self.acking and data and data[0] == "map_update":
             self._trigger_event(data[0], namespace or "/", *data[1:])
-            return                  # no ACK packet: the server keeps this frame in flight
+            return  # no ACK packet: the server keeps this frame in flight
         super()._handle_event(namespace, id, data)
 
     def _on_map_update(self, frame):
@@ -180,8 +183,13 @@ class BenchClient(socketio.Client):
         """Frames/s and epochs/s of this client between two monotonic times."""
         frames = [f for f in self.frames if start <= f[0] <= end]
         steps = [s for s in self.steps if start <= s[0] <= end]
-        out = {"frames": len(frames), "framesPerSecond": round(len(frames) / (end - start), 2),
-               "epochsPerSecond": None, "reportedEpochsPerSecondMedian": None, "maxSeqGap": None}
+        out = {
+            "frames": len(frames),
+            "framesPerSecond": round(len(frames) / (end - start), 2),
+            "epochsPerSecond": None,
+            "reportedEpochsPerSecondMedian": None,
+            "maxSeqGap": None,
+        }
         if len(frames) >= 2 and frames[-1][0] > frames[0][0]:
             out["epochsPerSecond"] = round((frames[-1][2] - frames[0][2]) / (frames[-1][0] - frames[0][0]), 1)
             out["maxSeqGap"] = max(b[1] - a[1] for a, b in itertools.pairwise(frames))
@@ -191,6 +199,7 @@ class BenchClient(socketio.Client):
 
 
 # --- the server ---------------------------------------------------------------------------------------------------
+
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process, all its threads (Linux /proc)."""
@@ -226,9 +235,12 @@ class CpuMeter:
 
     def read(self) -> dict:
         now = self._now()
-        elapsed, server, clients, machine = (b - a for a, b in zip(self.began, now))
-        return {"server": round(100 * server / elapsed, 1), "clients": round(100 * clients / elapsed, 1),
-                "otherProcesses": round(max(0.0, 100 * (machine - server - clients) / elapsed), 1)}
+        elapsed, server, clients, machine = (b - a for a, b in zip(self.began, now, strict=True))
+        return {
+            "server": round(100 * server / elapsed, 1),
+            "clients": round(100 * clients / elapsed, 1),
+            "otherProcesses": round(max(0.0, 100 * (machine - server - clients) / elapsed), 1),
+        }
 
 
 def wait_connections(server: LiveServer, count: int, timeout: float = 10.0) -> None:
@@ -242,14 +254,16 @@ def wait_connections(server: LiveServer, count: int, timeout: float = 10.0) -> N
 
 # --- scenarios ----------------------------------------------------------------------------------------------------
 
+
 def engine_rate(seconds: float) -> dict:
     """The engine's own training speed on the default config, one torch thread, in this process."""
     import torch
 
     from playground.session import TrainingSession
+
     torch.set_num_threads(1)
     session = TrainingSession({"seed": DEFAULT_SEED})
-    session.train_for(min(0.5, seconds / 4))                 # warm-up: first kernels, caches
+    session.train_for(min(0.5, seconds / 4))  # warm-up: first kernels, caches
     started = time.perf_counter()
     epochs = session.train_for(seconds)
     elapsed = time.perf_counter() - started
@@ -260,7 +274,7 @@ class Run:
     def __init__(self):
         self.server: LiveServer | None = None
         self.clients: list[BenchClient] = []
-        self.errors: list = []                     # `error` events the server sent, by client name
+        self.errors: list = []  # `error` events the server sent, by client name
 
     def connect(self, name: str) -> BenchClient:
         client = BenchClient(name)
@@ -271,10 +285,8 @@ class Run:
     def disconnect_all(self) -> None:
         for client in self.clients:
             self.errors.extend({"client": client.name, **error} for error in client.errors)
-            try:
+            with contextlib.suppress(Exception):  # the server may already be gone
                 client.disconnect()
-            except Exception:                      # the server may already be gone
-                pass
         self.clients.clear()
 
     def end_phase(self) -> None:
@@ -292,16 +304,17 @@ class Run:
         end = time.monotonic()
         cpu = cpu.read()
         lag = self.server.metrics()["lagMs"]
-        return client, dict(client.window(start, end), seconds=round(end - start, 2), lagMs=lag,
-                            cpuPercent=cpu, window=(start, end))
+        return client, dict(
+            client.window(start, end), seconds=round(end - start, 2), lagMs=lag, cpuPercent=cpu, window=(start, end)
+        )
 
     def latency(self, client: BenchClient, samples: int, rng: random.Random) -> dict:
-        shapes = ([3, 2], [4, 2])                 # the default is [4, 2]; alternate so every sample rebuilds
+        shapes = ([3, 2], [4, 2])  # the default is [4, 2]; alternate so every sample rebuilds
         latencies, epochs, missed = [], [], 0
         self.server.metrics(clear=True)
         for i in range(samples):
             client.request("start_training")
-            time.sleep(rng.uniform(0.12, 0.3))    # training, frames flowing, at a random phase of the frame clock
+            time.sleep(rng.uniform(0.12, 0.3))  # training, frames flowing, at a random phase of the frame clock
             shape = shapes[i % 2]
             arrived = threading.Event()
             hit: list = []
@@ -319,22 +332,33 @@ class Run:
 
         def pick(q):
             return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else None
-        return {"samples": len(latencies), "missed": missed, "p50Ms": pick(0.5), "p95Ms": pick(0.95),
-                "maxMs": round(ordered[-1], 1) if ordered else None,
-                "firstFrameEpochs": sorted(set(epochs)), "lagMs": lag,
-                "allMs": [round(v, 1) for v in latencies]}
+
+        return {
+            "samples": len(latencies),
+            "missed": missed,
+            "p50Ms": pick(0.5),
+            "p95Ms": pick(0.95),
+            "maxMs": round(ordered[-1], 1) if ordered else None,
+            "firstFrameEpochs": sorted(set(epochs)),
+            "lagMs": lag,
+            "allMs": [round(v, 1) for v in latencies],
+        }
 
     def bytes_per_frame(self, client: BenchClient, window: tuple[float, float]) -> dict:
         frames = [f for f in client.frames if window[0] <= f[0] <= window[1] and f[6] == DEFAULT_LAYER_SIZES]
         steps = [s for s in client.steps if window[0] <= s[0] <= window[1]]
         wire = [f[3] for f in frames]
-        return {"frames": len(frames), "layerSizes": DEFAULT_LAYER_SIZES,
-                "mapUpdateWireBytesMedian": statistics.median(wire), "mapUpdateWireBytesMax": max(wire),
-                "jsonPartBytesMedian": statistics.median(f[4] for f in frames),
-                "binaryPartBytesMedian": statistics.median(f[5] for f in frames),
-                "stepResultWireBytesMedian": statistics.median(s[3] for s in steps) if steps else None,
-                "rawRgbMainMapBytes": RAW_RGB_MAIN_MAP_BYTES,
-                "note": "Engine.IO payloads plus WebSocket frame headers; TCP/IP headers not counted"}
+        return {
+            "frames": len(frames),
+            "layerSizes": DEFAULT_LAYER_SIZES,
+            "mapUpdateWireBytesMedian": statistics.median(wire),
+            "mapUpdateWireBytesMax": max(wire),
+            "jsonPartBytesMedian": statistics.median(f[4] for f in frames),
+            "binaryPartBytesMedian": statistics.median(f[5] for f in frames),
+            "stepResultWireBytesMedian": statistics.median(s[3] for s in steps) if steps else None,
+            "rawRgbMainMapBytes": RAW_RGB_MAIN_MAP_BYTES,
+            "note": "Engine.IO payloads plus WebSocket frame headers; TCP/IP headers not counted",
+        }
 
     def many_clients(self, count: int, seconds: float, warmup: float, alone_epochs: float | None) -> dict:
         clients = [self.connect(f"many-{i}") for i in range(count)]
@@ -353,14 +377,21 @@ class Run:
         epochs = [p["epochsPerSecond"] or 0.0 for p in per]
         frames = [p["framesPerSecond"] for p in per]
         total = sum(epochs)
-        return {"clients": count, "seconds": round(end - start, 2), "trainingOnServer": before["training"],
-                "lagMs": after["lagMs"], "cpuPercent": cpu,
-                "framesPerSecond": frames, "minFramesPerSecond": min(frames),
-                "epochsPerSecond": epochs, "totalEpochsPerSecond": round(total, 1),
-                "reportedEpochsPerSecondMedian": [p["reportedEpochsPerSecondMedian"] for p in per],
-                "fairness": round(min(epochs) / max(epochs), 3) if max(epochs) > 0 else 0.0,
-                "totalVsAlone": round(total / alone_epochs, 3) if alone_epochs else None,
-                "maxSeqGap": max((p["maxSeqGap"] or 0) for p in per)}
+        return {
+            "clients": count,
+            "seconds": round(end - start, 2),
+            "trainingOnServer": before["training"],
+            "lagMs": after["lagMs"],
+            "cpuPercent": cpu,
+            "framesPerSecond": frames,
+            "minFramesPerSecond": min(frames),
+            "epochsPerSecond": epochs,
+            "totalEpochsPerSecond": round(total, 1),
+            "reportedEpochsPerSecondMedian": [p["reportedEpochsPerSecondMedian"] for p in per],
+            "fairness": round(min(epochs) / max(epochs), 3) if max(epochs) > 0 else 0.0,
+            "totalVsAlone": round(total / alone_epochs, 3) if alone_epochs else None,
+            "maxSeqGap": max((p["maxSeqGap"] or 0) for p in per),
+        }
 
     def stall(self, alone_seconds: float, stall_seconds: float, warmup: float) -> dict:
         normal = [self.connect(f"normal-{i}") for i in range(2)]
@@ -376,14 +407,14 @@ class Run:
 
         stalled = self.connect("stops-acking")
         stalled.request("start_training")
-        time.sleep(1.0)                                # it trains and acknowledges like the others for a second
+        time.sleep(1.0)  # it trains and acknowledges like the others for a second
         self.server.metrics(clear=True)
         stalled.acking = False
         stall_start = time.monotonic()
         cpu.start()
         stalled_epoch_at_start = stalled.frames[-1][2] if stalled.frames else 0
         stalled_frames_at_start = len(stalled.frames)
-        rss = []                                       # (seconds since the stall began, bytes)
+        rss = []  # (seconds since the stall began, bytes)
         next_sample = stall_start
         end = stall_start + stall_seconds
         while True:
@@ -400,31 +431,49 @@ class Run:
         metrics = self.server.metrics()
         rss.append((stall_end - stall_start, metrics["rssBytes"]))
         during = [client.window(stall_start, stall_end) for client in normal]
-        ratios = [round(d["framesPerSecond"] / a["framesPerSecond"], 3) if a["framesPerSecond"] else 0.0
-                  for a, d in zip(alone, during)]
+        ratios = [
+            round(d["framesPerSecond"] / a["framesPerSecond"], 3) if a["framesPerSecond"] else 0.0
+            for a, d in zip(alone, during, strict=True)
+        ]
         stalled_frames = stalled.frames[stalled_frames_at_start:]
         mb = [value / 1e6 for _, value in rss]
-        return {"aloneSeconds": round(alone_end - start, 2), "stallSeconds": round(stall_end - stall_start, 2),
-                "alone": {"framesPerSecond": [a["framesPerSecond"] for a in alone],
-                          "epochsPerSecond": [a["epochsPerSecond"] for a in alone], "cpuPercent": alone_cpu},
-                "duringStall": {"framesPerSecond": [d["framesPerSecond"] for d in during],
-                                "epochsPerSecond": [d["epochsPerSecond"] for d in during],
-                                "lagMs": metrics["lagMs"], "trainingOnServer": metrics["training"],
-                                "cpuPercent": stall_cpu},
-                "frameRateRatios": ratios, "minFrameRateRatio": min(ratios),
-                "stalledClient": {"framesReceivedDuringStall": len(stalled_frames),
-                                  "epochsAdvancedDuringStall": (stalled_frames[-1][2] - stalled_epoch_at_start)
-                                  if stalled_frames else 0},
-                "rss": {"samples": len(rss), "firstMB": round(mb[0], 2), "lastMB": round(mb[-1], 2),
-                        "maxMB": round(max(mb), 2), "growthMB": round(mb[-1] - mb[0], 2),
-                        "maxGrowthMB": round(max(mb) - mb[0], 2),
-                        "slopeMBPerMinute": round(slope([t for t, _ in rss], mb) * 60, 3)}}
+        return {
+            "aloneSeconds": round(alone_end - start, 2),
+            "stallSeconds": round(stall_end - stall_start, 2),
+            "alone": {
+                "framesPerSecond": [a["framesPerSecond"] for a in alone],
+                "epochsPerSecond": [a["epochsPerSecond"] for a in alone],
+                "cpuPercent": alone_cpu,
+            },
+            "duringStall": {
+                "framesPerSecond": [d["framesPerSecond"] for d in during],
+                "epochsPerSecond": [d["epochsPerSecond"] for d in during],
+                "lagMs": metrics["lagMs"],
+                "trainingOnServer": metrics["training"],
+                "cpuPercent": stall_cpu,
+            },
+            "frameRateRatios": ratios,
+            "minFrameRateRatio": min(ratios),
+            "stalledClient": {
+                "framesReceivedDuringStall": len(stalled_frames),
+                "epochsAdvancedDuringStall": (stalled_frames[-1][2] - stalled_epoch_at_start) if stalled_frames else 0,
+            },
+            "rss": {
+                "samples": len(rss),
+                "firstMB": round(mb[0], 2),
+                "lastMB": round(mb[-1], 2),
+                "maxMB": round(max(mb), 2),
+                "growthMB": round(mb[-1] - mb[0], 2),
+                "maxGrowthMB": round(max(mb) - mb[0], 2),
+                "slopeMBPerMinute": round(slope([t for t, _ in rss], mb) * 60, 3),
+            },
+        }
 
 
 # --- a class: many clients in one Node.js process (bench/swarm.mjs) -----------------------------------------------
 
-CLASS_SESSIONS = 100          # MAX_TRAINING_SESSIONS of a class's server: room for the largest class
-CONNECT_SECONDS = 30          # the swarm's bound on connecting all its clients
+CLASS_SESSIONS = 100  # MAX_TRAINING_SESSIONS of a class's server: room for the largest class
+CONNECT_SECONDS = 30  # the swarm's bound on connecting all its clients
 LARGEST_CONFIG = {"networkShape": [MAX_NEURONS] * MAX_HIDDEN_LAYERS, **{name: True for name in FEATURES}}
 
 
@@ -440,41 +489,61 @@ def mixed_config(index: int) -> dict:
     to 30; the datasets, classification and regression, in a stride of 4 over their 9 (in this order none of the
     first 30 configs diverges within 8,000 epochs)."""
     activations = OPTIONS_BY_NAME["activation"].choices
-    datasets = ([("classification", "dataset", name) for name in OPTIONS_BY_NAME["dataset"].choices]
-                + [("regression", "regDataset", name) for name in OPTIONS_BY_NAME["regDataset"].choices])
+    datasets = [("classification", "dataset", name) for name in OPTIONS_BY_NAME["dataset"].choices] + [
+        ("regression", "regDataset", name) for name in OPTIONS_BY_NAME["regDataset"].choices
+    ]
     batch_size = OPTIONS_BY_NAME["batchSize"]
     assert batch_size.minimum is not None and batch_size.maximum is not None
     lowest, highest = int(batch_size.minimum), int(batch_size.maximum)
-    feature_set = 1 + 53 * index % (2 ** len(FEATURES) - 1)         # a bit mask over FEATURES, never 0
+    feature_set = 1 + 53 * index % (2 ** len(FEATURES) - 1)  # a bit mask over FEATURES, never 0
     problem, dataset_option, dataset = datasets[4 * index % len(datasets)]
     depth = index % (MAX_HIDDEN_LAYERS + 1)
-    return {"seed": f"mixed-{index}",
-            "networkShape": [1 + (3 * index + 5 * layer) % MAX_NEURONS for layer in range(depth)],
-            **{name: bool(feature_set >> bit & 1) for bit, name in enumerate(FEATURES)},
-            "activation": activations[index % len(activations)],
-            "batchSize": lowest + 7 * index % (highest - lowest + 1),
-            "problem": problem, dataset_option: dataset}
+    return {
+        "seed": f"mixed-{index}",
+        "networkShape": [1 + (3 * index + 5 * layer) % MAX_NEURONS for layer in range(depth)],
+        **{name: bool(feature_set >> bit & 1) for bit, name in enumerate(FEATURES)},
+        "activation": activations[index % len(activations)],
+        "batchSize": lowest + 7 * index % (highest - lowest + 1),
+        "problem": problem,
+        dataset_option: dataset,
+    }
 
 
 @dataclass(frozen=True)
 class ClassScenario:
     """A class of clients and the issue's targets for it: (figure, "<=" or ">=", limit)."""
+
     configs: Callable[[], list[dict]]
     targets: tuple[tuple[str, str, float], ...]
 
 
 # TF Playground trains the default config at about 48 epochs/s in Chromium on this machine (README).
 CLASS_SCENARIOS = {
-    "class30": ClassScenario(lambda: default_configs(30, "class"), (
-        ("refusals", "<=", 0), ("framesPerSecond.min", ">=", 20), ("epochsPerSecond.min", ">=", 150),
-        ("fairness", ">=", 0.8), ("lagMs.p99", "<=", 20))),
-    "class30Mixed": ClassScenario(lambda: [mixed_config(index) for index in range(30)], (
-        ("refusals", "<=", 0), ("framesPerSecond.min", ">=", 10), ("epochsPerSecond.min", ">=", 48),
-        ("lagMs.p99", "<=", 30))),
-    "class100": ClassScenario(lambda: default_configs(100, "class"), (
-        ("refusals", "<=", 0), ("framesPerSecond.min", ">=", 10), ("epochsPerSecond.min", ">=", 48))),
+    "class30": ClassScenario(
+        lambda: default_configs(30, "class"),
+        (
+            ("refusals", "<=", 0),
+            ("framesPerSecond.min", ">=", 20),
+            ("epochsPerSecond.min", ">=", 150),
+            ("fairness", ">=", 0.8),
+            ("lagMs.p99", "<=", 20),
+        ),
+    ),
+    "class30Mixed": ClassScenario(
+        lambda: [mixed_config(index) for index in range(30)],
+        (
+            ("refusals", "<=", 0),
+            ("framesPerSecond.min", ">=", 10),
+            ("epochsPerSecond.min", ">=", 48),
+            ("lagMs.p99", "<=", 30),
+        ),
+    ),
+    "class100": ClassScenario(
+        lambda: default_configs(100, "class"),
+        (("refusals", "<=", 0), ("framesPerSecond.min", ">=", 10), ("epochsPerSecond.min", ">=", 48)),
+    ),
 }
-BASELINE_SETTINGS = {"max_group_size": 1}     # the server trains one network at a time: batching off
+BASELINE_SETTINGS = {"max_group_size": 1}  # the server trains one network at a time: batching off
 
 
 def run_swarm(configs: list[dict], seconds: float, warmup: float, **settings) -> dict:
@@ -485,8 +554,20 @@ def run_swarm(configs: list[dict], seconds: float, warmup: float, **settings) ->
         raise RuntimeError("node (Node.js 20) is not on PATH")
     settings = dict(measure_lag=1, max_training_sessions=max(CLASS_SESSIONS, len(configs)), **settings)
     server = LiveServer(**settings)
-    command = [node, str(SWARM), "--url", server.url, "--configs", "-", "--warmup", str(warmup),
-               "--seconds", str(seconds), "--connect-timeout", str(CONNECT_SECONDS)]
+    command = [
+        node,
+        str(SWARM),
+        "--url",
+        server.url,
+        "--configs",
+        "-",
+        "--warmup",
+        str(warmup),
+        "--seconds",
+        str(seconds),
+        "--connect-timeout",
+        str(CONNECT_SECONDS),
+    ]
     swarm = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     # The swarm ends by itself; the watchdog bounds the run all the same if the server stops answering.
     watchdog = threading.Timer(CONNECT_SECONDS + warmup + seconds + 60, swarm.kill)
@@ -497,7 +578,7 @@ def run_swarm(configs: list[dict], seconds: float, warmup: float, **settings) ->
         swarm.stdin.write(json.dumps(configs))
         swarm.stdin.close()
         cpu = None
-        for line in swarm.stdout:          # the swarm's phases, as they happen
+        for line in swarm.stdout:  # the swarm's phases, as they happen
             record = json.loads(line)
             if record["phase"] == "measure":
                 window["before"] = server.metrics(clear=True)
@@ -535,20 +616,24 @@ def class_figures(window: dict) -> dict:
     wire = [c["mapUpdateBytes"]["median"] for c in clients if c["mapUpdateBytes"]["median"] is not None]
     decoded = [c["mapUpdateDecodedBytes"]["median"] for c in clients if c["mapUpdateDecodedBytes"]["median"]]
     return {
-        "clients": len(clients), "connected": sum(client["connected"] for client in clients),
-        "trainingOnServer": window["before"]["training"], "env": window["env"],
+        "clients": len(clients),
+        "connected": sum(client["connected"] for client in clients),
+        "trainingOnServer": window["before"]["training"],
+        "env": window["env"],
         "refusals": sum(client["refusalCount"] for client in clients),
         "refusalExamples": [refusal for client in clients for refusal in client["refusals"]][:3],
         "unexpectedDisconnects": sum(client["unexpectedDisconnects"] for client in clients),
         "notRunning": [client["index"] for client in clients if set(client["statuses"]) != {"running"}],
-        "framesPerSecond": spread(frames), "epochsPerSecond": spread(epochs),
+        "framesPerSecond": spread(frames),
+        "epochsPerSecond": spread(epochs),
         "fairness": round(min(epochs) / max(epochs), 3) if max(epochs) > 0 else 0.0,
         "totalEpochsPerSecond": round(sum(epochs), 1),
         "lagMs": window["after"]["lagMs"],
         "mapUpdateBytesMedian": statistics.median(wire) if wire else None,
         "mapUpdateDecodedBytesMedian": statistics.median(decoded) if decoded else None,
         "bytesPerSecondPerClient": spread([client["bytesPerSecond"] or 0 for client in clients]),
-        "cpuPercent": window["cpu"], "swarm": window["result"]["swarm"],
+        "cpuPercent": window["cpu"],
+        "swarm": window["result"]["swarm"],
         "windowSeconds": window["result"]["windowSeconds"],
     }
 
@@ -572,14 +657,19 @@ def class_scenario(name: str, seconds: float, warmup: float) -> dict:
     for side, settings in (("ours", {}), ("baseline", BASELINE_SETTINGS)):
         log(f"{name}: {len(configs)} clients, {side} ({warmup} s warm-up, {seconds} s)")
         figures = class_figures(run_swarm(configs, seconds, warmup, **settings))
-        figures["targets"] = [check(f"{name}.{path}", figure(figures, path), op, limit)
-                              for path, op, limit in scenario.targets]
+        figures["targets"] = [
+            check(f"{name}.{path}", figure(figures, path), op, limit) for path, op, limit in scenario.targets
+        ]
         sides[side] = figures
-        log(f"{name} {side}: frames/s {figures['framesPerSecond']}, epochs/s {figures['epochsPerSecond']}, "
-            f"lag p99 {figures['lagMs']['p99']} ms, swarm CPU {figures['cpuPercent']['clients']}%")
+        log(
+            f"{name} {side}: frames/s {figures['framesPerSecond']}, epochs/s {figures['epochsPerSecond']}, "
+            f"lag p99 {figures['lagMs']['p99']} ms, swarm CPU {figures['cpuPercent']['clients']}%"
+        )
     ours, baseline = sides["ours"], sides["baseline"]
-    sides["oursVsBaseline"] = {path: ratio(figure(ours, path), figure(baseline, path)) for path in (
-        "epochsPerSecond.min", "epochsPerSecond.median", "framesPerSecond.min", "totalEpochsPerSecond")}
+    sides["oursVsBaseline"] = {
+        path: ratio(figure(ours, path), figure(baseline, path))
+        for path in ("epochsPerSecond.min", "epochsPerSecond.median", "framesPerSecond.min", "totalEpochsPerSecond")
+    }
     return sides
 
 
@@ -588,11 +678,15 @@ def frame_bytes(seconds: float, warmup: float) -> dict:
     log(f"frameBytes: the default and the largest network ({warmup} s warm-up, {seconds} s)")
     window = run_swarm([{"seed": DEFAULT_SEED}, {"seed": DEFAULT_SEED, **LARGEST_CONFIG}], seconds, warmup)
     keep = ("layerSizes", "framesPerSecond", "mapUpdateBytes", "mapUpdateDecodedBytes", "bytesPerSecond")
-    out: dict = {network: {key: client[key] for key in keep}
-           for network, client in zip(("default", "largest"), window["result"]["clients"])}
-    out["note"] = ("mapUpdateBytes: WebSocket messages as received (frame headers and permessage-deflate "
-                   "payloads, as a browser negotiates it); mapUpdateDecodedBytes: the same Engine.IO packets "
-                   "decompressed; bytesPerSecond: all the client's TCP socket read. TCP/IP headers not counted")
+    out: dict = {
+        network: {key: client[key] for key in keep}
+        for network, client in zip(("default", "largest"), window["result"]["clients"], strict=True)
+    }
+    out["note"] = (
+        "mapUpdateBytes: WebSocket messages as received (frame headers and permessage-deflate "
+        "payloads, as a browser negotiates it); mapUpdateDecodedBytes: the same Engine.IO packets "
+        "decompressed; bytesPerSecond: all the client's TCP socket read. TCP/IP headers not counted"
+    )
     return out
 
 
@@ -610,6 +704,7 @@ def inherited_settings() -> dict:
     from dataclasses import fields
 
     from playground.web.settings import Settings
+
     ours = {"HOST", "PORT", "MEASURE_LAG", "MAX_TRAINING_SESSIONS", "SECRET_KEY"}
     names = (field.name.upper() for field in fields(Settings))
     return {name: os.environ[name] for name in names if name in os.environ and name not in ours}
@@ -621,7 +716,7 @@ def slope(xs: list[float], ys: list[float]) -> float:
         return 0.0
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     sxx = sum((x - mx) ** 2 for x in xs)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else 0.0
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0.0
 
 
 def check(name: str, value, op: str, limit) -> dict:
@@ -629,10 +724,9 @@ def check(name: str, value, op: str, limit) -> dict:
     return {"name": name, "value": value, "target": f"{op} {limit}", "pass": ok}
 
 
-
 # --- main -------------------------------------------------------------------------------------------------------
 
-PYTHON_SCENARIOS = ("oneClient", "eightClients", "stall")        # one server, Python clients
+PYTHON_SCENARIOS = ("oneClient", "eightClients", "stall")  # one server, Python clients
 SCENARIOS = (*PYTHON_SCENARIOS, *CLASS_SCENARIOS, "frameBytes")
 
 
@@ -644,9 +738,12 @@ def python_scenarios(run: Run, selected: list[str], durations: dict, result: dic
         result["engine"] = {"before": engine}
         log(f"engine: {engine['epochsPerSecond']} epochs/s; starting the server")
     run.server = LiveServer(measure_lag=1, max_training_sessions=4 * BENCH_CLIENTS)
-    result["server"] = {"url": run.server.url, "log": str(run.server.log_path),
-                        "env": {"MEASURE_LAG": "1", "MAX_TRAINING_SESSIONS": str(4 * BENCH_CLIENTS)},
-                        "inheritedSettings": inherited_settings()}
+    result["server"] = {
+        "url": run.server.url,
+        "log": str(run.server.log_path),
+        "env": {"MEASURE_LAG": "1", "MAX_TRAINING_SESSIONS": str(4 * BENCH_CLIENTS)},
+        "inheritedSettings": inherited_settings(),
+    }
     one = None
     if "oneClient" in selected:
         log(f"one client ({durations['oneClient']} s)")
@@ -660,12 +757,15 @@ def python_scenarios(run: Run, selected: list[str], durations: dict, result: dic
         run.end_phase()
     if "eightClients" in selected:
         log(f"{BENCH_CLIENTS} clients ({durations['eightClients']} s)")
-        result["eightClients"] = run.many_clients(BENCH_CLIENTS, durations["eightClients"], durations["warmup"],
-                                                  one["epochsPerSecond"] if one else None)
+        result["eightClients"] = run.many_clients(
+            BENCH_CLIENTS, durations["eightClients"], durations["warmup"], one["epochsPerSecond"] if one else None
+        )
         run.end_phase()
     if "stall" in selected:
-        log(f"stall: 2 clients alone ({durations['stallAlone']} s), then with a non-acking client "
-            f"({durations['stall']} s)")
+        log(
+            f"stall: 2 clients alone ({durations['stallAlone']} s), then with a non-acking client "
+            f"({durations['stall']} s)"
+        )
         result["stall"] = run.stall(durations["stallAlone"], durations["stall"], durations["warmup"])
         run.end_phase()
     run.server.stop()
@@ -690,22 +790,30 @@ def python_checks(result: dict) -> list[dict]:
             check("oneClient.engineRatio (epochs/s vs engine alone)", one["engineRatio"], ">=", 0.8),
             check("oneClient.framesPerSecond", one["framesPerSecond"], ">=", 28),
             check("latency.p95Ms (update_config to the frame showing it)", result["latency"]["p95Ms"], "<=", 100),
-            check("bytes.mapUpdateWireBytesMax (default network)", result["bytes"]["mapUpdateWireBytesMax"], "<=",
-                  MAX_FRAME_BYTES)]
+            check(
+                "bytes.mapUpdateWireBytesMax (default network)",
+                result["bytes"]["mapUpdateWireBytesMax"],
+                "<=",
+                MAX_FRAME_BYTES,
+            ),
+        ]
     if "eightClients" in result:
         many = result["eightClients"]
         checks += [
             check("eightClients.lagMs.p99", many["lagMs"]["p99"], "<=", 20),
             check("eightClients.minFramesPerSecond", many["minFramesPerSecond"], ">=", 15),
-            check("eightClients.fairness (slowest/fastest epochs/s)", many["fairness"], ">=", 0.7)]
-        if many["totalVsAlone"] is not None:            # needs oneClient's rate
-            checks.append(check("eightClients.totalVsAlone (total epochs/s vs one session)", many["totalVsAlone"],
-                                ">=", 0.75))
+            check("eightClients.fairness (slowest/fastest epochs/s)", many["fairness"], ">=", 0.7),
+        ]
+        if many["totalVsAlone"] is not None:  # needs oneClient's rate
+            checks.append(
+                check("eightClients.totalVsAlone (total epochs/s vs one session)", many["totalVsAlone"], ">=", 0.75)
+            )
     if "stall" in result:
         stall = result["stall"]
         checks += [
             check("stall.rss.growthMB", stall["rss"]["growthMB"], "<=", 5),
-            check("stall.minFrameRateRatio (normal clients, stall vs alone)", stall["minFrameRateRatio"], ">=", 0.9)]
+            check("stall.minFrameRateRatio (normal clients, stall vs alone)", stall["minFrameRateRatio"], ">=", 0.9),
+        ]
     return checks
 
 
@@ -729,11 +837,18 @@ def busy_windows(result: dict) -> dict:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter windows (about 2 minutes for all)")
-    parser.add_argument("--scenario", action="append", choices=SCENARIOS,
-                        help="run only this scenario (repeat for several; default: all, in the order listed)")
-    parser.add_argument("--stall-seconds", type=float, default=None,
-                        help="how long the phase with a client that stops acknowledging lasts (default 60; "
-                             "10 with --quick)")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=SCENARIOS,
+        help="run only this scenario (repeat for several; default: all, in the order listed)",
+    )
+    parser.add_argument(
+        "--stall-seconds",
+        type=float,
+        default=None,
+        help="how long the phase with a client that stops acknowledging lasts (default 60; 10 with --quick)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     selected = [name for name in SCENARIOS if name in (args.scenario or SCENARIOS)]
@@ -749,9 +864,15 @@ def main(argv=None) -> int:
         "classWarmup": 2.0 if quick else 3.0,
         "frameBytes": 3.0 if quick else 5.0,
     }
-    result: dict = {"benchmark": "bench/load.py", "command": " ".join(["python", "bench/load.py", *sys.argv[1:]]),
-                    "quick": quick, "scenarios": selected, "durations": durations, "cpuCount": os.cpu_count(),
-                    "loadAverageAtStart": os.getloadavg()}
+    result: dict = {
+        "benchmark": "bench/load.py",
+        "command": " ".join(["python", "bench/load.py", *sys.argv[1:]]),
+        "quick": quick,
+        "scenarios": selected,
+        "durations": durations,
+        "cpuCount": os.cpu_count(),
+        "loadAverageAtStart": os.getloadavg(),
+    }
     run = Run()
     started = time.monotonic()
     try:
@@ -767,7 +888,7 @@ def main(argv=None) -> int:
         result["failure"] = f"{type(failure).__name__}: {failure}"
     finally:
         run.disconnect_all()
-        if run.server is not None:                 # the shared server of the Python scenarios, if they failed
+        if run.server is not None:  # the shared server of the Python scenarios, if they failed
             run.server.stop()
             close_log(run.server, failed="failure" in result)
     result["loadAverageAtEnd"] = os.getloadavg()
@@ -776,14 +897,22 @@ def main(argv=None) -> int:
 
     if "failure" not in result:
         result["targets"] = python_checks(result) + [
-            target for name in CLASS_SCENARIOS if name in result for target in result[name]["ours"]["targets"]]
+            target for name in CLASS_SCENARIOS if name in result for target in result[name]["ours"]["targets"]
+        ]
         result["allPassed"] = all(t["pass"] for t in result["targets"])
-        busy = {name: cpu["otherProcesses"] for name, cpu in busy_windows(result).items()
-                if cpu["otherProcesses"] > BUSY_PERCENT}
+        busy = {
+            name: cpu["otherProcesses"]
+            for name, cpu in busy_windows(result).items()
+            if cpu["otherProcesses"] > BUSY_PERCENT
+        }
         if busy:
             where = ", ".join(f"{name} ({percent}% of a core)" for name, percent in busy.items())
-            result["warnings"] = [(f"other processes used CPU during {where}: the server shared its cores, so rates "
-                                   "and latencies there are worse than the code allows; run again on a quiet machine")]
+            result["warnings"] = [
+                (
+                    f"other processes used CPU during {where}: the server shared its cores, so rates "
+                    "and latencies there are worse than the code allows; run again on a quiet machine"
+                )
+            ]
     print(json.dumps(result, indent=2))
     return 1 if "failure" in result else 0
 

@@ -14,6 +14,7 @@ Scenarios (docs/reliability.md has the figures):
 4. a restart mid-training: three clients training, the server killed and started again on the same port; every
    client reconnects by itself and restores its config (as the page does).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,11 +26,10 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.load import BenchClient, CpuMeter, check, log, slope
+from tests.live_server import LiveServer
 
-from bench.load import BenchClient, CpuMeter, check, log, slope  # noqa: E402
-from tests.live_server import LiveServer  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 MB = 1024 * 1024
 
@@ -48,11 +48,12 @@ def connect(server: LiveServer, name: str, reconnection: bool = False) -> BenchC
 def churn(cycles: int, workers: int, warmup_cycles: int = 20, settle_seconds: float = 30.0) -> dict:
     server = LiveServer(max_training_sessions=workers + 2)
     try:
+
         def cycle(index: int) -> None:
             client = connect(server, f"churn-{index}")
             client.request("start_training")
             time.sleep(1.0)
-            client.disconnect()                   # without stopping
+            client.disconnect()  # without stopping
 
         def run(count: int, first: int) -> None:
             pending = iter(range(first, first + count))
@@ -65,6 +66,7 @@ def churn(cycles: int, workers: int, warmup_cycles: int = 20, settle_seconds: fl
                     if index is None:
                         return
                     cycle(index)
+
             threads = [threading.Thread(target=worker) for _ in range(workers)]
             for thread in threads:
                 thread.start()
@@ -87,19 +89,26 @@ def churn(cycles: int, workers: int, warmup_cycles: int = 20, settle_seconds: fl
         # socket: memory is what is left once those have woken.
         time.sleep(settle_seconds)
         settled = server.metrics()
-        return {"cycles": cycles, "workers": workers, "seconds": round(seconds, 1),
-                "left": {"connections": after["connections"], "training": after["training"]},
-                "threads": {"before": threads_before, "after": threads_of(server.process.pid)},
-                "rssMB": {"before": round(before["rssBytes"] / MB, 1), "after": round(after["rssBytes"] / MB, 1),
-                          "settled": round(settled["rssBytes"] / MB, 1),
-                          "growth": round((settled["rssBytes"] - before["rssBytes"]) / MB, 1)}}
+        return {
+            "cycles": cycles,
+            "workers": workers,
+            "seconds": round(seconds, 1),
+            "left": {"connections": after["connections"], "training": after["training"]},
+            "threads": {"before": threads_before, "after": threads_of(server.process.pid)},
+            "rssMB": {
+                "before": round(before["rssBytes"] / MB, 1),
+                "after": round(after["rssBytes"] / MB, 1),
+                "settled": round(settled["rssBytes"] / MB, 1),
+                "growth": round((settled["rssBytes"] - before["rssBytes"]) / MB, 1),
+            },
+        }
     finally:
         server.stop()
 
 
 def over_the_cap(extra: int, seconds: float) -> dict:
     server = LiveServer(measure_lag=1)
-    cap = 8                                              # the default MAX_TRAINING_SESSIONS
+    cap = 8  # the default MAX_TRAINING_SESSIONS
     clients = []
     try:
         clients = [connect(server, f"cap-{i}") for i in range(cap + extra)]
@@ -118,9 +127,16 @@ def over_the_cap(extra: int, seconds: float) -> dict:
         time.sleep(seconds)
         end = time.monotonic()
         frames = [client.window(start, end)["framesPerSecond"] for client in clients[:cap]]
-        return {"cap": cap, "extra": extra, "busyReplies": refused, "busyReplyMs": busy_ms,
-                "framesPerSecond": frames, "minFramesPerSecond": min(frames), "lagMs": server.metrics()["lagMs"],
-                "cpuPercent": cpu.read()}
+        return {
+            "cap": cap,
+            "extra": extra,
+            "busyReplies": refused,
+            "busyReplyMs": busy_ms,
+            "framesPerSecond": frames,
+            "minFramesPerSecond": min(frames),
+            "lagMs": server.metrics()["lagMs"],
+            "cpuPercent": cpu.read(),
+        }
     finally:
         for client in clients:
             client.disconnect()
@@ -144,7 +160,7 @@ def stalled(silent_count: int, alone_seconds: float, stall_seconds: float) -> di
         for client in silent:
             client.acking = False
             client.request("start_training")
-        time.sleep(2.0)                                  # they stall after their first frame
+        time.sleep(2.0)  # they stall after their first frame
         rss, times = [], []
         cpu = CpuMeter(server.process.pid)
         start = time.monotonic()
@@ -153,14 +169,27 @@ def stalled(silent_count: int, alone_seconds: float, stall_seconds: float) -> di
             times.append(time.monotonic() - start)
             time.sleep(1.0)
         during = [client.window(start, time.monotonic()) for client in normal]
-        ratio = [round(d[key] / a[key], 3) for a, d in zip(alone, during)
-                 for key in ("framesPerSecond", "epochsPerSecond")]
-        return {"silentClients": silent_count, "alone": alone, "duringStall": during, "ratios": ratio,
-                "minRatio": min(ratio), "silentFramesReceived": [len(client.frames) for client in silent],
-                "rssMB": {"first": round(rss[0], 1), "last": round(rss[-1], 1), "max": round(max(rss), 1),
-                          "growth": round(rss[-1] - rss[0], 2),
-                          "slopePerMinute": round(slope(times, rss) * 60, 2)},
-                "cpuPercent": cpu.read()}
+        ratio = [
+            round(d[key] / a[key], 3)
+            for a, d in zip(alone, during, strict=True)
+            for key in ("framesPerSecond", "epochsPerSecond")
+        ]
+        return {
+            "silentClients": silent_count,
+            "alone": alone,
+            "duringStall": during,
+            "ratios": ratio,
+            "minRatio": min(ratio),
+            "silentFramesReceived": [len(client.frames) for client in silent],
+            "rssMB": {
+                "first": round(rss[0], 1),
+                "last": round(rss[-1], 1),
+                "max": round(max(rss), 1),
+                "growth": round(rss[-1] - rss[0], 2),
+                "slopePerMinute": round(slope(times, rss) * 60, 2),
+            },
+            "cpuPercent": cpu.read(),
+        }
     finally:
         for client in clients:
             client.disconnect()
@@ -175,9 +204,13 @@ def restart(count: int) -> dict:
             config = {"networkShape": [index + 1, 2], "seed": f"soak{index}", "activation": "relu"}
             client = BenchClient(f"restart-{index}", reconnection=True)
 
-            def restore(client=client, config=config):    # what the page does on every connect
-                threading.Thread(target=lambda: restored.append(
-                    (client.name, time.monotonic(), client.call("update_config", config, timeout=10)))).start()
+            def restore(client=client, config=config):  # what the page does on every connect
+                threading.Thread(
+                    target=lambda: restored.append(
+                        (client.name, time.monotonic(), client.call("update_config", config, timeout=10))
+                    )
+                ).start()
+
             client.on("connect", restore)
             client.connect(server.url, transports=["websocket"], wait_timeout=10)
             clients.append(client)
@@ -199,10 +232,13 @@ def restart(count: int) -> dict:
         time.sleep(1.0)
         frames_after = [client.frames[-1][6] if client.frames else None for client in clients]
         expected = [[2, *config["networkShape"], 1] for config in configs]
-        return {"clients": count, "reconnected": len(again),
-                "restoredConfigs": sum(reply.get("ok") is True for _, _, reply in again),
-                "framesShowTheRestoredNetwork": frames_after == expected,
-                "secondsToRestore": sorted(round(at - killed, 2) for _, at, _ in again)}
+        return {
+            "clients": count,
+            "reconnected": len(again),
+            "restoredConfigs": sum(reply.get("ok") is True for _, _, reply in again),
+            "framesShowTheRestoredNetwork": frames_after == expected,
+            "secondsToRestore": sorted(round(at - killed, 2) for _, at, _ in again),
+        }
     finally:
         for client in clients:
             client.disconnect()
@@ -213,10 +249,20 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the same scenarios scaled down (about a minute)")
     quick = parser.parse_args(argv).quick
-    plan = {"churnCycles": 60 if quick else 500, "settleSeconds": 30, "capSeconds": 5 if quick else 20,
-            "stallAloneSeconds": 5 if quick else 20, "stallSeconds": 15 if quick else 120}
-    result: dict = {"benchmark": "bench/soak.py", "quick": quick, "plan": plan, "cpuCount": os.cpu_count(),
-                    "loadAverageAtStart": os.getloadavg()}
+    plan = {
+        "churnCycles": 60 if quick else 500,
+        "settleSeconds": 30,
+        "capSeconds": 5 if quick else 20,
+        "stallAloneSeconds": 5 if quick else 20,
+        "stallSeconds": 15 if quick else 120,
+    }
+    result: dict = {
+        "benchmark": "bench/soak.py",
+        "quick": quick,
+        "plan": plan,
+        "cpuCount": os.cpu_count(),
+        "loadAverageAtStart": os.getloadavg(),
+    }
     started = time.monotonic()
     log(f"churn: {plan['churnCycles']} cycles")
     result["churn"] = churn(plan["churnCycles"], workers=10, settle_seconds=plan["settleSeconds"])

@@ -4,6 +4,7 @@ Limits, stated once here and in docs/protocol.md: at most MAX_POINTS points and 
 coordinates within ±COORDINATE_LIMIT (the plane the maps show); classification labels ±1 (0/1 are read as -1/+1);
 regression labels within ±REGRESSION_LABEL_LIMIT.
 """
+
 from __future__ import annotations
 
 import csv
@@ -53,6 +54,7 @@ def parse_csv(text, problem: str) -> tuple[list[tuple[float, float, float]], lis
     Returns the points and, when every line names its set, the sets (else None: the caller splits by the ratio).
     Raises ConfigError({"csv": "line N: ..."}) at the first bad line.
     """
+
     def fail(message):
         raise ConfigError({"csv": message})
 
@@ -67,13 +69,13 @@ def parse_csv(text, problem: str) -> tuple[list[tuple[float, float, float]], lis
             row = next(rows)
         except StopIteration:
             break
-        except csv.Error as error:                          # e.g. one field longer than csv allows
+        except csv.Error as error:  # e.g. one field longer than csv allows
             fail(f"line {rows.line_num}: {error}")
         number = rows.line_num
         if not row or all(not cell.strip() for cell in row):
             continue
         if not points and not sets and _is_header(row):
-            continue                                        # the optional header, before the first point
+            continue  # the optional header, before the first point
         if len(row) < 3:
             fail(f"line {number}: expected 3 values (x, y, label), found {len(row)}")
         try:
@@ -105,12 +107,11 @@ def _is_header(row: list[str]) -> bool:
     return names in (HEADER[:3], HEADER)
 
 
-def to_csv(train_points: np.ndarray, train_labels: np.ndarray, test_points: np.ndarray,
-           test_labels: np.ndarray) -> str:
+def to_csv(train_points: np.ndarray, train_labels: np.ndarray, test_points: np.ndarray, test_labels: np.ndarray) -> str:
     """The data as CSV: x, y, label, and which set the point is in."""
     out = io.StringIO()
     out.write("x,y,label,set\n")
     for points, labels, name in ((train_points, train_labels, "train"), (test_points, test_labels, "test")):
-        for (x, y), label in zip(points.tolist(), labels.tolist()):
+        for (x, y), label in zip(points.tolist(), labels.tolist(), strict=True):
             out.write(f"{x!r},{y!r},{label!r},{name}\n")
     return out.getvalue()

@@ -85,8 +85,9 @@ def classify_two_gauss(rng: SeedRandom, num_samples: int, noise: float) -> list[
     return points
 
 
-def _uniform_with_noisy_labels(rng: SeedRandom, num_samples: int, noise: float,
-                               label_at: Callable[[float, float], float]) -> list[Point]:
+def _uniform_with_noisy_labels(
+    rng: SeedRandom, num_samples: int, noise: float, label_at: Callable[[float, float], float]
+) -> list[Point]:
     """TF Playground's regression sampling: points uniform in [-6, 6]², each labelled at a position moved by
     U(-6, 6)·noise (the stored point stays where it was drawn)."""
     radius = 6
@@ -184,7 +185,7 @@ def classify_moons(rng: SeedRandom, num_samples: int, noise: float) -> list[Poin
     variance = (2 * noise) ** 2
     points: list[Point] = []
     # The lower moon (-1) is the upper one (+1) turned half a turn about the origin.
-    for (sign, label), count in zip(((1, 1.0), (-1, -1.0)), _even_counts(num_samples, 2)):
+    for (sign, label), count in zip(((1, 1.0), (-1, -1.0)), _even_counts(num_samples, 2), strict=True):
         for _ in range(count):
             angle = rand_uniform(rng, 0, math.pi)
             x = sign * (radius * js_cos(angle) - radius / 2) + normal_random(rng, 0, variance)
@@ -215,7 +216,7 @@ def classify_rings(rng: SeedRandom, num_samples: int, noise: float) -> list[Poin
     """Four rings at radius 1, 2.5, 4, 5.5 (+-0.5), alternating +1/-1; noise adds N(0, noise^2) to x and y."""
     variance = noise**2
     points: list[Point] = []
-    for (ring, label), count in zip(_RINGS, _even_counts(num_samples, len(_RINGS))):
+    for (ring, label), count in zip(_RINGS, _even_counts(num_samples, len(_RINGS)), strict=True):
         for _ in range(count):
             angle = rand_uniform(rng, 0, 2 * math.pi)
             r = ring + rand_uniform(rng, -0.5, 0.5)

@@ -9,6 +9,7 @@ one batched computation (`session.train_group`). Pure Python: time is passed in,
 layer calls some of it from the native thread while green threads add and remove entries, so dicts are read through
 snapshots (`list(...)`), never iterated live.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -24,14 +25,14 @@ class Experiment:
     def __init__(self, experiment_id: str, session: TrainingSession, frame_interval: float):
         self.id = experiment_id
         self.session = session
-        self.focus: int | None = None          # the node the big map shows (None: the output)
+        self.focus: int | None = None  # the node the big map shows (None: the output)
         self.frame_interval = frame_interval
-        self.next_frame_at = 0.0               # a fixed clock, so render time does not stretch the period
-        self.seq = 0                           # frames produced
-        self.newest: dict | None = None        # the newest frame's payload
-        self.viewers: dict[str, float | None] = {}   # viewer id -> when its oldest unacknowledged frame went out
+        self.next_frame_at = 0.0  # a fixed clock, so render time does not stretch the period
+        self.seq = 0  # frames produced
+        self.newest: dict | None = None  # the newest frame's payload
+        self.viewers: dict[str, float | None] = {}  # viewer id -> when its oldest unacknowledged frame went out
         self.epoch_samples: deque = deque(maxlen=64)  # (time, epoch), for epochs per second
-        self.pace: TokenBucket | None = None   # epochs the speed control allows now (None: no limit)
+        self.pace: TokenBucket | None = None  # epochs the speed control allows now (None: no limit)
 
     # --- viewers and their acknowledgements ------------------------------------------------------------------------
 
@@ -89,7 +90,7 @@ class Experiment:
             self.pace = None
             return None
         if self.pace is None or self.pace.rate != pace:
-            self.pace = TokenBucket(pace, max(1.0, pace * burst_seconds), now, tokens=1.0)   # first epoch at once
+            self.pace = TokenBucket(pace, max(1.0, pace * burst_seconds), now, tokens=1.0)  # first epoch at once
         return int(self.pace.refill(now))
 
     def pace_spent(self, epochs: int) -> None:
@@ -112,7 +113,7 @@ class Lab:
         self.max_group_size = max(1, max_group_size)
         self.stall_seconds = stall_seconds
         self.experiments: dict[str, Experiment] = {}
-        self.places: set[str] = set()          # the experiments that hold a training place
+        self.places: set[str] = set()  # the experiments that hold a training place
         self._ids = itertools.count(1)
 
     def create(self, session: TrainingSession, frame_interval: float) -> Experiment:
@@ -131,7 +132,7 @@ class Lab:
         active = [e for e in list(self.experiments.values()) if e.running and not e.stalled(now, self.stall_seconds)]
         kept = [e.id for e in active if e.id in self.places]
         newcomers = [e.id for e in active if e.id not in self.places]
-        self.places = set(kept + newcomers[:max(0, self.max_training - len(kept))])
+        self.places = set(kept + newcomers[: max(0, self.max_training - len(kept))])
         return [e for e in active if e.id in self.places]
 
     def training_count(self, now: float) -> int:
@@ -142,8 +143,12 @@ class Lab:
         server already trains its maximum."""
         if experiment.id not in {e.id for e in self.training(now)}:
             if len(self.places) >= self.max_training:
-                raise ConfigError({"session": f"is refused: the server is already training its maximum of "
-                                              f"{self.max_training} experiments; try again in a moment"})
+                raise ConfigError(
+                    {
+                        "session": f"is refused: the server is already training its maximum of "
+                        f"{self.max_training} experiments; try again in a moment"
+                    }
+                )
             self.places.add(experiment.id)
 
     def ready(self, now: float, burst_seconds: float) -> tuple[list[tuple[Experiment, int | None]], float]:
@@ -164,4 +169,4 @@ class Lab:
         for entry in ready:
             by_signature.setdefault(entry[0].session.signature, []).append(entry)
         size = self.max_group_size
-        return [members[i:i + size] for members in by_signature.values() for i in range(0, len(members), size)]
+        return [members[i : i + size] for members in by_signature.values() for i in range(0, len(members), size)]

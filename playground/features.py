@@ -4,6 +4,7 @@ sin uses V8's fdlibm (jsmath.js_sin), not torch.sin, which differs from Math.sin
 arguments: the inputs are then the original's bit for bit. Features are computed once per dataset and network, so
 the Python loop costs little.
 """
+
 import torch
 
 from .jsmath import js_sin

@@ -9,6 +9,7 @@ So q >> 3 is exactly TF Playground's shade index floor(31·(v+1)/2) clamped to 0
 scale), q ≥ 124 exactly when v ≥ 0 ("discretize output"), and the 8 levels inside a shade are there for smooth
 rendering. Values outside [-1, 1] saturate, as TF Playground's clamped scale does.
 """
+
 from __future__ import annotations
 
 import threading
@@ -24,7 +25,7 @@ GRID_SIZE = 100
 THUMBNAIL_SIZE = 10
 DOMAIN = 6.0
 NAN_CODE = 255
-LEVELS = 248          # 31 shades × 8
+LEVELS = 248  # 31 shades × 8
 
 
 def grid_points() -> torch.Tensor:
@@ -53,7 +54,7 @@ def thumbnails(maps: torch.Tensor) -> bytes:
 
 # One pass holds its members' node maps over the grid in float64 (about 2.4 MB per member for the default network,
 # 13.5 MB for the largest): members are drawn a few at a time so that a pass stays within this many bytes.
-PASS_BYTES = 16 * 2 ** 20
+PASS_BYTES = 16 * 2**20
 # A pass's buffers are kept for the next frames of the same shape (allocating and filling megabytes per frame cost
 # more than the maths): the two most recent shapes (a group's full passes and its last one), per native thread
 # (the server runs all session work in one; a lock would be a green primitive there).
@@ -67,8 +68,9 @@ def _pass_buffers(layer_sizes: list[int], grid_inputs: torch.Tensor, count: int)
     key = (tuple(layer_sizes), count, grid_inputs.shape[0])
     buffers = kept.pop(key, None)
     if buffers is None:
-        buffers, = blocks_of_buffers(node_matrix(grid_inputs.expand(1, count, -1, -1), layer_sizes), layer_sizes, {},
-                                     backward=False)
+        (buffers,) = blocks_of_buffers(
+            node_matrix(grid_inputs.expand(1, count, -1, -1), layer_sizes), layer_sizes, {}, backward=False
+        )
     else:
         buffers.outputs[0].copy_(grid_inputs.t())
     kept[key] = buffers
@@ -79,8 +81,8 @@ def _pass_buffers(layer_sizes: list[int], grid_inputs: torch.Tensor, count: int)
 
 @dataclass(frozen=True)
 class Frame:
-    heatmap: bytes        # 100×100 codes of the shown node (the output unless another node is in focus)
-    thumbnails: bytes     # 10×10 codes per node, nodes in order: inputs, hidden layers, output
+    heatmap: bytes  # 100×100 codes of the shown node (the output unless another node is in focus)
+    thumbnails: bytes  # 10×10 codes per node, nodes in order: inputs, hidden layers, output
 
 
 def render(group: TrainerGroup, grid_inputs: torch.Tensor, focuses: Sequence[int | None]) -> list[Frame]:
@@ -89,8 +91,10 @@ def render(group: TrainerGroup, grid_inputs: torch.Tensor, focuses: Sequence[int
     sizes = group.layer_sizes
     points, node_count = grid_inputs.shape[0], sum(sizes)
     row_starts = [sum(n + 1 for n in sizes[:layer]) for layer in range(len(sizes))]
-    node_rows = torch.tensor([start + i for start, n in zip(row_starts, sizes) for i in range(n)], dtype=torch.long)
-    member_bytes = 8 * points * (sum(n + 1 for n in sizes) + node_count + sum(sizes[1:]))   # nodes, maps, scratch
+    node_rows = torch.tensor(
+        [start + i for start, n in zip(row_starts, sizes, strict=True) for i in range(n)], dtype=torch.long
+    )
+    member_bytes = 8 * points * (sum(n + 1 for n in sizes) + node_count + sum(sizes[1:]))  # nodes, maps, scratch
     per_pass = max(1, PASS_BYTES // member_bytes)
     frames = []
     with torch.no_grad():
@@ -99,11 +103,12 @@ def render(group: TrainerGroup, grid_inputs: torch.Tensor, focuses: Sequence[int
             count = members.stop - start
             buffers = _pass_buffers(sizes, grid_inputs, count)
             group.forward(buffers, members)
-            maps = buffers.nodes.index_select(1, node_rows)                  # [count, nodes, points]
+            maps = buffers.nodes.index_select(1, node_rows)  # [count, nodes, points]
             shown = torch.tensor([node_count - 1 if focus is None else focus for focus in focuses[members]])
             heatmaps = quantize(maps[torch.arange(count), shown])
             pooled = thumbnails(maps)
             size = len(pooled) // count
-            frames += [Frame(heatmaps[m * points:(m + 1) * points], pooled[m * size:(m + 1) * size])
-                       for m in range(count)]
+            frames += [
+                Frame(heatmaps[m * points : (m + 1) * points], pooled[m * size : (m + 1) * size]) for m in range(count)
+            ]
     return frames

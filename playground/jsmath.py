@@ -5,6 +5,7 @@ percent of arguments. V8 (as in node 20, and the Chrome that TF Playground was b
 they are ported here from V8's src/base/ieee754.cc (fdlibm, Copyright (C) 1993 by Sun Microsystems, Inc.; freely
 usable with this notice preserved). The datasets use them so that a TF Playground seed gives the same points.
 """
+
 from __future__ import annotations
 
 import math
@@ -199,8 +200,10 @@ def js_log(x: float) -> float:
 # --- Numbers and their text, as JavaScript reads and writes them ----------------------------------------------------
 
 # ECMAScript's StrWhiteSpaceChar: WhiteSpace and LineTerminator (what String.prototype.trim removes).
-_JS_WHITESPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
-                 "\u2028\u2029\u202f\u205f\u3000\ufeff"
+_JS_WHITESPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
 _JS_DECIMAL = re.compile(r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
 _JS_RADIX = {"0x": 16, "0X": 16, "0o": 8, "0O": 8, "0b": 2, "0B": 2}
 _JS_DIGITS = {16: re.compile(r"[0-9a-fA-F]+"), 8: re.compile(r"[0-7]+"), 2: re.compile(r"[01]+")}
@@ -218,7 +221,7 @@ def js_to_number(text: str) -> float:
         return math.nan
     try:
         return float(text.replace("Infinity", "inf"))
-    except OverflowError:                                 # float() never overflows on text, but stay safe
+    except OverflowError:  # float() never overflows on text, but stay safe
         return math.inf
 
 
@@ -234,7 +237,7 @@ def js_number_to_string(value: float) -> str:
     sign = "-" if value < 0 else ""
     _, digit_tuple, exponent = Decimal(repr(abs(value))).normalize().as_tuple()
     digits = "".join(map(str, digit_tuple))
-    n = len(digits) + int(exponent)                       # value = 0.<digits> × 10^n
+    n = len(digits) + int(exponent)  # value = 0.<digits> × 10^n
     k = len(digits)
     if k <= n <= 21:
         text = digits + "0" * (n - k)

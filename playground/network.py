@@ -19,6 +19,7 @@ TF Playground semantics kept exactly (nn.ts, playground.ts oneStep):
 - ReLU's derivative is 0 at 0; output activation tanh (classification) or linear (regression);
 - the mean loss is a sum divided by the count, so one overflowing point makes it Infinity, not NaN.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -37,8 +38,13 @@ class SymmetricSigmoid(nn.Module):
         return torch.tanh(0.5 * z)
 
 
-ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "sigmoid": nn.Sigmoid, "linear": nn.Identity,
-               "logistic": SymmetricSigmoid}
+ACTIVATIONS = {
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+    "sigmoid": nn.Sigmoid,
+    "linear": nn.Identity,
+    "logistic": SymmetricSigmoid,
+}
 INITIAL_BIAS = 0.1
 
 
@@ -51,23 +57,24 @@ class PlaygroundNet(nn.Module):
         self.activation_names = [activation] * (len(layer_sizes) - 2) + [output_activation]
         sizes = list(pairwise(layer_sizes))
         self.flat = torch.zeros(sum(out * (inp + 1) for inp, out in sizes), dtype=torch.float64)
-        self.augmented = self.split(self.flat)        # [W | b] views into self.flat
+        self.augmented = self.split(self.flat)  # [W | b] views into self.flat
         self.layers = nn.ModuleList()
-        for (inp, out), name, block in zip(sizes, self.activation_names, self.augmented):
-            linear = nn.utils.skip_init(nn.Linear, inp, out, dtype=torch.float64)   # its init is replaced
+        for (inp, out), name, block in zip(sizes, self.activation_names, self.augmented, strict=True):
+            linear = nn.utils.skip_init(nn.Linear, inp, out, dtype=torch.float64)  # its init is replaced
             # Parameters alias the flat buffer, so the trainer's in-place updates are the model's weights.
             linear.weight = nn.Parameter(block[:, :inp])
             linear.bias = nn.Parameter(block[:, inp])
             self.layers.append(nn.Sequential(linear, ACTIVATIONS[name]()))
         # 1 where the flat buffer holds a weight, 0 where it holds a bias: regularization touches weights only.
-        self.weight_mask = torch.cat([torch.cat([torch.ones(out, inp), torch.zeros(out, 1)], 1).flatten()
-                                      for inp, out in sizes]).to(torch.float64)
+        self.weight_mask = torch.cat(
+            [torch.cat([torch.ones(out, inp), torch.zeros(out, 1)], 1).flatten() for inp, out in sizes]
+        ).to(torch.float64)
 
     def split(self, flat: torch.Tensor) -> list[torch.Tensor]:
         """Views of a tensor laid out like `flat` ([..., P]) as per-layer [..., out, in + 1] blocks."""
         blocks, offset = [], 0
         for inp, out in pairwise(self.layer_sizes):
-            blocks.append(flat[..., offset:offset + out * (inp + 1)].unflatten(-1, (out, inp + 1)))
+            blocks.append(flat[..., offset : offset + out * (inp + 1)].unflatten(-1, (out, inp + 1)))
             offset += out * (inp + 1)
         return blocks
 
@@ -97,23 +104,28 @@ class PlaygroundNet(nn.Module):
 
     def get_parameters(self) -> tuple[list, list]:
         """(weights[layer][to][from], biases[layer][to]) as plain lists."""
-        return ([block[:, :-1].tolist() for block in self.augmented],
-                [block[:, -1].tolist() for block in self.augmented])
+        return (
+            [block[:, :-1].tolist() for block in self.augmented],
+            [block[:, -1].tolist() for block in self.augmented],
+        )
 
     def set_parameters(self, weights: Any, biases: Any) -> None:
-        if not (isinstance(weights, list) and isinstance(biases, list)
-                and len(weights) == len(biases) == self.num_layers):
+        if not (
+            isinstance(weights, list) and isinstance(biases, list) and len(weights) == len(biases) == self.num_layers
+        ):
             raise ValueError(f"expected lists of {self.num_layers} layers of weights and biases")
         new = []
-        for index, (block, w, b) in enumerate(zip(self.augmented, weights, biases)):
+        for index, (block, w, b) in enumerate(zip(self.augmented, weights, biases, strict=True)):
             try:
                 w, b = torch.as_tensor(w, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
             except (TypeError, ValueError, RuntimeError):
                 raise ValueError(f"layer {index}: weights and biases must be nested lists of numbers") from None
             out, cols = block.shape
             if w.shape != (out, cols - 1) or b.shape != (out,):
-                raise ValueError(f"layer {index}: expected weights of shape {(out, cols - 1)} and biases of "
-                                 f"shape {(out,)}, got {tuple(w.shape)} and {tuple(b.shape)}")
+                raise ValueError(
+                    f"layer {index}: expected weights of shape {(out, cols - 1)} and biases of "
+                    f"shape {(out,)}, got {tuple(w.shape)} and {tuple(b.shape)}"
+                )
             new.append((block, w, b))
         with torch.no_grad():
             for block, w, b in new:
@@ -121,7 +133,7 @@ class PlaygroundNet(nn.Module):
                 block[:, -1] = b
 
 
-def _tanh_grad(out, grad, ones):   # d tanh = 1 - tanh²
+def _tanh_grad(out, grad, ones):  # d tanh = 1 - tanh²
     torch.addcmul(ones, out, out, value=-1.0, out=grad)
 
 
@@ -129,7 +141,7 @@ def _sigmoid_grad(out, grad, ones):  # d σ = σ(1 - σ)
     torch.addcmul(out, out, out, value=-1.0, out=grad)
 
 
-def _relu_grad(out, grad, ones):   # 1 where the input was > 0, i.e. where the output is > 0; 0 at 0
+def _relu_grad(out, grad, ones):  # 1 where the input was > 0, i.e. where the output is > 0; 0 at 0
     torch.sign(out, out=grad)
 
 
@@ -151,13 +163,14 @@ _KERNELS = {
 }
 
 
-
 # --- optimizers: torch.optim's single-tensor formulas, batched over members with their own rates and steps -----
 # Each `update` gets the stacked parameters [N, P], the summed gradients, the sample count of each member's batch
 # and per-member [N, 1] learning rates and momenta; state tensors and step counts are per member as well.
 
+
 class SGD:
     """TF Playground's rule: w −= (lr / count) · accumulated, as nn.ts writes it."""
+
     state_names: tuple[str, ...] = ()
 
     def update(self, params, accumulated, counts, learning_rates, momenta, state, steps) -> None:
@@ -166,6 +179,7 @@ class SGD:
 
 class Momentum:
     """torch.optim.SGD(momentum=m): buf = m·buf + grad (buf = grad on the first step: it starts at 0), w −= lr·buf."""
+
     state_names = ("momentum_buffer",)
 
     def update(self, params, accumulated, counts, learning_rates, momenta, state, steps) -> None:
@@ -176,6 +190,7 @@ class Momentum:
 
 class Adam:
     """torch.optim.Adam (betas 0.9, 0.999, eps 1e-8), `_single_tensor_adam` with a step count per member."""
+
     state_names = ("exp_avg", "exp_avg_sq")
     beta1, beta2, eps = 0.9, 0.999, 1e-8
 
@@ -192,6 +207,7 @@ class Adam:
 
 class RMSprop:
     """torch.optim.RMSprop (alpha 0.99, eps 1e-8), `_single_tensor_rmsprop`; it counts steps as torch does."""
+
     state_names = ("square_avg",)
     alpha, eps = 0.99, 1e-8
 
@@ -207,15 +223,16 @@ OPTIMIZERS = {"sgd": SGD(), "momentum": Momentum(), "adam": Adam(), "rmsprop": R
 
 
 class TrainingData(NamedTuple):
-    train_inputs: torch.Tensor        # (n, features) float64, in training order
-    train_labels: torch.Tensor        # (n,)
+    train_inputs: torch.Tensor  # (n, features) float64, in training order
+    train_labels: torch.Tensor  # (n,)
     test_inputs: torch.Tensor
     test_labels: torch.Tensor
-    batch_size: int                   # already cut to the training set
+    batch_size: int  # already cut to the training set
 
 
 class Kind(NamedTuple):
     """What must match for trainers to train together: everything that sets a tensor shape or the code path."""
+
     layer_sizes: tuple[int, ...]
     activation_names: tuple[str, ...]
     regularization: str
@@ -229,7 +246,7 @@ class Kind(NamedTuple):
 class Evaluation(NamedTuple):
     train_loss: float
     test_loss: float
-    train_accuracy: float | None      # classification only: the share of points on the right side of 0
+    train_accuracy: float | None  # classification only: the share of points on the right side of 0
     test_accuracy: float | None
 
 
@@ -241,17 +258,16 @@ class Trainer:
     rule, applied after whichever step the optimizer took.
     """
 
-    def __init__(self, net: PlaygroundNet, regularization: str = "none", optimizer: str = "sgd",
-                 loss: str = "squared"):
+    def __init__(self, net: PlaygroundNet, regularization: str = "none", optimizer: str = "sgd", loss: str = "squared"):
         if loss == "crossEntropy" and net.activation_names[-1] != "logistic":
             raise ValueError("cross-entropy needs the logistic output")
         self.net, self.regularization, self.optimizer, self.loss = net, regularization, optimizer, loss
-        flat = net.flat.detach()                                      # plain tensor: no autograd overhead
-        self.accumulated = torch.zeros_like(flat)     # summed gradients of the `carried` samples not yet applied
+        flat = net.flat.detach()  # plain tensor: no autograd overhead
+        self.accumulated = torch.zeros_like(flat)  # summed gradients of the `carried` samples not yet applied
         self.carried = 0
         self.dead = torch.zeros_like(flat, dtype=torch.bool)
         self.optimizer_state = {name: torch.zeros_like(flat) for name in OPTIMIZERS[optimizer].state_names}
-        self.steps = 0                                # optimizer steps taken (Adam's bias correction needs them)
+        self.steps = 0  # optimizer steps taken (Adam's bias correction needs them)
         self.data: TrainingData | None = None
 
     def set_data(self, train_inputs, train_labels, test_inputs, test_labels, batch_size: int) -> None:
@@ -261,15 +277,22 @@ class Trainer:
         points, and with its rule a smaller set (your own data) would never be trained on at all.
         """
         batch_size = max(1, min(batch_size, len(train_inputs)))
-        self.data = TrainingData(train_inputs, train_labels.reshape(-1), test_inputs, test_labels.reshape(-1),
-                                 batch_size)
+        self.data = TrainingData(
+            train_inputs, train_labels.reshape(-1), test_inputs, test_labels.reshape(-1), batch_size
+        )
 
     @property
     def kind(self) -> Kind:
-        data = self.data           # a trainer without data can be drawn, not trained
+        data = self.data  # a trainer without data can be drawn, not trained
         counts = (0, 0, 0) if data is None else (data.batch_size, len(data.train_labels), len(data.test_labels))
-        return Kind(tuple(self.net.layer_sizes), tuple(self.net.activation_names), self.regularization,
-                    self.optimizer, self.loss, *counts)
+        return Kind(
+            tuple(self.net.layer_sizes),
+            tuple(self.net.activation_names),
+            self.regularization,
+            self.optimizer,
+            self.loss,
+            *counts,
+        )
 
     def train_epoch(self, learning_rate: float, regularization_rate: float, momentum: float = 0.9) -> None:
         """One pass over the training set in its fixed order, exactly as TF Playground's oneStep()."""
@@ -313,7 +336,7 @@ def node_matrix(inputs: torch.Tensor, layer_sizes: Sequence[int]) -> torch.Tenso
     """[..., points, features] inputs -> [..., rows, points] node matrices: the inputs transposed, the other rows 1
     (the bias rows stay 1; the layers' rows are overwritten by every forward pass)."""
     nodes = torch.ones(*inputs.shape[:-2], sum(n + 1 for n in layer_sizes), inputs.shape[-2], dtype=torch.float64)
-    nodes[..., :layer_sizes[0], :] = inputs.transpose(-1, -2)
+    nodes[..., : layer_sizes[0], :] = inputs.transpose(-1, -2)
     return nodes
 
 
@@ -334,19 +357,28 @@ class Buffers:
             self.delta, self.grad = scratch[1:]
 
 
-def blocks_of_buffers(nodes: torch.Tensor, layer_sizes: Sequence[int], scratch: dict,
-                      backward: bool = True) -> list[Buffers]:
+def blocks_of_buffers(
+    nodes: torch.Tensor, layer_sizes: Sequence[int], scratch: dict, backward: bool = True
+) -> list[Buffers]:
     """Buffers for each block of [blocks, members, rows, points] node matrices (views of them: cheap to make)."""
     _, members, _, points = nodes.shape
     starts = [sum(n + 1 for n in layer_sizes[:layer]) for layer in range(len(layer_sizes))]
-    augmented = list(zip(*[nodes[:, :, s:s + n + 1].unbind(0) for s, n in zip(starts, layer_sizes)]))
-    outputs = list(zip(*[nodes[:, :, s:s + n].unbind(0) for s, n in zip(starts, layer_sizes)]))
+    augmented = list(
+        zip(*[nodes[:, :, s : s + n + 1].unbind(0) for s, n in zip(starts, layer_sizes, strict=True)], strict=True)
+    )
+    outputs = list(
+        zip(*[nodes[:, :, s : s + n].unbind(0) for s, n in zip(starts, layer_sizes, strict=True)], strict=True)
+    )
     key = (members, points, backward)
     if key not in scratch:
-        scratch[key] = tuple([torch.empty(members, n, points, dtype=torch.float64) for n in layer_sizes[1:]]
-                             for _ in range(3 if backward else 1))
-    return [Buffers(block, list(block_augmented), list(block_outputs), scratch[key])
-            for block, block_augmented, block_outputs in zip(nodes.unbind(0), augmented, outputs)]
+        scratch[key] = tuple(
+            [torch.empty(members, n, points, dtype=torch.float64) for n in layer_sizes[1:]]
+            for _ in range(3 if backward else 1)
+        )
+    return [
+        Buffers(block, list(block_augmented), list(block_outputs), scratch[key])
+        for block, block_augmented, block_outputs in zip(nodes.unbind(0), augmented, outputs, strict=True)
+    ]
 
 
 class TrainerGroup:
@@ -372,14 +404,16 @@ class TrainerGroup:
         self.params = _stack([trainer.net.flat.detach() for trainer in self.trainers])
         self.accumulated = _stack([trainer.accumulated for trainer in self.trainers])
         self.carried = [trainer.carried for trainer in self.trainers]
-        if any(self.carried) and not all(self.carried):          # only carried samples may have a sum waiting
+        if any(self.carried) and not all(self.carried):  # only carried samples may have a sum waiting
             self.accumulated[torch.tensor([count == 0 for count in self.carried])] = 0.0
         self.dead = _stack([trainer.dead for trainer in self.trainers])
-        self.state = {name: _stack([trainer.optimizer_state[name] for trainer in self.trainers])
-                      for name in self.optimizer.state_names}
+        self.state = {
+            name: _stack([trainer.optimizer_state[name] for trainer in self.trainers])
+            for name in self.optimizer.state_names
+        }
         self.steps = torch.tensor([[float(trainer.steps)] for trainer in self.trainers], dtype=torch.float64)
         self.weight_mask = first.net.weight_mask
-        self.augmented = first.net.split(self.params)                # [N, out, in + 1] per layer
+        self.augmented = first.net.split(self.params)  # [N, out, in + 1] per layer
         self._weights_t = [block[:, :, :-1].transpose(1, 2) for block in self.augmented]
         self._gradients = first.net.split(self.accumulated)
         self._kernels = [_KERNELS[name] for name in first.net.activation_names]
@@ -391,18 +425,24 @@ class TrainerGroup:
         self._zero = torch.zeros((), dtype=torch.float64)
         self._scratch: dict = {}
         self._counts: dict = {}
-        self._chunks: list | None = None           # the data, stacked on the first training or evaluation
+        self._chunks: list | None = None  # the data, stacked on the first training or evaluation
         self._evaluation: tuple | None = None
 
     def __len__(self) -> int:
         return len(self.trainers)
 
-    def set_rates(self, learning_rates: Sequence[float], regularization_rates: Sequence[float],
-                  momenta: Sequence[float]) -> None:
+    def set_rates(
+        self, learning_rates: Sequence[float], regularization_rates: Sequence[float], momenta: Sequence[float]
+    ) -> None:
         """Each member's learning rate, regularization rate and momentum for the next epochs."""
-        column = lambda values: torch.tensor([[float(v)] for v in values], dtype=torch.float64)
+
+        def column(values):
+            return torch.tensor([[float(v)] for v in values], dtype=torch.float64)
+
         self._learning_rates = column(learning_rates)
-        self._regularization_scales = column([lr * rate for lr, rate in zip(learning_rates, regularization_rates)])
+        self._regularization_scales = column(
+            [lr * rate for lr, rate in zip(learning_rates, regularization_rates, strict=True)]
+        )
         self._momenta = column(momenta)
 
     # --- data --------------------------------------------------------------------------------------------------
@@ -416,27 +456,40 @@ class TrainerGroup:
     def _stack_data(self) -> None:
         """The members' training chunks and evaluation set as node matrices, stacked once per group."""
         data = self._member_data()
-        train_inputs = _stack([d.train_inputs for d in data])                 # [N, n, features]
-        train_labels = _stack([d.train_labels for d in data]).unsqueeze(1)   # [N, 1, n]
+        train_inputs = _stack([d.train_inputs for d in data])  # [N, n, features]
+        train_labels = _stack([d.train_labels for d in data]).unsqueeze(1)  # [N, 1, n]
         batch, n = self.kind.batch_size, self.kind.train_count
         full = n // batch
         self._chunks = []
-        if full:   # every full batch in one node tensor [chunks, N, rows, batch]: one fill and one copy
-            inputs = train_inputs[:, :full * batch].unflatten(1, (full, batch)).transpose(0, 1)
+        if full:  # every full batch in one node tensor [chunks, N, rows, batch]: one fill and one copy
+            inputs = train_inputs[:, : full * batch].unflatten(1, (full, batch)).transpose(0, 1)
             chunks = blocks_of_buffers(node_matrix(inputs, self.layer_sizes), self.layer_sizes, self._scratch)
-            self._chunks += [(chunk, labels, batch, True)
-                             for chunk, labels in zip(chunks, train_labels[:, :, :full * batch].split(batch, 2))]
+            self._chunks += [
+                (chunk, labels, batch, True)
+                for chunk, labels in zip(chunks, train_labels[:, :, : full * batch].split(batch, 2), strict=True)
+            ]
         if n % batch:
-            last = node_matrix(train_inputs[:, full * batch:].unsqueeze(0), self.layer_sizes)
-            self._chunks.append((blocks_of_buffers(last, self.layer_sizes, self._scratch)[0],
-                                 train_labels[:, :, full * batch:], n % batch, False))
+            last = node_matrix(train_inputs[:, full * batch :].unsqueeze(0), self.layer_sizes)
+            self._chunks.append(
+                (
+                    blocks_of_buffers(last, self.layer_sizes, self._scratch)[0],
+                    train_labels[:, :, full * batch :],
+                    n % batch,
+                    False,
+                )
+            )
         inputs = torch.cat([train_inputs, _stack([d.test_inputs for d in data])], 1)
         labels = torch.cat([train_labels, _stack([d.test_labels for d in data]).unsqueeze(1)], 2)
-        buffers, = blocks_of_buffers(node_matrix(inputs.unsqueeze(0), self.layer_sizes), self.layer_sizes,
-                                     self._scratch, backward=False)
+        (buffers,) = blocks_of_buffers(
+            node_matrix(inputs.unsqueeze(0), self.layer_sizes), self.layer_sizes, self._scratch, backward=False
+        )
         # Row 0 per point losses, row 1 whether the point is on its label's side of 0.
-        self._evaluation = (buffers, labels, labels > 0, torch.empty(len(self), 2, labels.shape[-1],
-                                                                     dtype=torch.float64))
+        self._evaluation = (
+            buffers,
+            labels,
+            labels > 0,
+            torch.empty(len(self), 2, labels.shape[-1], dtype=torch.float64),
+        )
 
     # --- maths -------------------------------------------------------------------------------------------------
 
@@ -451,7 +504,7 @@ class TrainerGroup:
         """Add (or write) this chunk's summed gradients into `accumulated`."""
         last = len(self._kernels) - 1
         delta = buffers.delta[last]
-        torch.sub(buffers.outputs[-1], labels, out=delta)            # d(0.5(ŷ-y)²)/dŷ, or 2·dBCE/dz
+        torch.sub(buffers.outputs[-1], labels, out=delta)  # d(0.5(ŷ-y)²)/dŷ, or 2·dBCE/dz
         if self._output_scale != 1.0:
             delta.mul_(self._output_scale)
         for layer in range(last, -1, -1):
@@ -479,17 +532,18 @@ class TrainerGroup:
     def _update(self) -> None:
         params, regularization = self.params, self.kind.regularization
         slopes = None
-        if regularization != "none":                                 # R'(w) at the weight before the step
+        if regularization != "none":  # R'(w) at the weight before the step
             slopes = (params if regularization == "L2" else torch.sign(params)) * self.weight_mask
-        self.optimizer.update(params, self.accumulated, self._sample_counts(), self._learning_rates, self._momenta,
-                              self.state, self.steps)
+        self.optimizer.update(
+            params, self.accumulated, self._sample_counts(), self._learning_rates, self._momenta, self.state, self.steps
+        )
         if slopes is None:
             return
         if regularization == "L2":
             params.addcmul_(slopes, self._regularization_scales, value=-1)
         else:
             after = torch.addcmul(params, slopes, self._regularization_scales, value=-1)
-            self.dead.logical_or_(params * after < 0)               # the penalty pushed w across 0: the link dies
+            self.dead.logical_or_(params * after < 0)  # the penalty pushed w across 0: the link dies
             torch.where(self.dead, self._zero, after, out=params)
 
     def train_epoch(self) -> None:
@@ -516,7 +570,7 @@ class TrainerGroup:
         with torch.no_grad():
             output = self.forward(buffers)
             losses, correct = values[:, :1], values[:, 1:]
-            if self.kind.loss == "crossEntropy":       # BCE from the logit z, stably: softplus(z) − t·z
+            if self.kind.loss == "crossEntropy":  # BCE from the logit z, stably: softplus(z) − t·z
                 logits = buffers.pre[-1]
                 losses.copy_(torch.nn.functional.softplus(logits)).sub_(logits * (labels + 1) * 0.5)
             else:
@@ -524,11 +578,14 @@ class TrainerGroup:
             torch.eq(output >= 0, positive, out=correct)
             # Sums divided by counts: an overflowing point gives Infinity (TF Playground's getLoss sums), and the
             # training and test sets never mix. An empty set (your own data) reads 0, not 0/0.
-            means = torch.stack([values[:, :, :n].sum(2) / max(n, 1), values[:, :, n:].sum(2) / max(n_test, 1)],
-                                2).tolist()
+            means = torch.stack(
+                [values[:, :, :n].sum(2) / max(n, 1), values[:, :, n:].sum(2) / max(n_test, 1)], 2
+            ).tolist()
         regression = self.kind.activation_names[-1] == "linear"
-        return [Evaluation(loss[0], loss[1], None if regression else accuracy[0], None if regression else accuracy[1])
-                for loss, accuracy in means]
+        return [
+            Evaluation(loss[0], loss[1], None if regression else accuracy[0], None if regression else accuracy[1])
+            for loss, accuracy in means
+        ]
 
     def write_back(self, members: Sequence[int] | None = None) -> None:
         """Copy the stacked state of these members (all by default) back into their trainers."""
@@ -537,7 +594,7 @@ class TrainerGroup:
             trainer = self.trainers[index]
             trainer.carried, trainer.steps = self.carried[index], int(steps[index])
             if len(self) == 1:
-                continue                                   # a group of one trains its trainer's tensors in place
+                continue  # a group of one trains its trainer's tensors in place
             trainer.net.flat.detach().copy_(self.params[index])
             if trainer.carried:
                 trainer.accumulated.copy_(self.accumulated[index])

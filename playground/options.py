@@ -5,6 +5,7 @@ The table below is the single source of truth: validation, TensorFlow Playground
 session, following TensorFlow Playground: `regenerate` draws new data and then new weights, `reset` draws new weights
 on the same data, `live` changes training on the fly, `view` only changes what the browser shows.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,7 +19,7 @@ from .jsmath import js_number_to_string, js_to_number
 
 MAX_HIDDEN_LAYERS = 6
 MAX_NEURONS = 8
-MAX_SEED_LENGTH = 4000                  # as long as a link can carry (docs/protocol.md: open_link)
+MAX_SEED_LENGTH = 4000  # as long as a link can carry (docs/protocol.md: open_link)
 # What TF Playground can read as a seed from location.hash: printable ASCII that the browser leaves unencoded in a
 # fragment, except "&" and "=", which split the hash.
 SEED_CHARACTERS = "".join(char for char in map(chr, range(0x21, 0x7F)) if char not in '"<>`&=')
@@ -27,17 +28,17 @@ SEED_PATTERN = re.compile(f"[{re.escape(SEED_CHARACTERS)}]{{1,{MAX_SEED_LENGTH}}
 
 @dataclass(frozen=True)
 class Option:
-    name: str                     # the TensorFlow Playground URL key and protocol field
-    kind: str                     # choice | int | float | bool | shape | seed
+    name: str  # the TensorFlow Playground URL key and protocol field
+    kind: str  # choice | int | float | bool | shape | seed
     default: Any
-    effect: str                   # regenerate | reset | live | view
+    effect: str  # regenerate | reset | live | view
     label: str
-    choices: tuple = ()           # allowed values (choice), or the values the UI offers (float)
+    choices: tuple = ()  # allowed values (choice), or the values the UI offers (float)
     minimum: float | None = None
     maximum: float | None = None
-    step: float | None = None     # the UI's slider step; links may carry values between steps
+    step: float | None = None  # the UI's slider step; links may carry values between steps
     omit_in_url_when: Any = field(default=None, compare=False)  # TF Playground skips null values
-    choice_labels: dict = field(default_factory=dict, compare=False)   # value -> what the UI shows
+    choice_labels: dict = field(default_factory=dict, compare=False)  # value -> what the UI shows
 
     def describe(self) -> str:
         """What is allowed, in words, for error messages and the protocol document."""
@@ -46,17 +47,25 @@ class Option:
         if self.kind == "bool":
             return "true or false"
         if self.kind == "shape":
-            return (f"a list of 0 to {MAX_HIDDEN_LAYERS} layer sizes, each a whole number from 1 to {MAX_NEURONS}")
+            return f"a list of 0 to {MAX_HIDDEN_LAYERS} layer sizes, each a whole number from 1 to {MAX_NEURONS}"
         if self.kind == "seed":
-            return (f"1 to {MAX_SEED_LENGTH} characters: letters, digits or printable ASCII punctuation other than "
-                    "space, '\"', '&', '<', '=', '>' and '`'")
+            return (
+                f"1 to {MAX_SEED_LENGTH} characters: letters, digits or printable ASCII punctuation other than "
+                "space, '\"', '&', '<', '=', '>' and '`'"
+            )
         what = "a whole number" if self.kind == "int" else "a number"
         return f"{what} from {_fmt(self.minimum)} to {_fmt(self.maximum)}"
 
     def to_json(self) -> dict:
         """The option as the browser and docs see it."""
-        out = {"name": self.name, "kind": self.kind, "default": self.default, "effect": self.effect,
-               "label": self.label, "allowed": self.describe()}
+        out = {
+            "name": self.name,
+            "kind": self.kind,
+            "default": self.default,
+            "effect": self.effect,
+            "label": self.label,
+            "allowed": self.describe(),
+        }
         for key in ("choices", "minimum", "maximum", "step"):
             value = getattr(self, key)
             if value not in (None, ()):
@@ -82,15 +91,32 @@ def _choice(name: str, default: str, effect: str, label: str, labels: dict, impl
 FEATURES = ("x", "y", "xSquared", "ySquared", "xTimesY", "sinX", "sinY")
 FEATURE_LABELS = ("X₁", "X₂", "X₁²", "X₂²", "X₁X₂", "sin(X₁)", "sin(X₂)")
 LABELS = {
-    "relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid", "linear": "Linear",
-    "none": "None", "L1": "L1", "L2": "L2",
-    "classification": "Classification", "regression": "Regression",
-    "circle": "Circle", "xor": "Exclusive or", "gauss": "Gaussian", "spiral": "Spiral", "reg-plane": "Plane",
-    "reg-gauss": "Multi gaussian", "moons": "Two moons", "checkerboard": "Checkerboard", "rings": "Concentric rings",
-    "sgd": "SGD", "momentum": "SGD with momentum", "adam": "Adam", "rmsprop": "RMSprop",
-    "squared": "Squared error", "crossEntropy": "Cross-entropy",
+    "relu": "ReLU",
+    "tanh": "Tanh",
+    "sigmoid": "Sigmoid",
+    "linear": "Linear",
+    "none": "None",
+    "L1": "L1",
+    "L2": "L2",
+    "classification": "Classification",
+    "regression": "Regression",
+    "circle": "Circle",
+    "xor": "Exclusive or",
+    "gauss": "Gaussian",
+    "spiral": "Spiral",
+    "reg-plane": "Plane",
+    "reg-gauss": "Multi gaussian",
+    "moons": "Two moons",
+    "checkerboard": "Checkerboard",
+    "rings": "Concentric rings",
+    "sgd": "SGD",
+    "momentum": "SGD with momentum",
+    "adam": "Adam",
+    "rmsprop": "RMSprop",
+    "squared": "Squared error",
+    "crossEntropy": "Cross-entropy",
 }
-HIDDEN_ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")       # network.ACTIVATIONS also has the output's
+HIDDEN_ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear")  # network.ACTIVATIONS also has the output's
 # SGD is the trainer's own rule (TF Playground's); the others are torch.optim optimizers.
 IMPLEMENTED_OPTIMIZERS = ("sgd", *(name for name in network.OPTIMIZERS if name != "sgd"))
 # The trainer implements these penalties and losses by name (network.Trainer).
@@ -104,40 +130,83 @@ def _labels(values) -> dict:
 
 OPTIONS: tuple[Option, ...] = (
     _choice("activation", "tanh", "reset", "Activation", _labels(HIDDEN_ACTIVATIONS), network.ACTIVATIONS),
-    _choice("regularization", "none", "reset", "Regularization", _labels(REGULARIZATIONS), REGULARIZATIONS,
-            omit_in_url_when="none"),
+    _choice(
+        "regularization",
+        "none",
+        "reset",
+        "Regularization",
+        _labels(REGULARIZATIONS),
+        REGULARIZATIONS,
+        omit_in_url_when="none",
+    ),
     Option("batchSize", "int", 10, "reset", "Batch size", minimum=1, maximum=30, step=1),
-    _choice("dataset", "circle", "regenerate", "Dataset (classification)", _labels(CLASSIFICATION_DATASETS),
-            GENERATORS),
-    _choice("regDataset", "reg-plane", "regenerate", "Dataset (regression)", _labels(REGRESSION_DATASETS),
-            GENERATORS),
-    Option("learningRate", "float", 0.03, "live", "Learning rate", minimum=0.00001, maximum=10,
-           choices=(0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)),
-    Option("regularizationRate", "float", 0, "reset", "Regularization rate", minimum=0, maximum=10,
-           choices=(0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10)),
+    _choice(
+        "dataset", "circle", "regenerate", "Dataset (classification)", _labels(CLASSIFICATION_DATASETS), GENERATORS
+    ),
+    _choice("regDataset", "reg-plane", "regenerate", "Dataset (regression)", _labels(REGRESSION_DATASETS), GENERATORS),
+    Option(
+        "learningRate",
+        "float",
+        0.03,
+        "live",
+        "Learning rate",
+        minimum=0.00001,
+        maximum=10,
+        choices=(0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10),
+    ),
+    Option(
+        "regularizationRate",
+        "float",
+        0,
+        "reset",
+        "Regularization rate",
+        minimum=0,
+        maximum=10,
+        choices=(0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10),
+    ),
     # The slider stops at 50; TF Playground links may carry up to 80 (it raises the slider's maximum for them).
     Option("noise", "int", 0, "regenerate", "Noise", minimum=0, maximum=80, step=5),
     Option("networkShape", "shape", (4, 2), "reset", "Hidden layers"),
     Option("seed", "seed", None, "regenerate", "Seed"),
     Option("showTestData", "bool", False, "view", "Show test data"),
     Option("discretize", "bool", False, "view", "Discretize output"),
-    Option("percTrainData", "int", 50, "regenerate", "Ratio of training to test data", minimum=10, maximum=90,
-           step=10),
-    *(Option(name, "bool", name in ("x", "y"), "reset", label) for name, label in zip(FEATURES, FEATURE_LABELS)),
+    Option("percTrainData", "int", 50, "regenerate", "Ratio of training to test data", minimum=10, maximum=90, step=10),
+    *(
+        Option(name, "bool", name in ("x", "y"), "reset", label)
+        for name, label in zip(FEATURES, FEATURE_LABELS, strict=True)
+    ),
     _choice("problem", "classification", "regenerate", "Problem type", _labels(NUM_SAMPLES), NUM_SAMPLES),
     Option("initZero", "bool", False, "reset", "Initialise weights to zero"),
     Option("hideText", "bool", False, "view", "Hide the explanatory text"),
     # Beyond TF Playground; the defaults are its behaviour.
     _choice("optimizer", "sgd", "reset", "Optimizer", _labels(IMPLEMENTED_OPTIMIZERS), IMPLEMENTED_OPTIMIZERS),
-    Option("momentum", "float", 0.9, "live", "Momentum (SGD with momentum)", minimum=0, maximum=0.999,
-           choices=(0.5, 0.9, 0.95, 0.99)),
+    Option(
+        "momentum",
+        "float",
+        0.9,
+        "live",
+        "Momentum (SGD with momentum)",
+        minimum=0,
+        maximum=0.999,
+        choices=(0.5, 0.9, 0.95, 0.99),
+    ),
     _choice("loss", "squared", "reset", "Loss (classification)", _labels(LOSSES), LOSSES),
-    Option("epochsPerSecond", "float", 0, "live", "Speed in epochs per second (0: as fast as the server allows)",
-           minimum=0, maximum=1000, choices=(0, 1, 2, 5, 10, 30, 100)),
-    Option("stopAfterEpochs", "int", 0, "live", "Stop after this many epochs (0: never)", minimum=0,
-           maximum=10_000_000),
-    Option("stopBelowTestLoss", "float", 0, "live", "Stop when the test loss falls below (0: never)", minimum=0,
-           maximum=10),
+    Option(
+        "epochsPerSecond",
+        "float",
+        0,
+        "live",
+        "Speed in epochs per second (0: as fast as the server allows)",
+        minimum=0,
+        maximum=1000,
+        choices=(0, 1, 2, 5, 10, 30, 100),
+    ),
+    Option(
+        "stopAfterEpochs", "int", 0, "live", "Stop after this many epochs (0: never)", minimum=0, maximum=10_000_000
+    ),
+    Option(
+        "stopBelowTestLoss", "float", 0, "live", "Stop when the test loss falls below (0: never)", minimum=0, maximum=10
+    ),
 )
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -146,10 +215,35 @@ OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 INERT_URL_KEYS = {"cosX": "false", "cosY": "false", "collectStats": "false", "tutorial": None}
 HIDE_SUFFIX = "_hide"
 # TF Playground's URL order (state.ts PROPS).
-URL_ORDER = ("activation", "regularization", "batchSize", "dataset", "regDataset", "learningRate",
-             "regularizationRate", "noise", "networkShape", "seed", "showTestData", "discretize", "percTrainData",
-             "x", "y", "xTimesY", "xSquared", "ySquared", "cosX", "sinX", "cosY", "sinY", "collectStats", "tutorial",
-             "problem", "initZero", "hideText")
+URL_ORDER = (
+    "activation",
+    "regularization",
+    "batchSize",
+    "dataset",
+    "regDataset",
+    "learningRate",
+    "regularizationRate",
+    "noise",
+    "networkShape",
+    "seed",
+    "showTestData",
+    "discretize",
+    "percTrainData",
+    "x",
+    "y",
+    "xTimesY",
+    "xSquared",
+    "ySquared",
+    "cosX",
+    "sinX",
+    "cosY",
+    "sinY",
+    "collectStats",
+    "tutorial",
+    "problem",
+    "initZero",
+    "hideText",
+)
 
 
 class ConfigError(ValueError):
@@ -182,8 +276,11 @@ def _check(option: Option, value: Any) -> Any:
             return value
         raise bad
     if option.kind == "shape":
-        if (isinstance(value, (list, tuple)) and len(value) <= MAX_HIDDEN_LAYERS
-                and all(isinstance(n, int) and is_whole_number(n, 1, MAX_NEURONS) for n in value)):
+        if (
+            isinstance(value, (list, tuple))
+            and len(value) <= MAX_HIDDEN_LAYERS
+            and all(isinstance(n, int) and is_whole_number(n, 1, MAX_NEURONS) for n in value)
+        ):
             return tuple(value)
         raise bad
     low, high = _range(option)
@@ -273,6 +370,7 @@ LINK_NOISE_LIMIT, LINK_NOISE_ABOVE_LIMIT = 80, 50
 class Link:
     """A link as TF Playground reads it: the options it sets (missing ones are not in `config`), the inert and
     `_hide` keys as TF Playground writes them back, and a notice for every value that was replaced or clamped."""
+
     config: dict
     extras: dict
     notices: list
@@ -284,8 +382,9 @@ class Link:
 
 def hidden_controls(extras: dict) -> list[str]:
     """The controls whose `<name>_hide=true` a link carries (the page hides `.ui-<name>`)."""
-    return [name[:-len(HIDE_SUFFIX)] for name, value in extras.items() if name.endswith(HIDE_SUFFIX)
-            and value == "true"]
+    return [
+        name[: -len(HIDE_SUFFIX)] for name, value in extras.items() if name.endswith(HIDE_SUFFIX) and value == "true"
+    ]
 
 
 def _as_location_hash(text: str) -> str:
@@ -296,7 +395,7 @@ def _as_location_hash(text: str) -> str:
         if char in ' "<>`' or not 0x20 <= ord(char) <= 0x7E:
             try:
                 encoded = char.encode("utf-8")
-            except UnicodeEncodeError:                  # a lone surrogate: the URL parser writes U+FFFD
+            except UnicodeEncodeError:  # a lone surrogate: the URL parser writes U+FFFD
                 encoded = "\ufffd".encode("utf-8")
             out.append("".join(f"%{byte:02X}" for byte in encoded))
         else:
@@ -310,12 +409,13 @@ def _lenient_number(option: Option, text: str) -> tuple[Any, str | None]:
     if math.isnan(number):
         return option.default, "is not a number"
     if option.name == "noise" and number > LINK_NOISE_LIMIT:
-        return LINK_NOISE_ABOVE_LIMIT, (f"is above {LINK_NOISE_LIMIT}, which TF Playground reads as "
-                                        f"{LINK_NOISE_ABOVE_LIMIT}")
+        return LINK_NOISE_ABOVE_LIMIT, (
+            f"is above {LINK_NOISE_LIMIT}, which TF Playground reads as {LINK_NOISE_ABOVE_LIMIT}"
+        )
     low, high = _range(option)
     value = min(max(number, low), high)
     if option.kind == "int":
-        value = math.floor(value + 0.5)                 # the nearest whole number (ties up, as Math.round)
+        value = math.floor(value + 0.5)  # the nearest whole number (ties up, as Math.round)
     return value, None if value == number else f"must be {option.describe()}"
 
 
@@ -335,7 +435,7 @@ def _lenient_value(option: Option, text: str) -> tuple[Any, str | None]:
     """One hash value read as state.ts reads it; a value it would use that this server cannot is replaced by the
     nearest allowed one (or the default), with the reason."""
     if option.kind == "bool":
-        return text != "false", None                    # TF Playground: anything but "false" is true
+        return text != "false", None  # TF Playground: anything but "false" is true
     if option.kind == "choice":
         return (text, None) if text in option.choices else (option.default, f"must be {option.describe()}")
     if option.kind == "seed":
@@ -361,33 +461,40 @@ def read_link(url_hash: Any) -> Link:
     would use opens here too, clamped or replaced (with a notice) where this server allows less. Unknown keys are
     ignored; keys TF Playground writes but never uses and `<control>_hide` keys come back in `extras`."""
     if not isinstance(url_hash, str) or len(url_hash) > MAX_LINK_LENGTH:
-        raise ConfigError({"hash": f"must be a string of at most {MAX_LINK_LENGTH} characters (the page's "
-                                   "location.hash)"})
+        raise ConfigError(
+            {"hash": f"must be a string of at most {MAX_LINK_LENGTH} characters (the page's location.hash)"}
+        )
     text = _as_location_hash(url_hash)
     raw: dict[str, str | None] = {}
     cut: dict[str, str] = {}
     for pair in text.removeprefix("#").split("&"):
         name, *values = pair.split("=")
-        raw[name] = values[0] if values else None       # JS: let [name, value] = pair.split("=")
+        raw[name] = values[0] if values else None  # JS: let [name, value] = pair.split("=")
         if len(values) > 1:
-            cut[name] = pair[len(name) + 1:]
+            cut[name] = pair[len(name) + 1 :]
     config, notices = {}, []
     for option in OPTIONS:
         value_text = raw.get(option.name)
         if value_text is None or (value_text.strip() == "" and option.kind != "shape"):
-            continue                                    # state.ts's hasKey(): missing or blank keeps the default
+            continue  # state.ts's hasKey(): missing or blank keeps the default
         value, reason = _lenient_value(option, value_text)
         config[option.name] = value
         shown = cut.get(option.name, value_text)
         if reason or option.name in cut:
             why = reason or "has a second '=', and TF Playground reads only what comes before it"
-            notices.append({"field": option.name, "message": f"the link had {_show(shown)}, but {option.name} "
-                                                             f"{why}; used {_show(_url_value(option, value))}"})
+            notices.append(
+                {
+                    "field": option.name,
+                    "message": f"the link had {_show(shown)}, but {option.name} "
+                    f"{why}; used {_show(_url_value(option, value))}",
+                }
+            )
     extras = {}
     for name, value_text in raw.items():
         if name in INERT_URL_KEYS and value_text is not None and value_text.strip() != "":
-            extras[name] = value_text if INERT_URL_KEYS[name] is None else (
-                "false" if value_text == "false" else "true")
+            extras[name] = (
+                value_text if INERT_URL_KEYS[name] is None else ("false" if value_text == "false" else "true")
+            )
         elif name.endswith(HIDE_SUFFIX):
             extras[name] = "true" if value_text == "true" else "false"
     return Link(validate_changes(config), extras, notices)
@@ -410,7 +517,10 @@ def to_url_hash(config: dict, extras: dict | None = None) -> str:
         if value is None or value == option.omit_in_url_when:
             continue
         parts.append(f"{name}={_url_value(option, value)}")
-    parts += [f"{option.name}={_url_value(option, config[option.name])}" for option in OPTIONS
-              if option.name not in URL_ORDER and config.get(option.name, option.default) != option.default]
+    parts += [
+        f"{option.name}={_url_value(option, config[option.name])}"
+        for option in OPTIONS
+        if option.name not in URL_ORDER and config.get(option.name, option.default) != option.default
+    ]
     parts += [f"{name}={value}" for name, value in extras.items() if name.endswith(HIDE_SUFFIX)]
     return "#" + "&".join(parts)

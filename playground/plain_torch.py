@@ -4,6 +4,7 @@ This file is the code of the exported script: export.py writes its source, then 
 weights, then a call of `main`. It needs only PyTorch (no imports from the project), and the tests import it and run
 it as code. It agrees with the app's own engine (playground/network.py) to 1e-9 per epoch.
 """
+
 import torch
 from torch import nn
 
@@ -18,8 +19,15 @@ def features(points, names):
     """The input features, unscaled as in TensorFlow Playground. (torch.sin may differ from JavaScript's Math.sin in
     the last bit, far below the 1e-9 this script is checked to.)"""
     x, y = points[:, 0], points[:, 1]
-    columns = {"x": x, "y": y, "xSquared": x * x, "ySquared": y * y, "xTimesY": x * y,
-               "sinX": torch.sin(x), "sinY": torch.sin(y)}
+    columns = {
+        "x": x,
+        "y": y,
+        "xSquared": x * x,
+        "ySquared": y * y,
+        "xTimesY": x * y,
+        "sinX": torch.sin(x),
+        "sinY": torch.sin(y),
+    }
     return torch.stack([columns[name] for name in names], dim=1) if names else points[:, :0]
 
 
@@ -27,7 +35,7 @@ def build_model(weights, biases, activation):
     """Linear layers (weights[layer][to][from], biases[layer][to]) with the hidden activation between them; the model
     returns the output neuron's input z."""
     layers = []
-    for index, (layer_weights, layer_biases) in enumerate(zip(weights, biases)):
+    for index, (layer_weights, layer_biases) in enumerate(zip(weights, biases, strict=True)):
         matrix = as_tensor(layer_weights).view(len(layer_weights), -1)
         linear = nn.Linear(matrix.shape[1], matrix.shape[0], dtype=torch.float64)
         with torch.no_grad():
@@ -48,10 +56,11 @@ class Rule:
 
     def output(self, z):
         return {"tanh": torch.tanh, "linear": lambda v: v, "logistic": lambda v: torch.tanh(0.5 * v)}[
-            self.output_activation](z)
+            self.output_activation
+        ](z)
 
     def point_losses(self, z, labels):
-        if self.loss == "crossEntropy":       # labels ±1 are the classes 0 and 1
+        if self.loss == "crossEntropy":  # labels ±1 are the classes 0 and 1
             return nn.functional.binary_cross_entropy_with_logits(z, (labels + 1) / 2, reduction="none")
         return 0.5 * (self.output(z) - labels) ** 2
 
@@ -59,10 +68,12 @@ class Rule:
 def make_optimizer(parameters, config):
     """None for TF Playground's plain SGD (done by hand in `update`), else a torch.optim optimizer."""
     lr = config["learningRate"]
-    return {"sgd": lambda: None,
-            "momentum": lambda: torch.optim.SGD(parameters, lr=lr, momentum=config["momentum"]),
-            "adam": lambda: torch.optim.Adam(parameters, lr=lr),
-            "rmsprop": lambda: torch.optim.RMSprop(parameters, lr=lr)}[config["optimizer"]]()
+    return {
+        "sgd": lambda: None,
+        "momentum": lambda: torch.optim.SGD(parameters, lr=lr, momentum=config["momentum"]),
+        "adam": lambda: torch.optim.Adam(parameters, lr=lr),
+        "rmsprop": lambda: torch.optim.RMSprop(parameters, lr=lr),
+    }[config["optimizer"]]()
 
 
 def update(model, optimizer, samples, dead, config):
@@ -74,7 +85,7 @@ def update(model, optimizer, samples, dead, config):
     with torch.no_grad():
         slopes = [w.sign() if kind == "L1" else w.clone() for w in weights] if kind != "none" and rate else None
         for parameter in model.parameters():
-            parameter.grad /= samples                         # the batch mean
+            parameter.grad /= samples  # the batch mean
         if optimizer is None:
             for parameter in model.parameters():
                 parameter -= lr * parameter.grad
@@ -114,13 +125,13 @@ def train(run, epochs):
     train_x, train_y = features(train_rows[:, :2], run["features"]), train_rows[:, 2]
     test_x, test_y = features(test_rows[:, :2], run["features"]), test_rows[:, 2]
     batch = max(1, min(config["batchSize"], len(train_x)))
-    waiting = 0                      # points whose gradients wait for the next update
+    waiting = 0  # points whose gradients wait for the next update
     for _ in range(epochs):
         # One epoch: every training point once, in order; an update every `batch` points of the epoch, so a
         # partial batch at the end waits and joins the next epoch's first update (TF Playground's rule).
         for start in range(0, len(train_x), batch):
-            x, y = train_x[start:start + batch], train_y[start:start + batch]
-            rule.point_losses(model(x).view(-1), y).sum().backward()   # gradients add up in .grad
+            x, y = train_x[start : start + batch], train_y[start : start + batch]
+            rule.point_losses(model(x).view(-1), y).sum().backward()  # gradients add up in .grad
             waiting += len(x)
             if len(x) == batch:
                 update(model, optimizer, waiting, dead, config)

@@ -9,6 +9,7 @@ What changes do follows TensorFlow Playground (see options.py `effect`): a new d
 a new seed from the session's random stream and regenerates the data, then resets; a new seed in the config is used
 as given; `reset` draws new weights from the continuing stream; `regenerate` draws new data but keeps training.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,7 +46,7 @@ class TrainingSession:
         self.config = default_config(random_seed())
         self.config.update(validate_changes(changes or {}))
         self.status = STOPPED
-        self.stop_reason: str | None = None      # why training last stopped by itself (a stop rule)
+        self.stop_reason: str | None = None  # why training last stopped by itself (a stop rule)
         # Keys of the link that TF Playground writes but that are no option here (cosX, tutorial, x_hide, ...), as
         # it writes them; a `<feature>_hide=true` removes that input from the network, as in the original.
         self.url_extras: dict[str, str] = {}
@@ -64,8 +65,9 @@ class TrainingSession:
         server cannot use are clamped or replaced (`notices` says which). Raises ConfigError only for a hash that is
         not a string of at most 4,000 characters."""
         link = read_link(url_hash)
-        changes = {option.name: link.config.get(option.name, option.default) for option in OPTIONS
-                   if option.name != "seed"}
+        changes = {
+            option.name: link.config.get(option.name, option.default) for option in OPTIONS if option.name != "seed"
+        }
         if "seed" in link.config:
             changes["seed"] = link.config["seed"]
         result = self._apply(changes, link.extras, reseed="seed" in link.config)
@@ -81,9 +83,9 @@ class TrainingSession:
             hidden_before = hidden_controls(self.url_extras)
             self.url_extras = dict(url_extras)
             if hidden_controls(self.url_extras) != hidden_before:
-                effects.add("reset")                 # a hidden input leaves the network
+                effects.add("reset")  # a hidden input leaves the network
         if "stopBelowTestLoss" in changed:
-            self._stopped_below = None               # a new threshold is a new rule
+            self._stopped_below = None  # a new threshold is a new rule
         if "seed" in changed or (reseed and effects & {"regenerate", "reset"}):
             self._seed_data(self.config["seed"])
             effects.add("regenerate")
@@ -93,8 +95,11 @@ class TrainingSession:
                 datasets.draw_problem_thumbnails(self.rng, self.config["problem"])
         if effects & {"regenerate", "reset"}:
             self._build_network()
-        return {"changed": sorted(changed), "regenerated": "regenerate" in effects,
-                "reset": bool(effects & {"regenerate", "reset"})}
+        return {
+            "changed": sorted(changed),
+            "regenerated": "regenerate" in effects,
+            "reset": bool(effects & {"regenerate", "reset"}),
+        }
 
     def url_hash(self) -> str:
         """The session's link, as TF Playground writes it (with the keys it writes but never uses)."""
@@ -132,13 +137,19 @@ class TrainingSession:
         data = self.data
         row, label_array = np.array([point[:2]]), np.array([point[2]])
         if subset == "train":
-            data = datasets.DataSplit(np.concatenate([data.train_points, row]),
-                                      np.concatenate([data.train_labels, label_array]), data.test_points,
-                                      data.test_labels)
+            data = datasets.DataSplit(
+                np.concatenate([data.train_points, row]),
+                np.concatenate([data.train_labels, label_array]),
+                data.test_points,
+                data.test_labels,
+            )
         else:
-            data = datasets.DataSplit(data.train_points, data.train_labels,
-                                      np.concatenate([data.test_points, row]),
-                                      np.concatenate([data.test_labels, label_array]))
+            data = datasets.DataSplit(
+                data.train_points,
+                data.train_labels,
+                np.concatenate([data.test_points, row]),
+                np.concatenate([data.test_labels, label_array]),
+            )
         self._replace_data(data)
 
     def erase_points(self, x, y, radius) -> int:
@@ -151,8 +162,14 @@ class TrainingSession:
         keep_test = np.hypot(*(data.test_points - centre).T) > radius
         removed = int((~keep_train).sum() + (~keep_test).sum())
         if removed:
-            self._replace_data(datasets.DataSplit(data.train_points[keep_train], data.train_labels[keep_train],
-                                                  data.test_points[keep_test], data.test_labels[keep_test]))
+            self._replace_data(
+                datasets.DataSplit(
+                    data.train_points[keep_train],
+                    data.train_labels[keep_train],
+                    data.test_points[keep_test],
+                    data.test_labels[keep_test],
+                )
+            )
         return removed
 
     def load_csv(self, text) -> None:
@@ -165,8 +182,11 @@ class TrainingSession:
             sets = ["train"] * split + ["test"] * (len(points) - split)
         table = np.array(points, dtype=np.float64).reshape(-1, 3)
         train = np.array([subset == "train" for subset in sets])
-        self._replace_data(datasets.DataSplit(table[train, :2].copy(), table[train, 2].copy(),
-                                              table[~train, :2].copy(), table[~train, 2].copy()))
+        self._replace_data(
+            datasets.DataSplit(
+                table[train, :2].copy(), table[train, 2].copy(), table[~train, :2].copy(), table[~train, 2].copy()
+            )
+        )
 
     def data_csv(self) -> str:
         data = self.data
@@ -179,8 +199,9 @@ class TrainingSession:
         self.rng = SeedRandom(seed)
         problem = self.config["problem"]
         name = self.config["dataset" if problem == "classification" else "regDataset"]
-        self.data = datasets.generate_split(self.rng, name, datasets.NUM_SAMPLES[problem], self.config["noise"],
-                                            self.config["percTrainData"])
+        self.data = datasets.generate_split(
+            self.rng, name, datasets.NUM_SAMPLES[problem], self.config["noise"], self.config["percTrainData"]
+        )
 
     @property
     def loss_name(self) -> str:
@@ -201,9 +222,9 @@ class TrainingSession:
         self.grid_inputs = self.inputs_for(frames.grid_points())
         self._attach_data()
         self.epoch = 0
-        self.status = STOPPED                      # TF Playground's reset() pauses the player
+        self.status = STOPPED  # TF Playground's reset() pauses the player
         self.stop_reason = None
-        self._started_at_epoch = 0                 # stop rules: see start()
+        self._started_at_epoch = 0  # stop rules: see start()
         self._stopped_below: float | None = None
         self._evaluate()
 
@@ -212,9 +233,13 @@ class TrainingSession:
 
     def _attach_data(self) -> None:
         data = self.data
-        self.trainer.set_data(self.inputs_for(data.train_points), torch.as_tensor(data.train_labels),
-                              self.inputs_for(data.test_points), torch.as_tensor(data.test_labels),
-                              self.config["batchSize"])
+        self.trainer.set_data(
+            self.inputs_for(data.train_points),
+            torch.as_tensor(data.train_labels),
+            self.inputs_for(data.test_points),
+            torch.as_tensor(data.test_labels),
+            self.config["batchSize"],
+        )
 
     # --- training ---------------------------------------------------------------------------------------------
 
@@ -231,8 +256,11 @@ class TrainingSession:
         evaluation = evaluation or self.trainer.evaluate()
         self.train_loss, self.test_loss, self.train_accuracy, self.test_accuracy = evaluation
         data = self.data
-        finite = all(math.isfinite(loss) for loss, points in ((self.train_loss, data.train_labels),
-                                                              (self.test_loss, data.test_labels)) if len(points))
+        finite = all(
+            math.isfinite(loss)
+            for loss, points in ((self.train_loss, data.train_labels), (self.test_loss, data.test_labels))
+            if len(points)
+        )
         if not finite:
             self.status = DIVERGED
         elif self.status == DIVERGED:
@@ -248,8 +276,9 @@ class TrainingSession:
         "below test loss L" not again until L changes or the network is reset. Raises ConfigError (field
         `status`) if the network diverged."""
         if self.status == DIVERGED:
-            raise ConfigError({"status": "the network diverged (its loss is not finite): reset it or change the "
-                                         "config"})
+            raise ConfigError(
+                {"status": "the network diverged (its loss is not finite): reset it or change the config"}
+            )
         self.status = RUNNING
         self.stop_reason = None
         self._started_at_epoch = self.epoch
@@ -303,14 +332,28 @@ class TrainingSession:
         weights, biases = self.net.get_parameters()
         initial_weights, initial_biases = self.initial_parameters
         trainer = self.trainer
-        blocks = lambda flat: [_json_numbers(block.tolist()) for block in self.net.split(flat)]
-        return {"format": EXPORT_FORMAT, "config": config_to_json(self.config),
-                "epoch": self.epoch, "features": self.feature_names, "layerSizes": self.net.layer_sizes,
-                "weights": _json_numbers(weights), "biases": _json_numbers(biases), "dead": trainer.dead_links(),
-                "initialWeights": initial_weights, "initialBiases": initial_biases,
-                "training": {"carried": trainer.carried, "accumulated": blocks(trainer.accumulated),
-                             "steps": trainer.steps,
-                             "optimizerState": {name: blocks(state) for name, state in trainer.optimizer_state.items()}}}
+
+        def blocks(flat):
+            return [_json_numbers(block.tolist()) for block in self.net.split(flat)]
+
+        return {
+            "format": EXPORT_FORMAT,
+            "config": config_to_json(self.config),
+            "epoch": self.epoch,
+            "features": self.feature_names,
+            "layerSizes": self.net.layer_sizes,
+            "weights": _json_numbers(weights),
+            "biases": _json_numbers(biases),
+            "dead": trainer.dead_links(),
+            "initialWeights": initial_weights,
+            "initialBiases": initial_biases,
+            "training": {
+                "carried": trainer.carried,
+                "accumulated": blocks(trainer.accumulated),
+                "steps": trainer.steps,
+                "optimizerState": {name: blocks(state) for name, state in trainer.optimizer_state.items()},
+            },
+        }
 
     def import_json(self, exported: dict) -> None:
         """Load a network exported by `export_json`: its config (same data from its seed), its parameters and its
@@ -360,21 +403,22 @@ def _import_training(session: TrainingSession, training) -> None:
     """Restore an exported training state into a fresh session: the carried samples and their summed gradient,
     the optimizer's step count and state. Raises ValueError naming the bad field, before changing anything."""
     if not isinstance(training, dict):
-        raise ValueError("training: must be an object")   # noqa: TRY004 (import_json raises ValueError for every bad field)
+        raise ValueError("training: must be an object")
     trainer, net = session.trainer, session.net
     largest_batch = OPTIONS_BY_NAME["batchSize"].maximum
     assert largest_batch is not None
-    largest_carry = int(largest_batch) - 1                          # a partial batch is smaller than any batch
+    largest_carry = int(largest_batch) - 1  # a partial batch is smaller than any batch
     carried, steps = training.get("carried"), training.get("steps")
     if not _whole(carried, 0, largest_carry):
         raise ValueError(f"training.carried: must be a whole number from 0 to {largest_carry}")
-    if not _whole(steps, 0, 2 ** 53):
+    if not _whole(steps, 0, 2**53):
         raise ValueError("training.steps: must be a whole number from 0")
     state = training.get("optimizerState")
     names = OPTIMIZERS[trainer.optimizer].state_names
     if not isinstance(state, dict) or sorted(state) != sorted(names):
-        raise ValueError(f"training.optimizerState: must hold exactly {', '.join(names) or 'nothing'} for "
-                         f"{trainer.optimizer}")
+        raise ValueError(
+            f"training.optimizerState: must hold exactly {', '.join(names) or 'nothing'} for {trainer.optimizer}"
+        )
 
     def flat(field: str, blocks) -> torch.Tensor:
         shapes = [tuple(block.shape) for block in net.augmented]
@@ -383,8 +427,10 @@ def _import_training(session: TrainingSession, training) -> None:
         except (TypeError, ValueError, RuntimeError):
             tensors = []
         if not isinstance(blocks, list) or [tuple(t.shape) for t in tensors] != shapes:
-            raise ValueError(f"{field}: must be {len(shapes)} layers of numbers of shapes "
-                             f"{', '.join('×'.join(map(str, shape)) for shape in shapes)} (weights, then the bias)")
+            raise ValueError(
+                f"{field}: must be {len(shapes)} layers of numbers of shapes "
+                f"{', '.join('×'.join(map(str, shape)) for shape in shapes)} (weights, then the bias)"
+            )
         return torch.cat([tensor.flatten() for tensor in tensors])
 
     accumulated = flat("training.accumulated", training.get("accumulated"))
@@ -402,13 +448,24 @@ def _train_together(sessions: Sequence[TrainingSession], seconds: float, max_epo
     active = list(range(len(sessions)))
     while active:
         group = TrainerGroup([sessions[index].trainer for index in active])
-        group.set_rates(*zip(*((sessions[index].config["learningRate"], sessions[index].config["regularizationRate"],
-                                sessions[index].config["momentum"]) for index in active)))
+        group.set_rates(
+            *zip(
+                *(
+                    (
+                        sessions[index].config["learningRate"],
+                        sessions[index].config["regularizationRate"],
+                        sessions[index].config["momentum"],
+                    )
+                    for index in active
+                ),
+                strict=True,
+            )
+        )
         staying = active
         while staying == active:
             group.train_epoch()
             staying = []
-            for index, evaluation in zip(active, group.evaluate()):
+            for index, evaluation in zip(active, group.evaluate(), strict=True):
                 session = sessions[index]
                 session.epoch += 1
                 counts[index] += 1
@@ -422,7 +479,7 @@ def _train_together(sessions: Sequence[TrainingSession], seconds: float, max_epo
             if time.perf_counter() >= deadline:
                 group.write_back()
                 return counts
-        group.write_back()                 # the members that leave keep exactly their last epoch's state
+        group.write_back()  # the members that leave keep exactly their last epoch's state
         active = staying
     return counts
 
@@ -467,4 +524,3 @@ def warm_up() -> None:
     session.train_for(0.01, max_epochs=2)
     session.frame()
     torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1).step()
-

@@ -1,6 +1,7 @@
 """A token bucket: `rate` tokens a second, at most `burst` saved up. Time is passed in, so tests control it.
 
 Used for the speed control (epochs a session may train now) and for the per-client limit on control events."""
+
 from __future__ import annotations
 
 

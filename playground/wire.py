@@ -16,6 +16,7 @@ earlier frame): the ack gate drops frames and a reconnection starts from nothing
 `dead`: one bit per parameter in the same order, least significant bit first (bias bits are 0), or None when no
     link is dead.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -25,8 +26,8 @@ import numpy as np
 
 from .frames import GRID_SIZE, NAN_CODE, THUMBNAIL_SIZE, Frame
 
-SHADE_BITS = 3                         # q >> 3 is TF Playground's shade index
-POSITIVE_CODE = 124                    # the first code of v >= 0
+SHADE_BITS = 3  # q >> 3 is TF Playground's shade index
+POSITIVE_CODE = 124  # the first code of v >= 0
 NAN_SYMBOL = (NAN_CODE >> SHADE_BITS) + 1
 ZLIB_LEVEL = 1
 HEATMAP_BYTES = GRID_SIZE * GRID_SIZE
@@ -40,8 +41,11 @@ def _symbol_of_codes() -> np.ndarray:
 SYMBOL_OF_CODE = _symbol_of_codes()
 # The middle code of each symbol's range (rounded up): 8s + 4 for a whole shade s, 122 and 126 for the halves of
 # the grey shade, 255 for NaN. The page draws these codes exactly as it draws the server's own.
-SYMBOL_CODES = np.array([int(np.flatnonzero(SYMBOL_OF_CODE[:NAN_CODE] == symbol).mean() + 0.5)
-                         for symbol in range(NAN_SYMBOL)] + [NAN_CODE], dtype=np.uint8)
+SYMBOL_CODES = np.array(
+    [int(np.flatnonzero(SYMBOL_OF_CODE[:NAN_CODE] == symbol).mean() + 0.5) for symbol in range(NAN_SYMBOL)]
+    + [NAN_CODE],
+    dtype=np.uint8,
+)
 
 
 def encode(frame: Frame, parameters, dead) -> dict:
@@ -61,12 +65,12 @@ def encode_maps(frame: Frame) -> bytes:
 def up_filtered(codes: bytes, width: int) -> np.ndarray:
     symbols = SYMBOL_OF_CODE[np.frombuffer(codes, np.uint8)]
     filtered = symbols.copy()
-    filtered[width:] -= symbols[:-width]        # uint8 arithmetic wraps: mod 256, as the decoder adds it back
+    filtered[width:] -= symbols[:-width]  # uint8 arithmetic wraps: mod 256, as the decoder adds it back
     return filtered
 
 
 def encode_parameters(parameters) -> bytes:
-    with np.errstate(over="ignore"):            # beyond float32's range is infinite, shown as not finite
+    with np.errstate(over="ignore"):  # beyond float32's range is infinite, shown as not finite
         return np.asarray(parameters, dtype="<f4").tobytes()
 
 
@@ -77,6 +81,7 @@ def encode_dead(dead) -> bytes | None:
 
 # --- the inverse, as the page decodes it (static/js/frames.js), for tests and the protocol's examples ------------
 
+
 def decode(payload: dict) -> dict:
     """A `map_update`'s binary fields -> the frame as the server rendered it: `heatmap` and `thumbnails` as codes
     (each symbol's middle code), `weights[layer][to][from]`, `biases[layer][to]` (float32 values, None where not
@@ -85,8 +90,11 @@ def decode(payload: dict) -> dict:
     heatmap = _unfiltered(symbols[:HEATMAP_BYTES], GRID_SIZE)
     thumbnails = _unfiltered(symbols[HEATMAP_BYTES:], THUMBNAIL_SIZE)
     values = np.frombuffer(payload["parameters"], "<f4").astype(float)
-    bits = (np.zeros(len(values), bool) if payload["dead"] is None
-            else np.unpackbits(np.frombuffer(payload["dead"], np.uint8), count=len(values), bitorder="little"))
+    bits = (
+        np.zeros(len(values), bool)
+        if payload["dead"] is None
+        else np.unpackbits(np.frombuffer(payload["dead"], np.uint8), count=len(values), bitorder="little")
+    )
     weights, biases, dead, offset = [], [], [], 0
     sizes = payload["layerSizes"]
     for inputs, outputs in itertools.pairwise(sizes):
@@ -96,10 +104,15 @@ def decode(payload: dict) -> dict:
         biases.append([row[-1] for row in rows])
         dead.append([[bool(b) for b in row[:-1]] for row in bits[block].reshape(outputs, -1)])
         offset = block.stop
-    return {"heatmap": heatmap, "thumbnails": thumbnails, "weights": weights, "biases": biases,
-            "dead": dead if payload["dead"] is not None else None}
+    return {
+        "heatmap": heatmap,
+        "thumbnails": thumbnails,
+        "weights": weights,
+        "biases": biases,
+        "dead": dead if payload["dead"] is not None else None,
+    }
 
 
 def _unfiltered(filtered: np.ndarray, width: int) -> bytes:
-    symbols = np.cumsum(filtered.reshape(-1, width), axis=0, dtype=np.uint8)     # sums wrap mod 256
+    symbols = np.cumsum(filtered.reshape(-1, width), axis=0, dtype=np.uint8)  # sums wrap mod 256
     return SYMBOL_CODES[symbols].tobytes()

@@ -4,6 +4,7 @@ Rules (docs: ../shared/reference/socketio-stack.md, section 2): code handed to `
 thread and must not touch anything green (locks, events, queues, sockets) nor emit; it only computes and returns.
 Everything else here is for green threads only.
 """
+
 from __future__ import annotations
 
 import logging
@@ -78,17 +79,26 @@ def serve(app, host: str, port: int) -> None:
     harden_websockets()
     listener = eventlet.listen((host, port), backlog=LISTEN_BACKLOG)
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    limits = AddressLimits(settings.max_connections_per_address, settings.max_pending_requests_per_address,
-                           exempt=settings.proxies())
+    limits = AddressLimits(
+        settings.max_connections_per_address, settings.max_pending_requests_per_address, exempt=settings.proxies()
+    )
     pool, protocol = _guarded_connections(limits)
-    eventlet.wsgi.server(listener, app, log_output=False, debug=False, custom_pool=pool, protocol=protocol,
-                         socket_timeout=settings.request_head_seconds, keepalive=settings.keepalive_seconds)
+    eventlet.wsgi.server(
+        listener,
+        app,
+        log_output=False,
+        debug=False,
+        custom_pool=pool,
+        protocol=protocol,
+        socket_timeout=settings.request_head_seconds,
+        keepalive=settings.keepalive_seconds,
+    )
 
 
 def _guarded_connections(limits):
     """eventlet's green pool and HTTP protocol, counting each address's connections and unfinished request heads:
     a refused connection is closed at once, by eventlet's own clean-up of a connection whose handler ended."""
-    pending: set[int] = set()         # id() of the connection states whose first request head has not arrived
+    pending: set[int] = set()  # id() of the connection states whose first request head has not arrived
 
     class Pool(eventlet.greenpool.GreenPool):
         def spawn(self, function, connection):

@@ -4,6 +4,7 @@ Each handler takes the hub, the connection and the event's payload and returns t
 `register` wraps it so that every failure becomes `{"ok": false, "error": ...}` plus an `error` event, and a bad
 payload never changes the session (docs/protocol.md).
 """
+
 from __future__ import annotations
 
 import functools
@@ -30,6 +31,7 @@ def handles(event: str):
     def register(function):
         HANDLERS[event] = function
         return function
+
     return register
 
 
@@ -57,8 +59,9 @@ def update_config(hub, connection, payload):
     def change(session):
         result = session.update_config(payload)
         if result["reset"]:
-            experiment.focus = None             # a new network: the focused index may name another node
+            experiment.focus = None  # a new network: the focused index may name another node
         return {**messages.config(session), "changed": result["changed"], "reset": result["reset"]}
+
     return hub.trip(experiment, change)
 
 
@@ -72,6 +75,7 @@ def open_link(hub, connection, payload):
         if result["reset"]:
             experiment.focus = None
         return {**messages.config(session), "notices": result["notices"], "hidden": result["hidden"]}
+
     return hub.trip(experiment, open_it)
 
 
@@ -97,6 +101,7 @@ def step(hub, connection, payload):
         session.stop()
         session.step()
         return {"status": session.status, "epoch": session.epoch}
+
     return hub.trip(connection.experiment, one_epoch)
 
 
@@ -111,6 +116,7 @@ def reset(hub, connection, payload):
     def restart(session):
         session.reset(same_weights)
         return {**messages.config(session), "epoch": session.epoch}
+
     return hub.trip(connection.experiment, restart)
 
 
@@ -121,6 +127,7 @@ def regenerate(hub, connection, payload):
     def new_data(session):
         session.regenerate()
         return messages.config(session)
+
     return hub.trip(connection.experiment, new_data)
 
 
@@ -131,6 +138,7 @@ def set_weight(hub, connection, payload):
     def edit(session):
         session.set_parameter(fields["layer"], fields["node"], fields["source"], fields["value"])
         return fields
+
     return hub.trip(connection.experiment, edit)
 
 
@@ -156,6 +164,7 @@ def add_point(hub, connection, payload):
     def add(session):
         session.add_point(fields["x"], fields["y"], fields["label"], fields["set"])
         return _data_counts(session)
+
     return hub.trip(connection.experiment, add)
 
 
@@ -165,6 +174,7 @@ def erase_points(hub, connection, payload):
 
     def erase(session):
         return {"removed": session.erase_points(fields["x"], fields["y"], fields["radius"]), **_data_counts(session)}
+
     return hub.trip(connection.experiment, erase)
 
 
@@ -175,28 +185,38 @@ def upload_data(hub, connection, payload):
     def load(session):
         session.load_csv(text)
         return _data_counts(session)
+
     return hub.trip(connection.experiment, load)
 
 
 @handles("download_data")
 def download_data(hub, connection, payload):
     _no_payload(payload)
-    return hub.trip(connection.experiment, lambda session: {"filename": "playground_data.csv",
-                                                            "csv": session.data_csv()}, changes=False)
+    return hub.trip(
+        connection.experiment,
+        lambda session: {"filename": "playground_data.csv", "csv": session.data_csv()},
+        changes=False,
+    )
 
 
 @handles("export_script")
 def export_script(hub, connection, payload):
     _no_payload(payload)
-    return hub.trip(connection.experiment, lambda session: {"filename": "playground_run.py",
-                                                            "script": export.python_script(session)}, changes=False)
+    return hub.trip(
+        connection.experiment,
+        lambda session: {"filename": "playground_run.py", "script": export.python_script(session)},
+        changes=False,
+    )
 
 
 @handles("export_network")
 def export_network(hub, connection, payload):
     _no_payload(payload)
-    return hub.trip(connection.experiment, lambda session: {"filename": "playground_network.json",
-                                                            "network": session.export_json()}, changes=False)
+    return hub.trip(
+        connection.experiment,
+        lambda session: {"filename": "playground_network.json", "network": session.export_json()},
+        changes=False,
+    )
 
 
 @handles("import_network")
@@ -211,6 +231,7 @@ def import_network(hub, connection, payload):
         except ValueError as problem:
             raise EventError("network", str(problem)) from None
         return messages.config(session)
+
     return hub.trip(connection.experiment, load)
 
 
@@ -218,9 +239,19 @@ def register(socketio, hub) -> None:
     @socketio.on("connect")
     def connect(auth=None):
         if len(hub.connections) >= hub.settings.max_connections:
-            socketio.emit("error", messages.error("connect", {"connection": (
-                f"is refused: the server already has its maximum of {hub.settings.max_connections} connections; "
-                "try again in a moment")}), to=request.sid)
+            socketio.emit(
+                "error",
+                messages.error(
+                    "connect",
+                    {
+                        "connection": (
+                            "is refused: the server already has its maximum of "
+                            f"{hub.settings.max_connections} connections; try again in a moment"
+                        )
+                    },
+                ),
+                to=request.sid,
+            )
             return False
         hub.connect(request.sid)
         return None
@@ -236,9 +267,14 @@ def register(socketio, hub) -> None:
     def unknown(event, *args):
         connection = hub.connections.get(request.sid)
         if connection is None or not connection.events.take(time.monotonic()):
-            return                             # over the limit: not even an error, or floods would echo back
-        socketio.emit("error", messages.error(event, {"event": f"{str(event)[:40]!r} is not an event of this "
-                                                               "server (see docs/protocol.md)"}), to=request.sid)
+            return  # over the limit: not even an error, or floods would echo back
+        socketio.emit(
+            "error",
+            messages.error(
+                event, {"event": f"{str(event)[:40]!r} is not an event of this server (see docs/protocol.md)"}
+            ),
+            to=request.sid,
+        )
 
 
 def _replying(socketio, hub, event, handler):
@@ -249,16 +285,20 @@ def _replying(socketio, hub, event, handler):
             if connection is None:
                 raise EventError("connection", "has no session (it was refused or has closed)")
             if not connection.events.take(time.monotonic()):
-                raise EventError("rate", f"is too high: at most {hub.settings.events_per_second:g} events a second "
-                                         f"(bursts of {hub.settings.events_burst:g}); this one was ignored")
+                raise EventError(
+                    "rate",
+                    f"is too high: at most {hub.settings.events_per_second:g} events a second "
+                    f"(bursts of {hub.settings.events_burst:g}); this one was ignored",
+                )
             if extra:
                 raise EventError("payload", "must be a single argument")
             return {"ok": True, **handler(hub, connection, payload)}
         except (ConfigError, EventError) as problem:
             failure = messages.error(event, problem.errors if isinstance(problem, ConfigError) else problem.fields)
-        except Exception:                      # never a stack trace on the wire, and the session goes on
+        except Exception:  # never a stack trace on the wire, and the session goes on
             log.exception("event %s failed", event)
             failure = messages.error(event, {"server": "could not handle this event; the session is unchanged"})
         socketio.emit("error", failure, to=request.sid)
         return {"ok": False, "error": failure}
+
     return reply

@@ -1,4 +1,5 @@
 """The application factory: Flask for the page, Flask-SocketIO on eventlet for the live session."""
+
 from __future__ import annotations
 
 import gc
@@ -20,15 +21,21 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     memory.configure_allocator()
     warm_up()
-    pages.page_data()                   # the page's thumbnails, computed once at start-up, not in a request
+    pages.page_data()  # the page's thumbnails, computed once at start-up, not in a request
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
-    app.config.update(SECRET_KEY=settings.secret_key, PLAYGROUND_SETTINGS=settings,
-                      NODE_MODULES=str(ROOT / "node_modules"))
+    app.config.update(
+        SECRET_KEY=settings.secret_key, PLAYGROUND_SETTINGS=settings, NODE_MODULES=str(ROOT / "node_modules")
+    )
     app.register_blueprint(pages.blueprint)
-    socketio = SocketIO(app, async_mode=concurrency.ASYNC_MODE, cors_allowed_origins=settings.socketio_cors(),
-                        max_http_buffer_size=settings.max_http_buffer_size, json=packets,
-                        serializer=packets.packet_class(settings.max_attachments),  # pyright: ignore[reportCallIssue]
-                        always_connect=True)           # lets the connect handler send the first frame
+    socketio = SocketIO(
+        app,
+        async_mode=concurrency.ASYNC_MODE,
+        cors_allowed_origins=settings.socketio_cors(),
+        max_http_buffer_size=settings.max_http_buffer_size,
+        json=packets,
+        serializer=packets.packet_class(settings.max_attachments),  # pyright: ignore[reportCallIssue]
+        always_connect=True,
+    )  # lets the connect handler send the first frame
     guard.guard_socketio(socketio.server, settings)
     guard.guard_engineio(socketio.server.eio)
     app.wsgi_app = guard.Middleware(app.wsgi_app, pages.SECURITY_HEADERS, settings.proxies())

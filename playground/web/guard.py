@@ -9,6 +9,7 @@
 - `guard_socketio`: per-client flood control on Engine.IO packets before Socket.IO decodes them, a protocol error
   ends the session, and a server-wide budget of queued event work (over it: a `busy` error at once).
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,7 +27,7 @@ from . import messages
 
 log = logging.getLogger(__name__)
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
-FLOOD_FACTOR = 2.0      # Engine.IO packets a client may send: twice its events and frame acknowledgements
+FLOOD_FACTOR = 2.0  # Engine.IO packets a client may send: twice its events and frame acknowledgements
 
 
 class AddressLimits:
@@ -39,8 +40,9 @@ class AddressLimits:
 
     def admit(self, address: str) -> bool:
         """A new connection from `address` (pending until `head_received`), or False when it has too many."""
-        if address not in self.exempt and (self.connections[address] >= self.max_connections
-                                           or self.pending[address] >= self.max_pending):
+        if address not in self.exempt and (
+            self.connections[address] >= self.max_connections or self.pending[address] >= self.max_pending
+        ):
             return False
         self.connections[address] += 1
         self.pending[address] += 1
@@ -75,12 +77,17 @@ class Middleware:
             present = {name.lower() for name, _ in headers}
             headers = headers + [(name, value) for name, value in self.headers if name.lower() not in present]
             return start_response(status, headers, exc_info)
+
         try:
             return self.app(environ, start_with_headers)
         except Exception:
             # The server answers 500 without a body (debug off); the details go to the log, never to the client.
-            log.exception("%s %s from %s failed", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"),
-                          environ.get("REMOTE_ADDR"))
+            log.exception(
+                "%s %s from %s failed",
+                environ.get("REQUEST_METHOD"),
+                environ.get("PATH_INFO"),
+                environ.get("REMOTE_ADDR"),
+            )
             raise
 
     def _client_address(self, environ) -> None:
@@ -99,7 +106,7 @@ def client_address(environ) -> str:
 
 
 def guard_engineio(eio) -> None:
-    eio._bad_request = lambda message=None: BaseServer._bad_request(eio)     # never echo the request back
+    eio._bad_request = lambda message=None: BaseServer._bad_request(eio)  # never echo the request back
     handle_request = eio.handle_request
 
     @functools.wraps(handle_request)
@@ -109,6 +116,7 @@ def guard_engineio(eio) -> None:
             start_response(answer["status"], answer["headers"])
             return [answer["response"]]
         return handle_request(environ, start_response)
+
     eio.handle_request = without_jsonp
     if EngineIOSocket._websocket_handler not in _GUARDED_HANDLERS:
         guarded = _ending_on_protocol_error(EngineIOSocket._websocket_handler)
@@ -120,6 +128,7 @@ def _ending_on_protocol_error(websocket_handler):
     """python-engineio lets a malformed packet escape its WebSocket loop: the server then wrote a 500 page into the
     WebSocket and the session stayed open (a training slot taken) until the ping timeout. And its loop reads on after
     the session was closed."""
+
     @functools.wraps(websocket_handler)
     def handler(socket, ws):
         wait = ws.wait
@@ -128,15 +137,18 @@ def _ending_on_protocol_error(websocket_handler):
             # Once the server has ended the session (a flood, a protocol error), stop reading: otherwise the loop
             # would go on through everything the client managed to buffer (12,000 messages in one measured flood).
             return None if socket.closed else wait()
+
         ws.wait = wait_while_open
         try:
             return websocket_handler(socket, ws)
-        except Exception as problem:       # noqa: BLE001 - whatever broke, the session ends and the log says why
-            log.warning("WebSocket of %s closed on a protocol error: %s", client_address(ws.environ),
-                        str(problem)[:200])
+        except Exception as problem:
+            log.warning(
+                "WebSocket of %s closed on a protocol error: %s", client_address(ws.environ), str(problem)[:200]
+            )
             socket.close(wait=False, abort=True, reason=socket.server.reason.TRANSPORT_ERROR)
-            socket.server.sleep(0)      # let its writer close the WebSocket before the server closes the socket
+            socket.server.sleep(0)  # let its writer close the WebSocket before the server closes the socket
             return []
+
     return handler
 
 
@@ -164,7 +176,7 @@ def guard_socketio(server, settings) -> None:
             return end_session(eio_sid, "flooding (more messages than its event rate limit allows)")
         try:
             return handle_message(eio_sid, data)
-        except ValueError as problem:      # python-socketio's (and wire.py's) word for a malformed packet
+        except ValueError as problem:  # python-socketio's (and wire.py's) word for a malformed packet
             return end_session(eio_sid, f"protocol error: {str(problem)[:200]}")
 
     def guarded_disconnect(eio_sid, reason):
@@ -176,7 +188,7 @@ def guard_socketio(server, settings) -> None:
             data = [f"{data[0]} (reserved)", *data[1:]]
         sid = server.manager.sid_from_eio_sid(eio_sid, namespace or "/")
         if not server.async_handlers or not server.manager.is_connected(sid, namespace or "/"):
-            return handle_event(eio_sid, namespace, id, data)      # handled at once, or dropped: nothing queued
+            return handle_event(eio_sid, namespace, id, data)  # handled at once, or dropped: nothing queued
         if not budget.take():
             return refuse_busy(eio_sid, namespace, id, data)
         return handle_event(eio_sid, namespace, id, data)
@@ -185,20 +197,27 @@ def guard_socketio(server, settings) -> None:
         try:
             return handle_event_work(*args)
         finally:
-            if server.async_handlers:           # only events run in their own green thread took from the budget
+            if server.async_handlers:  # only events run in their own green thread took from the budget
                 budget.release()
 
     def refuse_busy(eio_sid, namespace, id, data):
         event = str(data[0])[:40] if data else ""
-        failure = messages.error(event, {"busy": f"is refused: the server already has {budget.size} events waiting "
-                                                 "to be handled; try again in a moment"})
+        failure = messages.error(
+            event,
+            {
+                "busy": f"is refused: the server already has {budget.size} events waiting "
+                "to be handled; try again in a moment"
+            },
+        )
         server._send_packet(eio_sid, server.packet_class(packet.EVENT, namespace=namespace, data=["error", failure]))
         if id is not None:
-            server._send_packet(eio_sid, server.packet_class(packet.ACK, namespace=namespace, id=id,
-                                                             data=[{"ok": False, "error": failure}]))
+            server._send_packet(
+                eio_sid,
+                server.packet_class(packet.ACK, namespace=namespace, id=id, data=[{"ok": False, "error": failure}]),
+            )
 
     server._handle_eio_message, server._handle_eio_disconnect = guarded_message, guarded_disconnect
-    server.eio.on("message", guarded_message)          # python-socketio registered the unguarded ones at start
+    server.eio.on("message", guarded_message)  # python-socketio registered the unguarded ones at start
     server.eio.on("disconnect", guarded_disconnect)
     server._handle_event, server._handle_event_internal = guarded_event, counted_work
 

@@ -17,6 +17,7 @@ watches it; the experiments and the rules of who trains live in `playground.expe
 - An event makes one trip to the native thread, which returns its reply, the new data and state if they changed,
   and the new frame.
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,12 +39,12 @@ class Connection:
 
     def __init__(self, sid: str, experiment: Experiment, rate_limit: float, rate_burst: float):
         self.sid = sid
-        self.experiment = experiment                # the experiment this connection created and controls
+        self.experiment = experiment  # the experiment this connection created and controls
         self.watching: dict[str, Experiment] = {experiment.id: experiment}
-        self.last_sent: dict[str, dict] = {}        # per experiment: the frame it got last
+        self.last_sent: dict[str, dict] = {}  # per experiment: the frame it got last
         self.last_sent_at: dict[str, float] = {}
         self.wakeup = concurrency.Wakeup()
-        self.events = TokenBucket(rate_limit, rate_burst, time.monotonic())   # control events it may send
+        self.events = TokenBucket(rate_limit, rate_burst, time.monotonic())  # control events it may send
         self.closed = False
         experiment.watch(sid)
 
@@ -59,11 +60,11 @@ class Hub:
         self.settings = settings
         self.lab = Lab(settings.max_training_sessions, settings.max_group_size, settings.stall_seconds)
         self.connections: dict[str, Connection] = {}
-        self.native = concurrency.new_lock()        # one native call at a time (see the module docstring)
+        self.native = concurrency.new_lock()  # one native call at a time (see the module docstring)
         self.work = concurrency.Wakeup()
-        self.frame_interval = 1.0 / settings.frames_per_second     # per experiment; longer when many train
+        self.frame_interval = 1.0 / settings.frames_per_second  # per experiment; longer when many train
         self._scheduler_started = False
-        self.lag_samples: deque = deque(maxlen=6000)     # seconds a 10 ms green sleep overslept (last minute)
+        self.lag_samples: deque = deque(maxlen=6000)  # seconds a 10 ms green sleep overslept (last minute)
         if settings.measure_lag:
             socketio.start_background_task(self._measure_lag)
 
@@ -83,6 +84,7 @@ class Hub:
 
     def connect(self, sid: str) -> Connection:
         """A new connection with a new experiment of the default config: it gets the data, the state and a frame."""
+
         def create():
             session = TrainingSession()
             return session, messages.dataset(session), messages.frame(session, None)
@@ -111,7 +113,7 @@ class Hub:
                 self.lab.remove(experiment)
         connection.watching.clear()
         connection.last_sent.clear()
-        connection.wakeup.set()          # the emitter sees `closed` and ends, dropping the last reference
+        connection.wakeup.set()  # the emitter sees `closed` and ends, dropping the last reference
 
     def training_count(self) -> int:
         return self.lab.training_count(time.monotonic())
@@ -123,6 +125,7 @@ class Hub:
         (unless `changes` is False) the new data and status if they changed and (if `renders`) a frame of the new
         state. Sends those to the experiment's viewers and returns the reply. An error raised by `action` is raised
         here (actions check their input before they change anything)."""
+
         def work():
             session = experiment.session
             state_before, data_before = messages.state(session), session.data
@@ -151,15 +154,17 @@ class Hub:
     def _valid_focus(experiment: Experiment) -> int | None:
         focus = experiment.focus
         if focus is not None and focus >= sum(experiment.session.net.layer_sizes):
-            experiment.focus = focus = None          # the focused node went with a smaller network
+            experiment.focus = focus = None  # the focused node went with a smaller network
         return focus
 
     def start(self, experiment: Experiment) -> None:
         """Start training; raises ConfigError when the server already trains its maximum or the run diverged."""
+
         def start(session):
             self.lab.claim_place(experiment, time.monotonic())
             session.start()
-        self.trip(experiment, start, renders=False)          # its first turn brings a frame
+
+        self.trip(experiment, start, renders=False)  # its first turn brings a frame
         self.work.set()
 
     def stop(self, experiment: Experiment) -> None:
@@ -205,11 +210,16 @@ class Hub:
                     continue
                 connection.last_sent[experiment.id], connection.last_sent_at[experiment.id] = frame, now
                 experiment.sent(connection.sid, now)
-                self.socketio.emit("step_result", messages.step_result(frame, experiment.epochs_per_second(now)),
-                                   to=connection.sid)
-                self.socketio.emit("map_update", frame, to=connection.sid,
-                                   callback=lambda *_, e=experiment: self._acknowledged(connection, e))
-        del connection                   # the last reference to a closed connection: its memory is freed now
+                self.socketio.emit(
+                    "step_result", messages.step_result(frame, experiment.epochs_per_second(now)), to=connection.sid
+                )
+                self.socketio.emit(
+                    "map_update",
+                    frame,
+                    to=connection.sid,
+                    callback=lambda *_, c=connection, e=experiment: self._acknowledged(c, e),
+                )
+        del connection  # the last reference to a closed connection: its memory is freed now
         memory.release_freed()
 
     def _acknowledged(self, connection: Connection, experiment: Experiment) -> None:
@@ -226,13 +236,14 @@ class Hub:
             now = time.monotonic()
             ready, next_due = self.lab.ready(now, self.settings.turn_seconds)
             if not ready:
-                memory.release_freed()           # idle: a good moment to return what closed sessions freed
+                memory.release_freed()  # idle: a good moment to return what closed sessions freed
                 self.work.wait(max(0.001, next_due - now))
                 continue
             # Rendering and sending a frame costs about as much as a few epochs: beyond some experiments, share a
             # budget of frames rather than give each 30 a second, so that training keeps most of the core.
-            self.frame_interval = max(1.0 / self.settings.frames_per_second,
-                                      len(ready) / self.settings.frames_budget_per_second)
+            self.frame_interval = max(
+                1.0 / self.settings.frames_per_second, len(ready) / self.settings.frames_budget_per_second
+            )
             for experiment, _ in ready:
                 experiment.frame_interval = self.frame_interval
             # A round over every group takes about one frame interval; each group's share is its member count.
@@ -248,18 +259,18 @@ class Hub:
         epochs_before = [experiment.session.epoch for experiment in experiments]
         try:
             payloads = self.run_native(self._train_and_render, group, seconds)
-        except Exception:                      # a bug must not stop every other experiment's training
+        except Exception:  # a bug must not stop every other experiment's training
             log.exception("training turn failed")
             for experiment in experiments:
                 experiment.session.status = STOPPED
                 self._to_viewers(experiment, "state", messages.state(experiment.session))
             return
-        for experiment, before, payload in zip(experiments, epochs_before, payloads):
+        for experiment, before, payload in zip(experiments, epochs_before, payloads, strict=True):
             experiment.pace_spent(experiment.session.epoch - before)
             if payload is None or experiment.id not in self.lab.experiments:
                 continue
             self._store(experiment, payload)
-            if payload["status"] != RUNNING:   # the turn ended it: the loss diverged or a stop rule holds
+            if payload["status"] != RUNNING:  # the turn ended it: the loss diverged or a stop rule holds
                 self._to_viewers(experiment, "state", messages.state(experiment.session))
         # Let the emitters send the frames now, while no native thread competes for the GIL.
         self.socketio.sleep(0)
@@ -272,8 +283,16 @@ class Hub:
         if members:
             train_group([e.session for e, _ in members], seconds, [allowance for _, allowance in members])
         now = time.monotonic()
-        shown = [experiment for experiment, allowance in members
-                 if experiment.frame_due(now, seconds) or allowance is not None or not experiment.running]
-        frames = dict(zip((e.id for e in shown),
-                          messages.frames([e.session for e in shown], [Hub._valid_focus(e) for e in shown])))
+        shown = [
+            experiment
+            for experiment, allowance in members
+            if experiment.frame_due(now, seconds) or allowance is not None or not experiment.running
+        ]
+        frames = dict(
+            zip(
+                (e.id for e in shown),
+                messages.frames([e.session for e in shown], [Hub._valid_focus(e) for e in shown]),
+                strict=True,
+            )
+        )
         return [frames.get(experiment.id) for experiment, _ in group]

@@ -3,12 +3,13 @@
 Measured with bench/soak.py: each connect/train/disconnect cycle allocates and frees a session (tensors, buffers,
 Engine.IO state) from two threads, and the freed memory stayed in glibc's heaps: about 47 KB per cycle, for good.
 """
+
 from __future__ import annotations
 
 import ctypes
 import time
 
-M_MMAP_THRESHOLD = -3     # glibc's mallopt parameter numbers
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter numbers
 M_ARENA_MAX = -8
 MMAP_THRESHOLD = 128 * 1024
 _libc = None

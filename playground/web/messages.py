@@ -1,5 +1,6 @@
 """Payloads of the wire protocol (docs/protocol.md), built from a session. Pure functions: the frame builders run in
 the native training thread."""
+
 from __future__ import annotations
 
 import math
@@ -19,7 +20,9 @@ def frames(sessions: list[TrainingSession], focuses: list[int | None]) -> list[d
     for index, session in enumerate(sessions):
         by_signature.setdefault(session.signature, []).append(index)
     for indices in by_signature.values():
-        for index, picture in zip(indices, render_frames([sessions[i] for i in indices], [focuses[i] for i in indices])):
+        for index, picture in zip(
+            indices, render_frames([sessions[i] for i in indices], [focuses[i] for i in indices]), strict=True
+        ):
             rendered[index] = picture
     return [_frame_payload(session, rendered[index], focuses[index]) for index, session in enumerate(sessions)]
 
@@ -31,12 +34,20 @@ def frame(session: TrainingSession, focus: int | None) -> dict:
 
 def _frame_payload(session: TrainingSession, rendered, focus: int | None) -> dict:
     """Maps and parameters travel compact (playground/wire.py)."""
-    return {"seq": 0, "epoch": session.epoch, "status": session.status,
-            "trainLoss": _finite(session.train_loss), "testLoss": _finite(session.test_loss),
-            "trainAccuracy": session.train_accuracy, "testAccuracy": session.test_accuracy,
-            "loss": session.loss_name, "focus": focus,
-            "layerSizes": session.net.layer_sizes, "features": session.feature_names,
-            **wire.encode(rendered, session.net.flat, session.trainer.dead)}
+    return {
+        "seq": 0,
+        "epoch": session.epoch,
+        "status": session.status,
+        "trainLoss": _finite(session.train_loss),
+        "testLoss": _finite(session.test_loss),
+        "trainAccuracy": session.train_accuracy,
+        "testAccuracy": session.test_accuracy,
+        "loss": session.loss_name,
+        "focus": focus,
+        "layerSizes": session.net.layer_sizes,
+        "features": session.feature_names,
+        **wire.encode(rendered, session.net.flat, session.trainer.dead),
+    }
 
 
 STEP_RESULT_FIELDS = ("epoch", "trainLoss", "testLoss", "trainAccuracy", "testAccuracy", "loss")
@@ -53,11 +64,15 @@ def state(session: TrainingSession) -> dict:
 
 def dataset(session: TrainingSession) -> dict:
     data = session.data
-    triples = np.concatenate([
-        np.column_stack([data.train_points, data.train_labels]),
-        np.column_stack([data.test_points, data.test_labels])]).astype(np.float32)
-    return {"trainCount": len(data.train_labels), "testCount": len(data.test_labels),
-            "points": triples.tobytes(), "problem": session.config["problem"]}
+    triples = np.concatenate(
+        [np.column_stack([data.train_points, data.train_labels]), np.column_stack([data.test_points, data.test_labels])]
+    ).astype(np.float32)
+    return {
+        "trainCount": len(data.train_labels),
+        "testCount": len(data.test_labels),
+        "points": triples.tobytes(),
+        "problem": session.config["problem"],
+    }
 
 
 def config(session: TrainingSession) -> dict:
@@ -74,4 +89,3 @@ def error(event: str, problem: Exception | dict) -> dict:
 
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
-

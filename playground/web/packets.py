@@ -9,6 +9,7 @@ the server (python-socketio's `json` and `serializer` arguments).
 - An event announces at most `max_attachments` binary attachments: python-socketio buffers every attachment until
   the announced count arrives, so a count of 100,000 let one client hold unbounded memory.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,8 @@ from socketio import packet
 
 from . import concurrency
 
-LONGEST_INTEGER = 100              # digits; longer ones become floats (python-engineio refuses them outright)
-NATIVE_PARSE_CHARACTERS = 64_000   # parse longer messages off the event loop
+LONGEST_INTEGER = 100  # digits; longer ones become floats (python-engineio refuses them outright)
+NATIVE_PARSE_CHARACTERS = 64_000  # parse longer messages off the event loop
 
 
 def _finite(value):
@@ -36,7 +37,7 @@ def _finite(value):
 def dumps(value, **options) -> str:
     try:
         return json.dumps(value, allow_nan=False, **options)
-    except ValueError:             # a NaN or an infinity somewhere: only then walk the payload
+    except ValueError:  # a NaN or an infinity somewhere: only then walk the payload
         return json.dumps(_finite(value), allow_nan=False, **options)
 
 
@@ -47,7 +48,7 @@ def _number(digits: str) -> int | float:
 def _parse(text: str | bytes):
     try:
         return json.loads(text, parse_int=_number)
-    except RecursionError:         # deeper than the parser's stack: as malformed as any other bad JSON
+    except RecursionError:  # deeper than the parser's stack: as malformed as any other bad JSON
         raise ValueError("JSON nested too deeply") from None
 
 
@@ -67,4 +68,5 @@ def packet_class(max_attachments: int) -> type[packet.Packet]:
             if attachments > max_attachments:
                 raise ValueError(f"{attachments} binary attachments announced, at most {max_attachments} allowed")
             return attachments
+
     return GuardedPacket

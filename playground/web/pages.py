@@ -1,5 +1,6 @@
 """HTTP: the playground page, the features' full-size maps, the Socket.IO browser client from npm, a health check, and
 security headers."""
+
 from __future__ import annotations
 
 import base64
@@ -19,9 +20,11 @@ blueprint = Blueprint("pages", __name__)
 # On every response, Socket.IO's included (guard.Middleware adds them). The policy: only the page's own files, no
 # inline script, no eval, nothing from other hosts.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-                                "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-                                "form-action 'none'"),
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        "form-action 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
@@ -45,14 +48,18 @@ def feature_map_bytes() -> bytes:
 def page_data() -> str:
     """What the page needs before it connects, as JSON: the options table (with the network's limits) and the
     static thumbnails."""
-    return json.dumps({
-        "options": [option.to_json() for option in OPTIONS],
-        "features": list(FEATURES),
-        "limits": {"hiddenLayers": [0, MAX_HIDDEN_LAYERS], "neurons": [1, MAX_NEURONS]},
-        "featureThumbnails": base64.b64encode(frames.thumbnails(feature_maps())).decode(),
-        "datasetThumbnails": {name: [[round(v, 3) for v in point] for point in datasets.thumbnail_points(name)]
-                              for name in datasets.GENERATORS},
-    }).replace("</", "<\\/")
+    return json.dumps(
+        {
+            "options": [option.to_json() for option in OPTIONS],
+            "features": list(FEATURES),
+            "limits": {"hiddenLayers": [0, MAX_HIDDEN_LAYERS], "neurons": [1, MAX_NEURONS]},
+            "featureThumbnails": base64.b64encode(frames.thumbnails(feature_maps())).decode(),
+            "datasetThumbnails": {
+                name: [[round(v, 3) for v in point] for point in datasets.thumbnail_points(name)]
+                for name in datasets.GENERATORS
+            },
+        }
+    ).replace("</", "<\\/")
 
 
 @blueprint.route("/")
@@ -89,22 +96,25 @@ def metrics():
         abort(404)
     hub = current_app.extensions["playground_hub"]
     lags = sorted(hub.lag_samples)
-    if request.args.get("clear"):          # start a new measuring window
+    if request.args.get("clear"):  # start a new measuring window
         hub.lag_samples.clear()
     quantile = (lambda q: round(lags[min(len(lags) - 1, int(q * len(lags)))] * 1000, 3)) if lags else (lambda q: None)
-    return {"connections": len(hub.connections), "training": hub.training_count(),
-            "lagMs": {"samples": len(lags), "p50": quantile(0.5), "p99": quantile(0.99), "max": quantile(1.0)},
-            "rssBytes": resource_usage_rss()}
+    return {
+        "connections": len(hub.connections),
+        "training": hub.training_count(),
+        "lagMs": {"samples": len(lags), "p50": quantile(0.5), "p99": quantile(0.99), "max": quantile(1.0)},
+        "rssBytes": resource_usage_rss(),
+    }
 
 
 def metrics_allowed() -> bool:
     token = current_app.config["PLAYGROUND_SETTINGS"].metrics_token
-    return request.remote_addr in guard.LOOPBACK or bool(token) and hmac.compare_digest(
-        request.headers.get("Authorization", ""), f"Bearer {token}")
+    return request.remote_addr in guard.LOOPBACK or (
+        bool(token) and hmac.compare_digest(request.headers.get("Authorization", ""), f"Bearer {token}")
+    )
 
 
 def resource_usage_rss() -> int:
     """Resident memory of this process now (Linux /proc), in bytes."""
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-

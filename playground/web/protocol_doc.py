@@ -1,8 +1,9 @@
 """Write the options table of docs/protocol.md from the options table in code.
 
-    python -m playground.web.protocol_doc           # print the table
-    python -m playground.web.protocol_doc --write   # replace it in docs/protocol.md
+python -m playground.web.protocol_doc           # print the table
+python -m playground.web.protocol_doc --write   # replace it in docs/protocol.md
 """
+
 from __future__ import annotations
 
 import json

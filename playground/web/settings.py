@@ -1,4 +1,5 @@
 """Server configuration, in one place. Every value can be set from the environment (see README)."""
+
 from __future__ import annotations
 
 import os
@@ -12,38 +13,38 @@ from ..custom_data import MAX_CSV_BYTES
 class Settings:
     host: str = "0.0.0.0"
     port: int = 5000
-    max_training_sessions: int = 8       # experiments training at once in this process (one core's worth)
-    max_group_size: int = 128            # experiments trained together as one batched group (1: no batching)
+    max_training_sessions: int = 8  # experiments training at once in this process (one core's worth)
+    max_group_size: int = 128  # experiments trained together as one batched group (1: no batching)
     max_connections: int = 200
     # The addresses the page is served at, comma-separated (e.g. "https://playground.school.example"): Socket.IO
     # accepts only these origins, so a page on another name (DNS rebinding) cannot open a session. Empty: the local
     # addresses the server serves on, http://localhost:PORT and http://127.0.0.1:PORT.
     public_origins: str = ""
-    cors_allowed_origins: str = ""       # further origins that may connect: "*" or a comma-separated list
-    trusted_proxies: str = ""            # comma-separated addresses whose X-Forwarded-* headers are believed
-    metrics_token: str = ""              # /metrics for loopback only, or for `Authorization: Bearer <token>`
+    cors_allowed_origins: str = ""  # further origins that may connect: "*" or a comma-separated list
+    trusted_proxies: str = ""  # comma-separated addresses whose X-Forwarded-* headers are believed
+    metrics_token: str = ""  # /metrics for loopback only, or for `Authorization: Bearer <token>`
     # One address (a school behind one NAT counts once): its TCP connections (a tab holds one or two) and its
     # connections that have not yet sent a whole request head.
     max_connections_per_address: int = 50
     max_pending_requests_per_address: int = 8
-    request_head_seconds: float = 10.0   # to send a request's head (and each later read of its body)
-    keepalive_seconds: float = 10.0      # an idle keep-alive connection is closed after this
-    max_attachments: int = 2             # binary attachments one event may announce
-    max_queued_events: int = 16          # events of all clients waiting for or doing their work; more: `busy`
+    request_head_seconds: float = 10.0  # to send a request's head (and each later read of its body)
+    keepalive_seconds: float = 10.0  # an idle keep-alive connection is closed after this
+    max_attachments: int = 2  # binary attachments one event may announce
+    max_queued_events: int = 16  # events of all clients waiting for or doing their work; more: `busy`
     # Largest message a client may send, in bytes: a CSV upload at its limit plus room for the event around it.
     max_http_buffer_size: int = MAX_CSV_BYTES + 64_000
-    events_per_second: float = 50.0      # each client's control events: this many a second,
-    events_burst: float = 100.0          # in bursts of up to this many
-    frames_per_second: float = 30.0       # per client, at most
-    frames_budget_per_second: float = 136.0   # all clients together: 8 training clients get 17 each
-    turn_seconds: float = 0.02           # longest slice of training given to one session at a time
-    ack_timeout: float = 5.0             # an unacknowledged frame is presumed lost after this
-    stall_seconds: float = 1.0           # training pauses while a frame waits this long for its ack
-    measure_lag: bool = False            # run a 10 ms green ticker whose oversleep /metrics reports (benchmarks)
+    events_per_second: float = 50.0  # each client's control events: this many a second,
+    events_burst: float = 100.0  # in bursts of up to this many
+    frames_per_second: float = 30.0  # per client, at most
+    frames_budget_per_second: float = 136.0  # all clients together: 8 training clients get 17 each
+    turn_seconds: float = 0.02  # longest slice of training given to one session at a time
+    ack_timeout: float = 5.0  # an unacknowledged frame is presumed lost after this
+    stall_seconds: float = 1.0  # training pauses while a frame waits this long for its ack
+    measure_lag: bool = False  # run a 10 ms green ticker whose oversleep /metrics reports (benchmarks)
     secret_key: str = ""
 
     @classmethod
-    def from_env(cls, environ=os.environ, **overrides) -> "Settings":
+    def from_env(cls, environ=os.environ, **overrides) -> Settings:
         """Read `PORT`, `MAX_TRAINING_SESSIONS`, ... (the field names in upper case), then apply overrides."""
         values = {}
         for field in fields(cls):
