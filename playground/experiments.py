@@ -157,7 +157,7 @@ class Lab:
         ready, next_due = [], now + 1.0
         for experiment in self.training(now):
             allowance = experiment.pace_allowance(now, burst_seconds)
-            if allowance == 0:
+            if allowance == 0 and experiment.pace is not None:  # a zero allowance comes from the pace
                 next_due = min(next_due, experiment.pace.due(now))
             else:
                 ready.append((experiment, allowance))

@@ -54,7 +54,8 @@ class Option:
                 "space, '\"', '&', '<', '=', '>' and '`'"
             )
         what = "a whole number" if self.kind == "int" else "a number"
-        return f"{what} from {_fmt(self.minimum)} to {_fmt(self.maximum)}"
+        low, high = _range(self)
+        return f"{what} from {_fmt(low)} to {_fmt(high)}"
 
     def to_json(self) -> dict:
         """The option as the browser and docs see it."""

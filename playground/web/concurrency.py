@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Callable
+from typing import TypeVar
 
 import eventlet
 import eventlet.event
@@ -22,6 +24,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 ASYNC_MODE = "eventlet"
+T = TypeVar("T")
 # One native thread for all session work: training threads thrash the GIL when there are several (measured in
 # ../shared/reference/socketio-stack.md, section 7), and what a pass keeps for the next (frames' buffers) is then
 # kept once, not once per pool thread. Set before tpool starts its threads (on first use).
@@ -36,9 +39,9 @@ def monkey_patch() -> None:
     eventlet.monkey_patch()
 
 
-def run_native(function, *args):
+def run_native(function: Callable[..., T], *args) -> T:
     """Run `function(*args)` in a native thread; only the calling green thread waits."""
-    return eventlet.tpool.execute(function, *args)
+    return eventlet.tpool.execute(function, *args)  # pyright: ignore[reportReturnType] (tpool is untyped)
 
 
 def new_lock():

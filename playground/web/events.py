@@ -235,6 +235,11 @@ def import_network(hub, connection, payload):
     return hub.trip(connection.experiment, load)
 
 
+def current_sid() -> str:
+    """The Socket.IO id of the connection whose event is being handled (Flask-SocketIO sets it on the request)."""
+    return request.sid  # pyright: ignore[reportAttributeAccessIssue] (added by Flask-SocketIO, undeclared)
+
+
 def register(socketio, hub) -> None:
     @socketio.on("connect")
     def connect(auth=None):
@@ -250,22 +255,22 @@ def register(socketio, hub) -> None:
                         )
                     },
                 ),
-                to=request.sid,
+                to=current_sid(),
             )
             return False
-        hub.connect(request.sid)
+        hub.connect(current_sid())
         return None
 
     @socketio.on("disconnect")
     def disconnect(reason=None):
-        hub.disconnect(request.sid)
+        hub.disconnect(current_sid())
 
     for event, handler in HANDLERS.items():
         socketio.on_event(event, _replying(socketio, hub, event, handler))
 
     @socketio.on("*")
     def unknown(event, *args):
-        connection = hub.connections.get(request.sid)
+        connection = hub.connections.get(current_sid())
         if connection is None or not connection.events.take(time.monotonic()):
             return  # over the limit: not even an error, or floods would echo back
         socketio.emit(
@@ -273,14 +278,14 @@ def register(socketio, hub) -> None:
             messages.error(
                 event, {"event": f"{str(event)[:40]!r} is not an event of this server (see docs/protocol.md)"}
             ),
-            to=request.sid,
+            to=current_sid(),
         )
 
 
 def _replying(socketio, hub, event, handler):
     @functools.wraps(handler)
     def reply(payload=None, *extra):
-        connection = hub.connections.get(request.sid)
+        connection = hub.connections.get(current_sid())
         try:
             if connection is None:
                 raise EventError("connection", "has no session (it was refused or has closed)")
@@ -298,7 +303,7 @@ def _replying(socketio, hub, event, handler):
         except Exception:  # never a stack trace on the wire, and the session goes on
             log.exception("event %s failed", event)
             failure = messages.error(event, {"server": "could not handle this event; the session is unchanged"})
-        socketio.emit("error", failure, to=request.sid)
+        socketio.emit("error", failure, to=current_sid())
         return {"ok": False, "error": failure}
 
     return reply

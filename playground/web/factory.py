@@ -36,8 +36,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         serializer=packets.packet_class(settings.max_attachments),  # pyright: ignore[reportCallIssue]
         always_connect=True,
     )  # lets the connect handler send the first frame
-    guard.guard_socketio(socketio.server, settings)
-    guard.guard_engineio(socketio.server.eio)
+    server = socketio.server  # pyright: ignore[reportAttributeAccessIssue] (set by init_app, undeclared)
+    guard.guard_socketio(server, settings)
+    guard.guard_engineio(server.eio)
     app.wsgi_app = guard.Middleware(app.wsgi_app, pages.SECURITY_HEADERS, settings.proxies())
     hub = Hub(socketio, settings)
     events.register(socketio, hub)

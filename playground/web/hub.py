@@ -23,6 +23,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
+from typing import TypeVar
 
 from ..experiments import Experiment, Lab
 from ..session import RUNNING, STOPPED, TrainingSession, train_group
@@ -30,6 +32,7 @@ from ..tokens import TokenBucket
 from . import concurrency, memory, messages
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MIN_TURN_SECONDS = 0.003
 
 
@@ -75,7 +78,7 @@ class Hub:
             self.socketio.sleep(0.01)
             self.lag_samples.append(time.perf_counter() - started - 0.01)
 
-    def run_native(self, function, *args):
+    def run_native(self, function: Callable[..., T], *args) -> T:
         """Run session work in the native thread, never beside other session work."""
         with self.native:
             return concurrency.run_native(function, *args)

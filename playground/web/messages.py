@@ -80,7 +80,7 @@ def config(session: TrainingSession) -> dict:
     return {"config": config_to_json(session.config), "hash": session.url_hash()}
 
 
-def error(event: str, problem: Exception | dict) -> dict:
+def error(event: str, problem: ConfigError | dict) -> dict:
     """An `error` payload: which field, and a sentence that says what is allowed."""
     fields = problem.errors if isinstance(problem, ConfigError) else problem
     first = next(iter(fields))
