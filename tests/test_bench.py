@@ -52,9 +52,9 @@ def test_swarm_counts_frames_epochs_bytes_and_refusals(start_server):
     assert good["frames"] >= 2 and good["epochs"] > 0 and good["epochsPerSecond"] > 0
     messages = good["mapUpdateMessages"]
     headers = good["mapUpdateBytes"]["median"] - good["mapUpdateDecodedBytes"]["median"]
-    # Each message of a default-network frame (docs/protocol.md: its JSON text, the 10,000-byte heatmap, 900 bytes
-    # of thumbnails) has 126 to 65,535 bytes, so a 4-byte header: 2, and 2 for the 16-bit length.
-    assert messages >= 1 and headers == 4 * messages
+    # A default-network frame is three messages (docs/protocol.md): its JSON text and `maps` have 126 to 65,535
+    # bytes, so a 4-byte header (2, and 2 for the 16-bit length); `parameters` (25 float32s, 100 bytes) a 2-byte one.
+    assert messages == 3 and headers == 4 + 4 + 2
     assert good["bytesPerSecond"] >= good["framesPerSecond"] * good["mapUpdateBytes"]["median"] * 0.5
     # A bad config is refused twice (the reply and the error event), and that client is never started.
     assert refused["refusalCount"] == 2 and refused["frames"] == 0
