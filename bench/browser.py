@@ -25,6 +25,7 @@ from pathlib import Path
 import psutil
 from playwright.sync_api import sync_playwright
 
+from bench.load import server_pid
 from tests.chromium import CHROMIUM, launch
 from tests.live_server import LiveServer
 
@@ -118,7 +119,7 @@ def cpu_seconds(processes) -> dict[int, float]:
 def measure(page, count_frames: str, seconds: float, server: LiveServer) -> dict:
     """Frames drawn and CPU over `seconds` of training (after a short warm-up)."""
     page.wait_for_timeout(2000)
-    server_process = psutil.Process(server.process.pid)
+    server_process = psutil.Process(server_pid(server))
     before_cpu = cpu_seconds(chromium_processes())
     before_server = server_process.cpu_times()
     before_frames = page.evaluate(count_frames)
@@ -184,7 +185,7 @@ def screenshot(browser, server: LiveServer, path: Path, training_seconds: float 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--seconds", type=float, default=20.0, help="measuring time per page (default 20)")
     parser.add_argument("--screenshot", type=Path, help="also save a 1280×900 screenshot after 5 s of training")
     args = parser.parse_args()

@@ -118,7 +118,12 @@ class BenchClient(socketio.Client):
 
     def __init__(self, name: str, reconnection: bool = False):
         super().__init__(
-            reconnection=reconnection, reconnection_delay=0.2, reconnection_delay_max=1.0, handle_sigint=False
+            reconnection=reconnection,
+            # python-socketio leaves these untyped, so pyright takes int from their defaults; they are seconds (its
+            # docs) and a fraction is what a quick reconnect after a restart needs.
+            reconnection_delay=0.2,  # pyright: ignore[reportArgumentType]
+            reconnection_delay_max=1,
+            handle_sigint=False,
         )
         self.name = name
         self.acking = True
@@ -173,7 +178,7 @@ class BenchClient(socketio.Client):
 
     # --- helpers for the benchmark ---
 
-    def request(self, event: str, data=None, timeout: float = 10.0) -> dict:
+    def request(self, event: str, data=None, timeout: int = 10) -> dict:
         reply = self.call(event, data, timeout=timeout)
         if not isinstance(reply, dict) or not reply.get("ok"):
             raise RuntimeError(f"{self.name}: {event} failed: {reply!r}")
@@ -214,6 +219,13 @@ def machine_busy_seconds() -> float:
         fields = [int(v) for v in stat.readline().split()[1:]]
     user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def server_pid(server: LiveServer) -> int:
+    """The pid of the server's process, which LiveServer starts in its constructor."""
+    if server.process is None:
+        raise RuntimeError(f"the server at {server.url} has no process")
+    return server.process.pid
 
 
 class CpuMeter:
@@ -276,10 +288,17 @@ class Run:
         self.clients: list[BenchClient] = []
         self.errors: list = []  # `error` events the server sent, by client name
 
+    @property
+    def running_server(self) -> LiveServer:
+        """The shared server of the Python scenarios, which only run between its start and stop."""
+        if self.server is None:
+            raise RuntimeError("the Python scenarios' server is not running")
+        return self.server
+
     def connect(self, name: str) -> BenchClient:
         client = BenchClient(name)
         self.clients.append(client)
-        client.connect(self.server.url, transports=["websocket"], wait_timeout=10)
+        client.connect(self.running_server.url, transports=["websocket"], wait_timeout=10)
         return client
 
     def disconnect_all(self) -> None:
@@ -291,19 +310,19 @@ class Run:
 
     def end_phase(self) -> None:
         self.disconnect_all()
-        wait_connections(self.server, 0)
+        wait_connections(self.running_server, 0)
 
     def one_client(self, seconds: float, warmup: float) -> tuple[BenchClient, dict]:
         client = self.connect("solo")
         client.request("start_training")
         time.sleep(warmup)
-        self.server.metrics(clear=True)
-        cpu = CpuMeter(self.server.process.pid)
+        self.running_server.metrics(clear=True)
+        cpu = CpuMeter(server_pid(self.running_server))
         start = time.monotonic()
         time.sleep(seconds)
         end = time.monotonic()
         cpu = cpu.read()
-        lag = self.server.metrics()["lagMs"]
+        lag = self.running_server.metrics()["lagMs"]
         return client, dict(
             client.window(start, end), seconds=round(end - start, 2), lagMs=lag, cpuPercent=cpu, window=(start, end)
         )
@@ -311,7 +330,7 @@ class Run:
     def latency(self, client: BenchClient, samples: int, rng: random.Random) -> dict:
         shapes = ([3, 2], [4, 2])  # the default is [4, 2]; alternate so every sample rebuilds
         latencies, epochs, missed = [], [], 0
-        self.server.metrics(clear=True)
+        self.running_server.metrics(clear=True)
         for i in range(samples):
             client.request("start_training")
             time.sleep(rng.uniform(0.12, 0.3))  # training, frames flowing, at a random phase of the frame clock
@@ -327,7 +346,7 @@ class Run:
             else:
                 missed += 1
             client.expect = None
-        lag = self.server.metrics()["lagMs"]
+        lag = self.running_server.metrics()["lagMs"]
         ordered = sorted(latencies)
 
         def pick(q):
@@ -362,17 +381,17 @@ class Run:
 
     def many_clients(self, count: int, seconds: float, warmup: float, alone_epochs: float | None) -> dict:
         clients = [self.connect(f"many-{i}") for i in range(count)]
-        wait_connections(self.server, count)
+        wait_connections(self.running_server, count)
         for client in clients:
             client.request("start_training")
         time.sleep(warmup)
-        before = self.server.metrics(clear=True)
-        cpu = CpuMeter(self.server.process.pid)
+        before = self.running_server.metrics(clear=True)
+        cpu = CpuMeter(server_pid(self.running_server))
         start = time.monotonic()
         time.sleep(seconds)
         end = time.monotonic()
         cpu = cpu.read()
-        after = self.server.metrics()
+        after = self.running_server.metrics()
         per = [client.window(start, end) for client in clients]
         epochs = [p["epochsPerSecond"] or 0.0 for p in per]
         frames = [p["framesPerSecond"] for p in per]
@@ -398,7 +417,7 @@ class Run:
         for client in normal:
             client.request("start_training")
         time.sleep(warmup)
-        cpu = CpuMeter(self.server.process.pid)
+        cpu = CpuMeter(server_pid(self.running_server))
         start = time.monotonic()
         time.sleep(alone_seconds)
         alone_end = time.monotonic()
@@ -408,7 +427,7 @@ class Run:
         stalled = self.connect("stops-acking")
         stalled.request("start_training")
         time.sleep(1.0)  # it trains and acknowledges like the others for a second
-        self.server.metrics(clear=True)
+        self.running_server.metrics(clear=True)
         stalled.acking = False
         stall_start = time.monotonic()
         cpu.start()
@@ -422,13 +441,13 @@ class Run:
             if now >= end:
                 break
             if now >= next_sample:
-                metrics = self.server.metrics()
+                metrics = self.running_server.metrics()
                 rss.append((time.monotonic() - stall_start, metrics["rssBytes"]))
                 next_sample += 1.0
             time.sleep(max(0.0, min(next_sample, end) - time.monotonic()))
         stall_end = time.monotonic()
         stall_cpu = cpu.read()
-        metrics = self.server.metrics()
+        metrics = self.running_server.metrics()
         rss.append((stall_end - stall_start, metrics["rssBytes"]))
         during = [client.window(stall_start, stall_end) for client in normal]
         ratios = [
@@ -582,7 +601,7 @@ def run_swarm(configs: list[dict], seconds: float, warmup: float, **settings) ->
             record = json.loads(line)
             if record["phase"] == "measure":
                 window["before"] = server.metrics(clear=True)
-                cpu = CpuMeter(server.process.pid, swarm.pid)
+                cpu = CpuMeter(server_pid(server), swarm.pid)
             elif record["phase"] == "measured" and cpu is not None:
                 window["cpu"] = cpu.read()
                 window["after"] = server.metrics()
@@ -835,7 +854,7 @@ def busy_windows(result: dict) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="shorter windows (about 2 minutes for all)")
     parser.add_argument(
         "--scenario",

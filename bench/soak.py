@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench.load import BenchClient, CpuMeter, check, log, slope
+from bench.load import BenchClient, CpuMeter, check, log, server_pid, slope
 from tests.live_server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,7 +77,7 @@ def churn(cycles: int, workers: int, warmup_cycles: int = 20, settle_seconds: fl
         server.wait_connections(0)
         time.sleep(settle_seconds)
         before = server.metrics()
-        threads_before = threads_of(server.process.pid)
+        threads_before = threads_of(server_pid(server))
         started = time.monotonic()
         run(cycles, warmup_cycles)
         seconds = time.monotonic() - started
@@ -94,7 +94,7 @@ def churn(cycles: int, workers: int, warmup_cycles: int = 20, settle_seconds: fl
             "workers": workers,
             "seconds": round(seconds, 1),
             "left": {"connections": after["connections"], "training": after["training"]},
-            "threads": {"before": threads_before, "after": threads_of(server.process.pid)},
+            "threads": {"before": threads_before, "after": threads_of(server_pid(server))},
             "rssMB": {
                 "before": round(before["rssBytes"] / MB, 1),
                 "after": round(after["rssBytes"] / MB, 1),
@@ -118,11 +118,13 @@ def over_the_cap(extra: int, seconds: float) -> dict:
         for client in clients[cap:]:
             sent = time.monotonic()
             reply = client.call("start_training", timeout=10)
+            if not isinstance(reply, dict):
+                raise RuntimeError(f"{client.name}: start_training replied {reply!r}, not an object")
             busy_ms.append(round((time.monotonic() - sent) * 1000, 1))
             refused += reply.get("ok") is False and reply["error"]["field"] == "session"
         time.sleep(1.5)
         server.metrics(clear=True)
-        cpu = CpuMeter(server.process.pid)
+        cpu = CpuMeter(server_pid(server))
         start = time.monotonic()
         time.sleep(seconds)
         end = time.monotonic()
@@ -162,7 +164,7 @@ def stalled(silent_count: int, alone_seconds: float, stall_seconds: float) -> di
             client.request("start_training")
         time.sleep(2.0)  # they stall after their first frame
         rss, times = [], []
-        cpu = CpuMeter(server.process.pid)
+        cpu = CpuMeter(server_pid(server))
         start = time.monotonic()
         while time.monotonic() - start < stall_seconds:
             rss.append(server.metrics()["rssBytes"] / MB)
@@ -246,7 +248,7 @@ def restart(count: int) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the same scenarios scaled down (about a minute)")
     quick = parser.parse_args(argv).quick
     plan = {
