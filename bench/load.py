@@ -492,6 +492,9 @@ class Run:
 # --- a class: many clients in one Node.js process (bench/swarm.mjs) -----------------------------------------------
 
 CLASS_SESSIONS = 100  # MAX_TRAINING_SESSIONS of a class's server: room for the largest class
+# Every client of the swarm comes from 127.0.0.1, as a class behind one school NAT does: such a server raises the
+# per-address caps (README, Configuration), or the class's burst of connections is refused past the eighth.
+CLASS_ADDRESS_SETTINGS = {"max_connections_per_address": 400, "max_pending_requests_per_address": 400}
 CONNECT_SECONDS = 30  # the swarm's bound on connecting all its clients
 LARGEST_CONFIG = {"networkShape": [MAX_NEURONS] * MAX_HIDDEN_LAYERS, **{name: True for name in FEATURES}}
 
@@ -571,7 +574,8 @@ def run_swarm(configs: list[dict], seconds: float, warmup: float, **settings) ->
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("node (Node.js 20) is not on PATH")
-    settings = dict(measure_lag=1, max_training_sessions=max(CLASS_SESSIONS, len(configs)), **settings)
+    settings = dict(measure_lag=1, max_training_sessions=max(CLASS_SESSIONS, len(configs)), **CLASS_ADDRESS_SETTINGS,
+                    **settings)
     server = LiveServer(**settings)
     command = [
         node,

@@ -36,7 +36,7 @@ def grid_points() -> torch.Tensor:
 
 
 def quantize(values: torch.Tensor) -> bytes:
-    """float64 values in the colour domain [-1, 1] -> one byte each (see the module docstring)."""
+    """Values in the colour domain [-1, 1] -> one byte each (see the module docstring)."""
     codes = torch.add(values, 1.0).mul_(LEVELS / 2).floor_().clamp_(0, LEVELS - 1)
     return torch.nan_to_num_(codes, nan=NAN_CODE).to(torch.uint8).numpy().tobytes()
 
@@ -52,8 +52,12 @@ def thumbnails(maps: torch.Tensor) -> bytes:
     return quantize(pooled)
 
 
-# One pass holds its members' node maps over the grid in float64 (about 2.4 MB per member for the default network,
-# 13.5 MB for the largest): members are drawn a few at a time so that a pass stays within this many bytes.
+# Maps are computed in float32: a frame is a picture of 31 shades, and float32's vectorised kernels (tanh above all)
+# make it about twice as fast as float64 (bench/engine.py); a shade differs from float64's only for a value within
+# about 1e-7 of a shade's edge. Training and losses stay float64.
+MAP_DTYPE = torch.float32
+# One pass holds its members' node maps over the grid in float32 (about 1.2 MB per member for the default network,
+# 6.7 MB for the largest): members are drawn a few at a time so that a pass stays within this many bytes.
 PASS_BYTES = 16 * 2**20
 # A pass's buffers are kept for the next frames of the same shape (allocating and filling megabytes per frame cost
 # more than the maths): the two most recent shapes (a group's full passes and its last one), per native thread
@@ -69,7 +73,7 @@ def _pass_buffers(layer_sizes: list[int], grid_inputs: torch.Tensor, count: int)
     buffers = kept.pop(key, None)
     if buffers is None:
         (buffers,) = blocks_of_buffers(
-            node_matrix(grid_inputs.expand(1, count, -1, -1), layer_sizes), layer_sizes, {}, backward=False
+            node_matrix(grid_inputs.expand(1, count, -1, -1), layer_sizes, MAP_DTYPE), layer_sizes, {}, backward=False
         )
     else:
         buffers.outputs[0].copy_(grid_inputs.t())
@@ -94,7 +98,7 @@ def render(group: TrainerGroup, grid_inputs: torch.Tensor, focuses: Sequence[int
     node_rows = torch.tensor(
         [start + i for start, n in zip(row_starts, sizes, strict=True) for i in range(n)], dtype=torch.long
     )
-    member_bytes = 8 * points * (sum(n + 1 for n in sizes) + node_count + sum(sizes[1:]))  # nodes, maps, scratch
+    member_bytes = MAP_DTYPE.itemsize * points * (sum(n + 1 for n in sizes) + node_count + sum(sizes[1:]))  # nodes, maps, scratch
     per_pass = max(1, PASS_BYTES // member_bytes)
     frames = []
     with torch.no_grad():

@@ -332,10 +332,12 @@ def _stack(tensors: list[torch.Tensor]) -> torch.Tensor:
     return tensors[0].unsqueeze(0) if len(tensors) == 1 else torch.stack(tensors)
 
 
-def node_matrix(inputs: torch.Tensor, layer_sizes: Sequence[int]) -> torch.Tensor:
+def node_matrix(
+    inputs: torch.Tensor, layer_sizes: Sequence[int], dtype: torch.dtype = torch.float64
+) -> torch.Tensor:
     """[..., points, features] inputs -> [..., rows, points] node matrices: the inputs transposed, the other rows 1
     (the bias rows stay 1; the layers' rows are overwritten by every forward pass)."""
-    nodes = torch.ones(*inputs.shape[:-2], sum(n + 1 for n in layer_sizes), inputs.shape[-2], dtype=torch.float64)
+    nodes = torch.ones(*inputs.shape[:-2], sum(n + 1 for n in layer_sizes), inputs.shape[-2], dtype=dtype)
     nodes[..., : layer_sizes[0], :] = inputs.transpose(-1, -2)
     return nodes
 
@@ -369,10 +371,10 @@ def blocks_of_buffers(
     outputs = list(
         zip(*[nodes[:, :, s : s + n].unbind(0) for s, n in zip(starts, layer_sizes, strict=True)], strict=True)
     )
-    key = (members, points, backward)
+    key = (members, points, backward, nodes.dtype)
     if key not in scratch:
         scratch[key] = tuple(
-            [torch.empty(members, n, points, dtype=torch.float64) for n in layer_sizes[1:]]
+            [torch.empty(members, n, points, dtype=nodes.dtype) for n in layer_sizes[1:]]
             for _ in range(3 if backward else 1)
         )
     return [
@@ -494,9 +496,11 @@ class TrainerGroup:
     # --- maths -------------------------------------------------------------------------------------------------
 
     def forward(self, buffers: Buffers, members: slice = slice(None)) -> torch.Tensor:
-        """Every node's output for the points held in `buffers` (for these members); returns the output rows."""
+        """Every node's output for the points held in `buffers` (for these members), in the buffers' precision (the
+        frames' are float32); returns the output rows."""
         for layer, (activate, _) in enumerate(self._kernels):
-            torch.bmm(self.augmented[layer][members], buffers.augmented[layer], out=buffers.pre[layer])
+            weights = self.augmented[layer][members].to(buffers.pre[layer].dtype)  # no copy when they agree
+            torch.bmm(weights, buffers.augmented[layer], out=buffers.pre[layer])
             activate(buffers.pre[layer], buffers.outputs[layer + 1])
         return buffers.outputs[-1]
 

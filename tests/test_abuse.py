@@ -180,3 +180,15 @@ def test_one_address_cannot_hold_every_connection(server):
         for ws in sessions:
             ws.close()
     assert wait_until(lambda: server.counts()["connections"] == before)
+
+
+def test_the_event_budget_bounds_each_client_and_all_of_them():
+    from playground.web.guard import EventBudget
+
+    budget = EventBudget(size=3, per_client=2)
+    assert budget.take("flooder") and budget.take("flooder")
+    assert not budget.take("flooder"), "one client cannot take more than its share"
+    assert budget.take("learner"), "so the others still get in"
+    assert not budget.take("another"), "and all together stay within the server's budget"
+    budget.release("flooder")
+    assert budget.take("another") and budget.of_client == {"flooder": 1, "learner": 1, "another": 1}

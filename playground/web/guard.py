@@ -159,7 +159,7 @@ def guard_socketio(server, settings) -> None:
     """Install the per-client flood control and the server-wide event budget on a python-socketio server."""
     packets_per_second = FLOOD_FACTOR * (settings.events_per_second + settings.frames_per_second)
     buckets: dict[str, TokenBucket] = {}
-    budget = EventBudget(settings.max_queued_events)
+    budget = EventBudget(settings.max_queued_events, settings.max_queued_events_per_client)
     handle_message, handle_disconnect = server._handle_eio_message, server._handle_eio_disconnect
     handle_event, handle_event_work = server._handle_event, server._handle_event_internal
 
@@ -189,24 +189,24 @@ def guard_socketio(server, settings) -> None:
         sid = server.manager.sid_from_eio_sid(eio_sid, namespace or "/")
         if not server.async_handlers or not server.manager.is_connected(sid, namespace or "/"):
             return handle_event(eio_sid, namespace, id, data)  # handled at once, or dropped: nothing queued
-        if not budget.take():
+        if not budget.take(eio_sid):
             return refuse_busy(eio_sid, namespace, id, data)
         return handle_event(eio_sid, namespace, id, data)
 
-    def counted_work(*args):
+    def counted_work(server_, sid, eio_sid, *rest):
         try:
-            return handle_event_work(*args)
+            return handle_event_work(server_, sid, eio_sid, *rest)
         finally:
             if server.async_handlers:  # only events run in their own green thread took from the budget
-                budget.release()
+                budget.release(eio_sid)
 
     def refuse_busy(eio_sid, namespace, id, data):
         event = str(data[0])[:40] if data else ""
         failure = messages.error(
             event,
             {
-                "busy": f"is refused: the server already has {budget.size} events waiting "
-                "to be handled; try again in a moment"
+                "busy": f"is refused: too many events are waiting to be handled (at most {budget.per_client} of one "
+                f"client's, {budget.size} of all); try again in a moment"
             },
         )
         server._send_packet(eio_sid, server.packet_class(packet.EVENT, namespace=namespace, data=["error", failure]))
@@ -229,17 +229,22 @@ RESERVED_EVENT_NAMES = ("connect", "disconnect", "*")
 
 
 class EventBudget:
-    """Events of all clients that were accepted and not yet handled (python-socketio runs each in its own green
-    thread, so without a bound a flood of heavy events piles up work that runs long after its senders left)."""
+    """Events that were accepted and not yet handled, of each client and of all (python-socketio runs each in its own
+    green thread, so without a bound a flood of heavy events piles up work that runs long after its senders left).
+    The bound per client keeps one sender from using the room that a whole class shares."""
 
-    def __init__(self, size: int):
-        self.size, self.queued = size, 0
+    def __init__(self, size: int, per_client: int):
+        self.size, self.per_client = size, per_client
+        self.queued = 0
+        self.of_client: Counter[str] = Counter()
 
-    def take(self) -> bool:
-        if self.queued >= self.size:
+    def take(self, client: str) -> bool:
+        if self.queued >= self.size or self.of_client[client] >= self.per_client:
             return False
         self.queued += 1
+        self.of_client[client] += 1
         return True
 
-    def release(self) -> None:
+    def release(self, client: str) -> None:
         self.queued -= 1
+        _decrement(self.of_client, client)

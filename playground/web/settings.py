@@ -30,7 +30,8 @@ class Settings:
     request_head_seconds: float = 10.0  # to send a request's head (and each later read of its body)
     keepalive_seconds: float = 10.0  # an idle keep-alive connection is closed after this
     max_attachments: int = 2  # binary attachments one event may announce
-    max_queued_events: int = 16  # events of all clients waiting for or doing their work; more: `busy`
+    max_queued_events: int = 256  # events of all clients waiting for or doing their work; more: `busy`
+    max_queued_events_per_client: int = 4  # of one client
     # Largest message a client may send, in bytes: a CSV upload at its limit plus room for the event around it.
     max_http_buffer_size: int = MAX_CSV_BYTES + 64_000
     events_per_second: float = 50.0  # each client's control events: this many a second,
