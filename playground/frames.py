@@ -98,7 +98,8 @@ def render(group: TrainerGroup, grid_inputs: torch.Tensor, focuses: Sequence[int
     node_rows = torch.tensor(
         [start + i for start, n in zip(row_starts, sizes, strict=True) for i in range(n)], dtype=torch.long
     )
-    member_bytes = MAP_DTYPE.itemsize * points * (sum(n + 1 for n in sizes) + node_count + sum(sizes[1:]))  # nodes, maps, scratch
+    # nodes, maps and scratch
+    member_bytes = MAP_DTYPE.itemsize * points * (sum(n + 1 for n in sizes) + node_count + sum(sizes[1:]))
     per_pass = max(1, PASS_BYTES // member_bytes)
     frames = []
     with torch.no_grad():

@@ -332,9 +332,7 @@ def _stack(tensors: list[torch.Tensor]) -> torch.Tensor:
     return tensors[0].unsqueeze(0) if len(tensors) == 1 else torch.stack(tensors)
 
 
-def node_matrix(
-    inputs: torch.Tensor, layer_sizes: Sequence[int], dtype: torch.dtype = torch.float64
-) -> torch.Tensor:
+def node_matrix(inputs: torch.Tensor, layer_sizes: Sequence[int], dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """[..., points, features] inputs -> [..., rows, points] node matrices: the inputs transposed, the other rows 1
     (the bias rows stay 1; the layers' rows are overwritten by every forward pass)."""
     nodes = torch.ones(*inputs.shape[:-2], sum(n + 1 for n in layer_sizes), inputs.shape[-2], dtype=dtype)

@@ -136,10 +136,18 @@ def harden_websockets() -> None:
     is checked against the limit, their sum was not: 3 MB were accepted). No 2010 drafts of the protocol: their
     handshake failed with a 500 on a request without an Origin."""
     eventlet.websocket.WebSocketWSGI._handle_legacy_request = _refuse_legacy_websocket
+    eventlet.websocket.WebSocketWSGI._negotiate_permessage_deflate = _no_compression
     websocket = eventlet.websocket.RFC6455WebSocket
     websocket._apply_mask = staticmethod(_apply_mask)
     if not issubclass(websocket.Message, _BoundedMessage):
         websocket.Message = _BoundedMessage
+
+
+def _no_compression(self, extensions):
+    """Never negotiate permessage-deflate. The frames' maps arrive deflated already (playground/wire.py), the rest
+    is small JSON, and compressing every message again cost the event loop's thread most of its time with a class
+    training (bench/load.py); nor can a client's compressed message inflate to many times its size."""
+    return None
 
 
 def _refuse_legacy_websocket(self, environ):

@@ -34,6 +34,8 @@ from . import concurrency, memory, messages
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MIN_TURN_SECONDS = 0.003
+DRAIN_PASSES = 10  # event-loop passes after a turn's frames are stored (fewer leave sending to compete with training)
+TRAINING_SHARE = 0.6  # of each round (bench/load.py: the class targets need frames and epochs both)
 
 
 class Connection:
@@ -249,16 +251,19 @@ class Hub:
             )
             for experiment, _ in ready:
                 experiment.frame_interval = self.frame_interval
-            # A round over every group takes about one frame interval; each group's share is its member count.
-            per_member = 0.8 * self.frame_interval / len(ready)
+            # A round over every group takes about one frame interval, of which training gets TRAINING_SHARE and
+            # drawing and sending the frames the rest; each group's share of the training is its member count.
+            per_member = TRAINING_SHARE * self.frame_interval / len(ready)
             for group in self.lab.groups(ready):
                 self._turn(group, max(MIN_TURN_SECONDS, min(self.settings.turn_seconds, per_member) * len(group)))
 
     def _turn(self, group: list[tuple[Experiment, int | None]], budget: float) -> None:
-        # End the turn when the first member's next frame is due, and render the due ones then.
+        # End the turn when the first member's next frame is due, and render the due ones then; when frames are
+        # already late (a round took longer than a frame interval), train the whole share all the same, or the
+        # frames would starve training.
         experiments = [experiment for experiment, _ in group]
-        now = time.monotonic()
-        seconds = max(MIN_TURN_SECONDS, min(budget, min(e.next_frame_at for e in experiments) - now))
+        until_due = min(e.next_frame_at for e in experiments) - time.monotonic()
+        seconds = max(MIN_TURN_SECONDS, min(budget, until_due) if until_due > 0 else budget)
         epochs_before = [experiment.session.epoch for experiment in experiments]
         try:
             payloads = self.run_native(self._train_and_render, group, seconds)
@@ -275,8 +280,10 @@ class Hub:
             self._store(experiment, payload)
             if payload["status"] != RUNNING:  # the turn ended it: the loss diverged or a stop rule holds
                 self._to_viewers(experiment, "state", messages.state(experiment.session))
-        # Let the emitters send the frames now, while no native thread competes for the GIL.
-        self.socketio.sleep(0)
+        # Let the emitters send the frames now, while no native thread competes for the GIL: each hand-off (emitter,
+        # Engine.IO queue, socket writer) takes a pass of the event loop.
+        for _ in range(DRAIN_PASSES):
+            self.socketio.sleep(0)
 
     @staticmethod
     def _train_and_render(group: list[tuple[Experiment, int | None]], seconds: float) -> list[dict | None]:

@@ -37,7 +37,7 @@ class Settings:
     events_per_second: float = 50.0  # each client's control events: this many a second,
     events_burst: float = 100.0  # in bursts of up to this many
     frames_per_second: float = 30.0  # per client, at most
-    frames_budget_per_second: float = 136.0  # all clients together: 8 training clients get 17 each
+    frames_budget_per_second: float = 1200.0  # all experiments together: 30 get 30 each, 100 get 12
     turn_seconds: float = 0.02  # longest slice of training given to one session at a time
     ack_timeout: float = 5.0  # an unacknowledged frame is presumed lost after this
     stall_seconds: float = 1.0  # training pauses while a frame waits this long for its ack
