@@ -192,3 +192,16 @@ def test_the_event_budget_bounds_each_client_and_all_of_them():
     assert not budget.take("another"), "and all together stay within the server's budget"
     budget.release("flooder")
     assert budget.take("another") and budget.of_client == {"flooder": 1, "learner": 1, "another": 1}
+
+
+def test_the_server_never_negotiates_websocket_compression(server):
+    """permessage-deflate let a client's message inflate to many times its size; the frames come deflated anyway."""
+    ws = websocket.create_connection(
+        server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket",
+        header=["Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"],
+        origin=server.url,
+    )
+    try:
+        assert "sec-websocket-extensions" not in {name.lower() for name in ws.getheaders() or {}}
+    finally:
+        ws.close()
