@@ -13,7 +13,7 @@ from ..custom_data import MAX_CSV_BYTES
 class Settings:
     host: str = "0.0.0.0"
     port: int = 5000
-    max_training_sessions: int = 8  # experiments training at once in this process (one core's worth)
+    max_training_sessions: int = 100  # experiments training at once in this process (one core's worth)
     max_group_size: int = 128  # experiments trained together as one batched group (1: no batching)
     max_connections: int = 200
     # The addresses the page is served at, comma-separated (e.g. "https://playground.school.example"): Socket.IO
@@ -26,7 +26,7 @@ class Settings:
     # One address (a school behind one NAT counts once): its TCP connections (a tab holds one or two) and its
     # connections that have not yet sent a whole request head.
     max_connections_per_address: int = 50
-    max_pending_requests_per_address: int = 8
+    max_pending_requests_per_address: int = 32  # a class behind one NAT opens its pages at once
     request_head_seconds: float = 10.0  # to send a request's head (and each later read of its body)
     keepalive_seconds: float = 10.0  # an idle keep-alive connection is closed after this
     max_attachments: int = 2  # binary attachments one event may announce
