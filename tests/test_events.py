@@ -3,14 +3,14 @@ import math
 
 import pytest
 
+from tests.waiting import wait_until
+
 from playground.frames import GRID_SIZE, THUMBNAIL_SIZE
-from playground.web.factory import create_app
-from playground.web.settings import Settings
 
 
 @pytest.fixture(scope="module")
-def app():
-    return create_app(Settings.from_env(environ={}, max_training_sessions=2, max_connections=4))
+def app_settings():
+    return {"max_training_sessions": 2, "max_connections": 4}
 
 
 @pytest.fixture
@@ -30,9 +30,21 @@ def only_session(hub):
     return client
 
 
-def test_connect_sends_the_data_the_state_and_a_first_frame(client, socketio):
-    socketio.sleep(0.05)
-    received = client.get_received()
+def received_until(client, wait, name: str) -> list[dict]:
+    """Every message the test client gets until one named `name` has come (the first frame comes from a green
+    thread, so only after the test yields)."""
+    received = []
+
+    def arrived() -> bool:
+        received.extend(client.get_received())
+        return any(message["name"] == name for message in received)
+
+    wait(arrived, message=f"a {name} event")
+    return received
+
+
+def test_connect_sends_the_data_the_state_and_a_first_frame(client, wait):
+    received = received_until(client, wait, "map_update")
     names = [message["name"] for message in received]
     assert names[:2] == ["dataset", "state"]
     dataset = received[0]["args"][0]
@@ -89,43 +101,41 @@ def test_malformed_configs_are_errors(client, payload):
     assert reply["ok"] is False and reply["error"]["field"]
 
 
-def test_start_and_stop_training(client, socketio, hub):
+def test_start_and_stop_training(client, hub, wait, other_session_trains):
     reply = client.emit("start_training", callback=True)
     assert reply == {"ok": True, "status": "running"}
-    socketio.sleep(0.3)
-    assert only_session(hub).session.epoch > 0
+    session = only_session(hub).session
+    wait(lambda: session.epoch > 0, message="training to move")
     assert client.emit("stop_training", callback=True) == {"ok": True, "status": "stopped"}
     states = events(client, "state")
     assert [s["status"] for s in states][-2:] == ["running", "stopped"]
-    epoch = only_session(hub).session.epoch
-    socketio.sleep(0.1)
-    assert only_session(hub).session.epoch == epoch
+    epoch = session.epoch
+    other_session_trains(2)
+    assert session.epoch == epoch
 
 
-def test_ack_gate_holds_frames_while_training_goes_on(client, socketio, hub):
+def test_ack_gate_holds_frames_while_training_goes_on(client, hub, wait):
     # The test client never acknowledges: after the first map_update no other may be sent, however much the
     # session trains, and the frames produced meanwhile replace each other instead of queueing.
-    socketio.sleep(0.05)
+    received = received_until(client, wait, "map_update")
     client.emit("start_training", callback=True)
-    socketio.sleep(0.6)
-    frames = events(client, "map_update")
-    assert len(frames) == 1
     session = only_session(hub)
-    assert session.seq >= 1 and session.session.epoch > frames[0]["epoch"]
+    wait(lambda: session.seq >= 3, message="newer frames rendered behind the unacknowledged one")
     client.emit("stop_training", callback=True)
+    frames = [m["args"][0] for m in received + client.get_received() if m["name"] == "map_update"]
+    assert len(frames) == 1
+    assert session.session.epoch > frames[0]["epoch"] and session.newest["seq"] > frames[0]["seq"]
 
 
-def test_acknowledged_frames_flow_and_skip_stale_ones(client, socketio, hub):
-    socketio.sleep(0.05)
-    client.get_received()
+def test_acknowledged_frames_flow_and_skip_stale_ones(client, hub, wait):
+    received_until(client, wait, "map_update")
     client.emit("start_training", callback=True)
     session = only_session(hub)
     seqs = []
-    for _ in range(6):                       # acknowledge by hand what the test client cannot
-        socketio.sleep(0.1)
-        frames = events(client, "map_update")
-        seqs += [f["seq"] for f in frames]
+    for _ in range(4):                       # acknowledge by hand what the test client cannot
         hub._acknowledged(session)
+        frames = wait(lambda: events(client, "map_update"), message="the next frame after an acknowledgement")
+        seqs += [f["seq"] for f in frames]
     client.emit("stop_training", callback=True)
     assert len(seqs) >= 3
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
@@ -268,8 +278,8 @@ def test_disconnect_frees_the_session(app, socketio, hub):
     assert hub.training_count() == 0
 
 
-def test_control_events_are_rate_limited_per_client():
-    app = create_app(Settings.from_env(environ={}, events_per_second=5, events_burst=10))
+def test_control_events_are_rate_limited_per_client(make_app):
+    app = make_app(events_per_second=5, events_burst=10)
     socketio = app.extensions["socketio"]
     client, other = socketio.test_client(app), socketio.test_client(app)
     try:
@@ -281,8 +291,8 @@ def test_control_events_are_rate_limited_per_client():
         hub = app.extensions["playground_hub"]
         assert sorted(c.session.config["learningRate"] for c in hub.clients.values()) == [0.03, 0.1]
         assert other.emit("step", callback=True)["ok"]            # the limit is per client
-        socketio.sleep(0.25)
-        assert client.emit("step", callback=True)["ok"]           # and refills
+        wait_until(lambda: client.emit("step", callback=True)["ok"], pause=socketio.sleep,
+                   message="the limit to refill")
     finally:
         client.disconnect()
         other.disconnect()

@@ -39,9 +39,8 @@ from playground.options import OPTIONS, OPTIONS_BY_NAME
 from playground.session import EXPORT_FORMAT, TrainingSession
 from playground.web import messages
 from playground.web.events import HANDLERS
-from playground.web.factory import create_app
 from playground.web.hub import Client
-from playground.web.settings import Settings
+from tests.waiting import wait_until
 
 FAST = dict(events_per_second=1e9, events_burst=1e9)      # fuzz apps: the rate limit must not mask other errors
 SLOW_CHECKS = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
@@ -409,8 +408,8 @@ def check_answer(event, args, answer: Answer, before: dict, after: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def app():
-    return create_app(Settings.from_env(environ={}, **FAST))
+def app_settings():
+    return FAST
 
 
 @pytest.fixture(scope="module")
@@ -421,9 +420,9 @@ def connection(app):
 
 
 @pytest.fixture(scope="module")
-def bug_app():
+def bug_app(make_app):
     """An app of its own for the bug tests: some of them leak sessions."""
-    return create_app(Settings.from_env(environ={}, **FAST))
+    return make_app(**FAST)
 
 
 @pytest.fixture
@@ -585,8 +584,8 @@ def test_after_a_long_random_sequence_the_session_still_trains(app, steps):
 
 
 @pytest.fixture(scope="module")
-def default_app():
-    return create_app(Settings.from_env(environ={}))
+def default_app(make_app):
+    return make_app()
 
 
 @fuzz_settings(3)
@@ -606,7 +605,9 @@ def test_with_the_default_rate_limit_a_flood_is_answered_and_the_session_still_t
         for reply in rate:
             assert reply["error"]["message"] == ("rate is too high: at most 50 events a second (bursts of 100); "
                                                  "this one was ignored")
-        connection.socketio.sleep(2.5 / limits.events_per_second)       # a token for the final step
+        client = connection.client
+        wait_until(lambda: client.events.refill(time.monotonic()) >= 1, pause=connection.socketio.sleep,
+                   message="a token for the final step")
         assert_still_trains(connection)
     finally:
         connection.close()
@@ -763,10 +764,8 @@ def server_log_exceptions(text: str) -> list[tuple[str, str, str]]:
 
 
 def test_live_server_is_healthy_and_our_code_raised_nothing(live_server, live_client):
-    deadline = time.monotonic() + 5
-    while (health := live_server.health())["connections"] != 1 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert health["ok"] is True and health["connections"] == 1, health      # only the fuzzing client is left
+    live_server.wait_connections(1)             # only the fuzzing client is left
+    assert live_server.health()["ok"] is True
     with open(live_server.log_path, encoding="utf-8", errors="replace") as log:
         exceptions = server_log_exceptions(log.read())
     assert not exceptions, f"the server raised: {exceptions} (see {live_server.log_path})"
@@ -793,9 +792,8 @@ def test_found_by_fuzzing_event_named_disconnect_keeps_the_session(fresh):
     assert answer.reply["ok"], answer.reply
 
 
-def test_found_by_fuzzing_connect_events_are_not_rate_limited_and_leak_sessions():
-    app_ = create_app(Settings.from_env(environ={}))          # the default limit: 50 a second, bursts of 100
-    connection = Connection(app_)
+def test_found_by_fuzzing_connect_events_are_not_rate_limited_and_leak_sessions(default_app):
+    connection = Connection(default_app)          # the default limit: 50 a second, bursts of 100
     try:
         for _ in range(120):                     # more than the burst of 100
             connection.test_client.emit("connect", None)

@@ -1,13 +1,13 @@
 """Short versions of the soak runs (the full ones are bench/soak.py): churn, the session cap under load, stalled
 clients, a restart mid-training, and numeric edge cases. The real server, real clients, loopback only."""
 import threading
-import time
 
 import pytest
 import socketio
 
 from playground.session import DIVERGED, TrainingSession
-from tests.test_server import Recorder, connect, in_order, wait_until
+from tests.test_server import Recorder, connect, in_order
+from tests.waiting import wait_until
 
 MB = 1024 * 1024
 
@@ -16,7 +16,7 @@ def churn_cycle(server) -> None:
     client = Recorder()
     client.connect(server.url, transports=["websocket"], wait_timeout=10)
     client.call("start_training", timeout=10)
-    time.sleep(0.2)
+    wait_until(lambda: client.frames and client.frames[-1][1] > 0, message="a frame of a trained epoch")
     client.disconnect()                      # without stopping
 
 
@@ -31,7 +31,7 @@ def test_churn_leaves_no_session_and_little_memory(start_server):
             worker.start()
         for worker in workers:
             worker.join(30)
-    assert wait_until(lambda: server.health() == {"ok": True, "connections": 0, "training": 0}, timeout=2)
+    wait_until(lambda: server.health() == {"ok": True, "connections": 0, "training": 0}, message="no session left")
     assert server.metrics()["rssBytes"] - before < 20 * MB
 
 
@@ -43,27 +43,34 @@ def test_over_the_cap_clients_are_told_busy_at_once_and_the_rest_keep_going(star
         assert [reply["ok"] for reply in replies] == [True, True, True, False, False]
         assert all(reply["error"]["field"] == "session" for reply in replies[3:])
         counts = [len(client.frames) for client in clients[:3]]
-        time.sleep(1.5)
-        assert all(len(client.frames) - count >= 10 for client, count in zip(clients[:3], counts))
+        wait_until(lambda: all(len(client.frames) - count >= 10 for client, count in zip(clients[:3], counts)),
+                   message="10 more frames for each training client")
     finally:
         for client in clients:
             client.disconnect()
 
 
 def test_stalled_clients_cost_no_memory_and_stop_training(start_server):
-    server = start_server(max_training_sessions=8)
+    # Short timeouts make the stall visible from outside: a stalled session's frame is sent again after each ack
+    # timeout, always the same one, since nothing new is trained or rendered.
+    server = start_server(max_training_sessions=8, ack_timeout=0.5, stall_seconds=0.3)
     silent = [connect(server, acknowledge=False) for _ in range(4)]
     normal = connect(server)
+
+    def resent_unchanged(client: Recorder) -> bool:
+        return len(client.frames) >= 3 and client.frames[-1] == client.frames[-2]
+
     try:
         for client in silent + [normal]:
             client.call("start_training", timeout=10)
-        time.sleep(1.5)                      # the silent ones stall after their first frame
+        wait_until(lambda: all(map(resent_unchanged, silent)), message="the silent clients to stall")
         before = server.metrics()["rssBytes"]
-        count = len(normal.frames)
-        time.sleep(2.5)
-        # At most the first frame and, after the 5 s ack timeout, the newest one again: nothing new trained.
-        assert all(len({seq for _, seq, _ in client.frames}) <= 2 for client in silent)
-        assert len(normal.frames) - count >= 20
+        count, stalled = len(normal.frames), [(len(client.frames), client.frames[-1]) for client in silent]
+        wait_until(lambda: len(normal.frames) - count >= 20 and all(
+            len(client.frames) >= seen + 2 for client, (seen, _) in zip(silent, stalled)),
+            message="20 frames for the acknowledging client and two resends to each silent one")
+        assert all(client.frames[seen - 1:] == [frame] * (len(client.frames) - seen + 1)
+                   for client, (seen, frame) in zip(silent, stalled)), "a stalled session trained or rendered"
         assert server.metrics()["rssBytes"] - before < 5 * MB
     finally:
         for client in silent + [normal]:
