@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.chromium import CHROMIUM, launch
 from tests.live_server import LiveServer
-
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="session")
@@ -50,16 +49,16 @@ class Playground:
         self.page = page
         self.base_url = base_url
 
-    def open(self, url_hash: str = "") -> "Playground":
+    def open(self, url_hash: str = "") -> Playground:
         self.page.goto(self.base_url + "/" + url_hash)
         return self.ready()
 
-    def reload(self) -> "Playground":
+    def reload(self) -> Playground:
         """A new page load, so a new server session, from the hash the page wrote."""
         self.page.reload()
         return self.ready()
 
-    def ready(self) -> "Playground":
+    def ready(self) -> Playground:
         # Connected, the server accepted the link's config, and a frame of that config was drawn.
         self.page.wait_for_function("() => { const s = window.__playgroundStats;"
                                     " return s && s.configs > 0 && s.drawnFrame > s.configFrame; }", timeout=20000)
@@ -87,15 +86,10 @@ class Playground:
         url_hash = self.evaluate("() => location.hash")
         return dict(pair.partition("=")[::2] for pair in url_hash.lstrip("#").split("&"))
 
-    def wait_until(self, condition, timeout: float = 20.0, message: str = "condition"):
-        deadline = time.monotonic() + timeout
-        while True:
-            value = condition()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {message}")
-            self.page.wait_for_timeout(100)
+    def wait_until(self, condition, timeout: float = 20.0, message: str = "the condition"):
+        """tests.waiting.wait_until, letting the page run (and its events arrive) between polls."""
+        return wait_until(condition, timeout, message, pause=lambda seconds: self.page.wait_for_timeout(seconds * 1000),
+                          interval=0.1)
 
     def wait_for_new_map(self, previous: str, timeout: float = 20.0) -> str:
         return self.wait_until(lambda: (pixels := self.map_pixels()) != previous and pixels, timeout,

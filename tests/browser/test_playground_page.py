@@ -67,10 +67,10 @@ def test_hovering_or_tapping_a_neuron_shows_it_in_the_map(playground):
     # Click (a tap on a touch screen) pins the neuron until it is clicked again.
     neuron.click()
     playground.wait_until(lambda: playground.map_pixels() == neuron_map, message="the pinned neuron's map")
+    # The page decides what to show in its mouse handlers, so the label would already say if the move unpinned it.
     playground.page.mouse.move(5, 5)
-    playground.page.wait_for_timeout(300)
-    assert playground.map_pixels() == neuron_map
     assert "neuron 1 of hidden layer 1" in playground.text("#focus-label")
+    assert playground.map_pixels() == neuron_map
     neuron.click()
     playground.page.mouse.move(5, 5)
     playground.wait_until(lambda: playground.map_pixels() == output_map, message="unpinning")
@@ -175,8 +175,11 @@ def test_keyboard_shortcuts(playground):
     playground.wait_until(lambda: page.locator("#play-pause-button").get_attribute("aria-pressed") == "false",
                           message="Space to stop training")
     stopped_at = playground.epoch()
-    page.wait_for_timeout(400)
-    assert playground.epoch() == stopped_at
+    # Stopped means stopped: the next step's frame is exactly one epoch further.
+    page.keyboard.press(".")
+    last_step = "() => window.__playgroundStats.lastStep.epoch"
+    playground.wait_until(lambda: playground.evaluate(last_step) != stopped_at, message="the step's frame")
+    assert playground.evaluate(last_step) == stopped_at + 1
     page.keyboard.press("r")
     playground.wait_until(lambda: playground.epoch() == 0, message="r to reset")
     # Space on a focused button (here "add a layer", just clicked) still means play/pause, not "click it again".
@@ -189,10 +192,13 @@ def test_keyboard_shortcuts(playground):
     playground.wait_until(lambda: page.locator("#play-pause-button").get_attribute("aria-pressed") == "false",
                           message="Space to stop training again")
     assert playground.hash()["networkShape"] == "4,2,2"
-    # Keys typed into a form control stay there.
+    # Keys typed into a form control stay there: the shortcut handler (which prevents the default of every key it
+    # acts on) leaves this one alone. A listener added after it sees what it did.
+    page.evaluate("""() => document.addEventListener("keydown", (event) => {
+      window.__shortcutTookKey = event.defaultPrevented; })""")
     page.locator("[data-option=batchSize] input").focus()
     page.keyboard.press("Space")
-    page.wait_for_timeout(300)
+    assert page.evaluate("() => window.__shortcutTookKey") is False
     assert page.locator("#play-pause-button").get_attribute("aria-pressed") == "false"
 
 
