@@ -3,9 +3,8 @@ import math
 
 import pytest
 
-from tests.waiting import wait_until
-
 from playground.frames import GRID_SIZE, THUMBNAIL_SIZE
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")

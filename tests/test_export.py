@@ -40,7 +40,7 @@ def test_exported_script_prints_the_apps_losses(tmp_path, config):
         expected.append((session.train_loss, session.test_loss))
     printed = run_script(tmp_path, session)
     assert len(printed) == EPOCHS
-    for (train, test), (app_train, app_test) in zip(printed, expected):
+    for (train, test), (app_train, app_test) in zip(printed, expected, strict=True):
         assert train == pytest.approx(app_train, abs=1e-9, rel=0)
         assert test == pytest.approx(app_test, abs=1e-9, rel=0)
 

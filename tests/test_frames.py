@@ -21,7 +21,7 @@ def test_encoding_end_points_zero_and_nan():
 def test_shade_is_tf_playgrounds_and_sign_is_exact():
     rnd = random.Random(0)
     values = [rnd.uniform(-1.2, 1.2) for _ in range(20000)] + [k / 31 * 2 - 1 for k in range(32)] + [-1e-12, 0.0]
-    for value, code in zip(values, codes(values)):
+    for value, code in zip(values, codes(values), strict=True):
         assert code >> 3 == min(30, max(0, math.floor(31 * (value + 1) / 2)))
         assert (code >= 124) == (value >= 0)
         centre = frames.dequantize(code)

@@ -722,7 +722,7 @@ RAW_GARBAGE = [       # (what, how to send it): python-socketio lets a client se
 
 
 def test_live_server_keeps_serving_after_raw_garbage_and_oversize_messages(live_server, live_client):
-    for what, send in RAW_GARBAGE:
+    for _what, send in RAW_GARBAGE:
         client = live_connect(live_server)
         try:
             send(client)
@@ -750,7 +750,7 @@ def server_log_exceptions(text: str) -> list[tuple[str, str, str]]:
         if line != "Traceback (most recent call last):" or index == 0:
             continue
         message = lines[index - 1]
-        if not (message.startswith("event ") and message.endswith(" failed") or message == "training turn failed"):
+        if not ((message.startswith("event ") and message.endswith(" failed")) or message == "training turn failed"):
             continue                       # python-socketio's own complaints about garbage packets
         functions, end = [], index + 1
         while end < len(lines) and (lines[end].startswith(" ") or not lines[end].strip()):
@@ -771,7 +771,7 @@ def test_live_server_is_healthy_and_our_code_raised_nothing(live_server, live_cl
     assert not exceptions, f"the server raised: {exceptions} (see {live_server.log_path})"
 
 
-# --- bugs the fuzzing found, now fixed: each stays as a regression test ------------------------------------------------
+# --- bugs the fuzzing found, now fixed: each stays as a regression test -----------------------------------------------
 
 def session_of(connection) -> TrainingSession | None:
     client = connection.hub.clients.get(connection.sid)

@@ -49,7 +49,8 @@ def compare_with_reference(sizes, activation, output, regularization, reg_rate, 
         assert test_loss == pytest.approx(reference.loss(test_x, test_y), abs=1e-9, rel=0)
     ref_weights, ref_biases, ref_dead = reference.parameters()
     weights, biases = net.get_parameters()
-    for mine, theirs in zip(sum(weights, []) + biases, sum(ref_weights, []) + ref_biases):
+    rows, ref_rows = [row for layer in weights for row in layer], [row for layer in ref_weights for row in layer]
+    for mine, theirs in zip(rows + biases, ref_rows + ref_biases, strict=True):
         assert mine == pytest.approx(theirs, abs=1e-12)
     assert trainer.dead_links() == ref_dead
     return trainer, ref_dead
@@ -102,9 +103,9 @@ def test_l1_kills_links_and_they_stay_dead():
     flat_dead = [d for layer in dead for row in layer for d in row]
     assert any(flat_dead), "a strong L1 should kill some links"
     weights = trainer.net.get_parameters()[0]
-    for layer_w, layer_d in zip(weights, dead):
-        for row_w, row_d in zip(layer_w, layer_d):
-            for w, d in zip(row_w, row_d):
+    for layer_w, layer_d in zip(weights, dead, strict=True):
+        for row_w, row_d in zip(layer_w, layer_d, strict=True):
+            for w, d in zip(row_w, row_d, strict=True):
                 if d:
                     assert w == 0.0
 
@@ -159,14 +160,14 @@ def test_gradients_match_autograd():
         loss.backward()
         trainer.forward(trainer._chunks[0][0])
         trainer._backward(trainer._chunks[0][0], trainer._chunks[0][1], accumulate=False)
-        for layer, block in zip(net.layers, trainer._acc_blocks):
+        for layer, block in zip(net.layers, trainer._acc_blocks, strict=True):
             linear = layer[0]
             assert torch.allclose(block[:, :-1], linear.weight.grad, atol=1e-12, rtol=0)
             assert torch.allclose(block[:, -1], linear.bias.grad, atol=1e-12, rtol=0)
 
 
 def test_module_forward_agrees_with_trainer_forward():
-    inputs, labels, rnd = make_problem([7, 8, 8, 1], 30, 5)
+    inputs, _labels, rnd = make_problem([7, 8, 8, 1], 30, 5)
     net = PlaygroundNet([7, 8, 8, 1], "sigmoid", "tanh")
     net.init_parameters(rnd.random)
     trainer = Trainer(net)

@@ -2,7 +2,14 @@
 import pytest
 
 from playground.options import (
-    FEATURES, OPTIONS, OPTIONS_BY_NAME, ConfigError, default_config, parse_url_hash, to_url_hash, validate_changes,
+    FEATURES,
+    OPTIONS,
+    OPTIONS_BY_NAME,
+    ConfigError,
+    default_config,
+    parse_url_hash,
+    to_url_hash,
+    validate_changes,
 )
 
 TF_DEFAULT_HASH = ("#activation=tanh&batchSize=10&dataset=circle&regDataset=reg-plane&learningRate=0.03"

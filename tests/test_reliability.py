@@ -43,7 +43,7 @@ def test_over_the_cap_clients_are_told_busy_at_once_and_the_rest_keep_going(star
         assert [reply["ok"] for reply in replies] == [True, True, True, False, False]
         assert all(reply["error"]["field"] == "session" for reply in replies[3:])
         counts = [len(client.frames) for client in clients[:3]]
-        wait_until(lambda: all(len(client.frames) - count >= 10 for client, count in zip(clients[:3], counts)),
+        wait_until(lambda: all(len(client.frames) - count >= 10 for client, count in zip(clients[:3], counts, strict=True)),
                    message="10 more frames for each training client")
     finally:
         for client in clients:
@@ -61,19 +61,19 @@ def test_stalled_clients_cost_no_memory_and_stop_training(start_server):
         return len(client.frames) >= 3 and client.frames[-1] == client.frames[-2]
 
     try:
-        for client in silent + [normal]:
+        for client in [*silent, normal]:
             client.call("start_training", timeout=10)
         wait_until(lambda: all(map(resent_unchanged, silent)), message="the silent clients to stall")
         before = server.metrics()["rssBytes"]
         count, stalled = len(normal.frames), [(len(client.frames), client.frames[-1]) for client in silent]
         wait_until(lambda: len(normal.frames) - count >= 20 and all(
-            len(client.frames) >= seen + 2 for client, (seen, _) in zip(silent, stalled)),
+            len(client.frames) >= seen + 2 for client, (seen, _) in zip(silent, stalled, strict=True)),
             message="20 frames for the acknowledging client and two resends to each silent one")
         assert all(client.frames[seen - 1:] == [frame] * (len(client.frames) - seen + 1)
-                   for client, (seen, frame) in zip(silent, stalled)), "a stalled session trained or rendered"
+                   for client, (seen, frame) in zip(silent, stalled, strict=True)), "a stalled session trained or rendered"
         assert server.metrics()["rssBytes"] - before < 5 * MB
     finally:
-        for client in silent + [normal]:
+        for client in [*silent, normal]:
             client.disconnect()
 
 

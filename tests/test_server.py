@@ -1,4 +1,5 @@
 """The real server (`python app.py`, eventlet) driven by real python-socketio clients over loopback."""
+import itertools
 import threading
 import time
 
@@ -78,7 +79,7 @@ def test_slow_client_gets_the_newest_frame_not_a_backlog(live_server):
         wait_until(lambda: len(client.frames) >= 6, message="6 frames")
         client.call("stop_training", timeout=10)
         seqs = [seq for seq, _ in client.frames[1:6]]
-        gaps = [b - a for a, b in zip(seqs, seqs[1:])]
+        gaps = [b - a for a, b in itertools.pairwise(seqs)]
         assert all(gap >= 1 for gap in gaps)
         # One frame in flight at a time (the next one test shows it); what was rendered meanwhile was replaced.
         assert max(gaps) > 1, "frames produced while one was in flight must be dropped, not queued"

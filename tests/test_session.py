@@ -1,5 +1,6 @@
 """A session reproduces TF Playground's experiment from a seed and follows its rules for every change."""
 import copy
+import itertools
 import math
 
 import pytest
@@ -15,7 +16,7 @@ def expected_start(seed, dataset="circle", sizes=(2, 4, 2, 1), noise=0, percent=
     """What TF Playground does on page load: seed, generate, shuffle, split, then draw the weights."""
     rng = SeedRandom(seed)
     data = datasets.generate_split(rng, dataset, 500, noise, percent)
-    weights = [[[rng.random() - 0.5 for _ in range(inp)] for _ in range(out)] for inp, out in zip(sizes, sizes[1:])]
+    weights = [[[rng.random() - 0.5 for _ in range(inp)] for _ in range(out)] for inp, out in itertools.pairwise(sizes)]
     return data, weights, rng
 
 
