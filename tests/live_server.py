@@ -32,14 +32,19 @@ class LiveServer:
                                 **{key.upper(): str(value) for key, value in settings.items()})
         LOGS.mkdir(exist_ok=True)
         self.log_path = LOGS / f"server-{self.port}.log"
-        self.process: subprocess.Popen | None = None
         self.start()
 
-    def start(self) -> None:
+    def _launch(self) -> subprocess.Popen:
         with open(self.log_path, "a") as log:
-            self.process = subprocess.Popen(
+            return subprocess.Popen(
                 [sys.executable, "app.py"], cwd=ROOT, env=self.environment, stdout=log, stderr=subprocess.STDOUT
             )
+
+    def start(self) -> None:
+        self.process = self._launch()
+        self._wait_healthy()
+
+    def _wait_healthy(self) -> None:
         try:
             wait_until(self._healthy, timeout=60, message=f"the server to answer /healthz (log: {self.log_path})")
         except (AssertionError, RuntimeError) as failure:
@@ -47,7 +52,7 @@ class LiveServer:
             raise RuntimeError(f"the server did not start; see {self.log_path}") from failure
 
     def _healthy(self) -> bool:
-        if self.process is None or self.process.poll() is not None:
+        if self.process.poll() is not None:
             raise RuntimeError("the server process exited")
         try:
             return self.get("/healthz", timeout=1)["ok"]
@@ -69,7 +74,7 @@ class LiveServer:
         wait_until(lambda: self.health()["connections"] == count, timeout, f"the server to have {count} connections")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(10)

@@ -3,6 +3,7 @@ import math
 import random
 import shutil
 import subprocess
+from typing import Any
 
 import numpy as np
 import pytest
@@ -591,7 +592,8 @@ node = shutil.which("node")
 needs_node = pytest.mark.skipif(node is None, reason="node is not installed; the JavaScript cross-check needs it")
 
 
-def run_node(script: str, payload) -> object:
+def run_node(script: str, payload) -> Any:
+    assert node is not None, "the tests that run node are skipped without it"
     result = subprocess.run(
         [node, "-e", script], input=json.dumps(payload), capture_output=True, text=True, check=True, timeout=120
     )

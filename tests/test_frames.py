@@ -25,6 +25,7 @@ def test_shade_is_tf_playgrounds_and_sign_is_exact():
         assert code >> 3 == min(30, max(0, math.floor(31 * (value + 1) / 2)))
         assert (code >= 124) == (value >= 0)
         centre = frames.dequantize(code)
+        assert centre is not None
         assert abs(centre - max(-1, min(1, value))) <= 1 / 248 + 1e-12
 
 

@@ -28,6 +28,7 @@ import time
 import traceback
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import socketio as socketio_lib
@@ -40,6 +41,7 @@ from playground.session import EXPORT_FORMAT, TrainingSession
 from playground.web import messages
 from playground.web.events import HANDLERS
 from playground.web.hub import Client
+from tests.test_server import call
 from tests.waiting import wait_until
 
 FAST = dict(events_per_second=1e9, events_burst=1e9)      # fuzz apps: the rate limit must not mask other errors
@@ -87,7 +89,8 @@ def capture_server_exceptions():
 
 
 def describe(record: logging.LogRecord) -> str:
-    return record.getMessage() + "\n" + "".join(traceback.format_exception(*record.exc_info))
+    assert record.exc_info, "ServerExceptions keeps only records with a traceback"
+    return record.getMessage() + "\n" + "".join(traceback.format_exception(record.exc_info[1]))
 
 
 # --- payloads ---------------------------------------------------------------------------------------------------------
@@ -164,7 +167,9 @@ def mutation(draw, valid, junk_values=None):
     if not isinstance(valid, dict):          # events without a payload: a near miss of "nothing"
         return draw(st.sampled_from([{}, [], "", 0, False, {"unexpected": True}, [None], {"": None}]) | junk_values)
     payload = json.loads(json.dumps(valid))
-    parent, key, node = None, None, payload
+    parent: dict | list | None = None
+    key: Any = None                          # a key of `parent` once there is one
+    node = payload
     for _ in range(draw(st.integers(1, 8))):
         if isinstance(node, dict) and node:
             parent, key = node, draw(st.sampled_from(sorted(node)))
@@ -319,7 +324,7 @@ def valid_changes(draw):
 
 @dataclass
 class Answer:
-    reply: object
+    reply: Any                # a dict for every well-formed exchange; the properties check that it is
     errors: list              # the `error` events received
     exceptions: list          # the server's logged exceptions
 
@@ -734,12 +739,12 @@ def test_live_server_keeps_serving_after_raw_garbage_and_oversize_messages(live_
                 client.eio.disconnect()            # namespace but keeps the transport (and so the session) open
     fresh = live_connect(live_server)     # what matters: the server still serves new clients...
     try:
-        assert fresh.call("step", timeout=10)["ok"]
-        assert fresh.call("update_config", {"learningRate": 0.1}, timeout=10)["ok"]
+        assert call(fresh, "step")["ok"]
+        assert call(fresh, "update_config", {"learningRate": 0.1})["ok"]
     finally:
         fresh.disconnect()
     PACER.wait()
-    answer = live_client.call("step", timeout=10)  # ...and the fuzzed session still trains
+    answer = call(live_client, "step")  # ...and the fuzzed session still trains
     assert answer["ok"] or answer["error"]["field"] == "rate", answer
 
 
@@ -773,9 +778,10 @@ def test_live_server_is_healthy_and_our_code_raised_nothing(live_server, live_cl
 
 # --- bugs the fuzzing found, now fixed: each stays as a regression test -----------------------------------------------
 
-def session_of(connection) -> TrainingSession | None:
+def session_of(connection) -> TrainingSession:
     client = connection.hub.clients.get(connection.sid)
-    return client.session if client else None
+    assert client is not None, "the connection has no session any more"
+    return client.session
 
 
 def test_found_by_fuzzing_event_named_connect_keeps_the_session(fresh):

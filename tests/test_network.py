@@ -161,7 +161,10 @@ def test_gradients_match_autograd():
         trainer.forward(trainer._chunks[0][0])
         trainer._backward(trainer._chunks[0][0], trainer._chunks[0][1], accumulate=False)
         for layer, block in zip(net.layers, trainer._acc_blocks, strict=True):
+            assert isinstance(layer, torch.nn.Sequential)
             linear = layer[0]
+            assert isinstance(linear, torch.nn.Linear)
+            assert linear.weight.grad is not None and linear.bias.grad is not None
             assert torch.allclose(block[:, :-1], linear.weight.grad, atol=1e-12, rtol=0)
             assert torch.allclose(block[:, -1], linear.bias.grad, atol=1e-12, rtol=0)
 
@@ -238,6 +241,7 @@ def autograd_run(sizes, activation, output, loss_name, optimizer_name, batch, ep
             loss_of(model(x).view(-1), y).sum().backward()
             with torch.no_grad():
                 for p in params:
+                    assert p.grad is not None
                     p.grad /= len(x)
                 if optimizer is None:
                     for p in params:

@@ -6,7 +6,7 @@ import pytest
 import socketio
 
 from playground.session import DIVERGED, TrainingSession
-from tests.test_server import Recorder, connect, in_order
+from tests.test_server import Recorder, call, connect, in_order
 from tests.waiting import wait_until
 
 MB = 1024 * 1024
@@ -15,7 +15,7 @@ MB = 1024 * 1024
 def churn_cycle(server) -> None:
     client = Recorder()
     client.connect(server.url, transports=["websocket"], wait_timeout=10)
-    client.call("start_training", timeout=10)
+    call(client, "start_training")
     wait_until(lambda: client.frames and client.frames[-1][1] > 0, message="a frame of a trained epoch")
     client.disconnect()                      # without stopping
 
@@ -39,7 +39,7 @@ def test_over_the_cap_clients_are_told_busy_at_once_and_the_rest_keep_going(star
     server = start_server(max_training_sessions=3)
     clients = [connect(server) for _ in range(5)]
     try:
-        replies = [client.call("start_training", timeout=10) for client in clients]
+        replies = [call(client, "start_training") for client in clients]
         assert [reply["ok"] for reply in replies] == [True, True, True, False, False]
         assert all(reply["error"]["field"] == "session" for reply in replies[3:])
         counts = [len(client.frames) for client in clients[:3]]
@@ -62,7 +62,7 @@ def test_stalled_clients_cost_no_memory_and_stop_training(start_server):
 
     try:
         for client in [*silent, normal]:
-            client.call("start_training", timeout=10)
+            call(client, "start_training")
         wait_until(lambda: all(map(resent_unchanged, silent)), message="the silent clients to stall")
         before = server.metrics()["rssBytes"]
         count, stalled = len(normal.frames), [(len(client.frames), client.frames[-1]) for client in silent]
@@ -80,27 +80,29 @@ def test_stalled_clients_cost_no_memory_and_stop_training(start_server):
 def test_restart_mid_training_clients_reconnect_and_restore_their_config(start_server):
     server = start_server()
     config = {"activation": "relu", "networkShape": [3], "seed": "restart", "learningRate": 0.1}
-    client = in_order(socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=0.5))
+    client = in_order(socketio.Client(reconnection=True, reconnection_delay=1, reconnection_delay_max=1))
     restored, frames = [], []
 
-    @client.on("connect")
     def restore():                           # what the page does: send its whole config on every connect
         def send():
-            restored.append(client.call("update_config", config, timeout=10))
+            restored.append(call(client, "update_config", config))
         threading.Thread(target=send).start()
+
+    client.on("connect", restore)
 
     client.on("map_update", lambda payload: frames.append(payload))
     client.connect(server.url, transports=["websocket"], wait_timeout=10)
     try:
-        assert wait_until(lambda: restored and frames and frames[-1]["layerSizes"] == [2, 3, 1])
-        client.call("start_training", timeout=10)
-        assert wait_until(lambda: frames[-1]["epoch"] > 0)
+        wait_until(lambda: restored and frames and frames[-1]["layerSizes"] == [2, 3, 1], message="the config restored")
+        call(client, "start_training")
+        wait_until(lambda: frames[-1]["epoch"] > 0, message="training")
         server.restart()
-        assert wait_until(lambda: len(restored) == 2, timeout=20)
+        wait_until(lambda: len(restored) == 2, timeout=30, message="the config restored after the restart")
         assert restored[1]["ok"] and restored[1]["config"]["activation"] == "relu"
         assert restored[1]["config"]["seed"] == "restart"
-        assert client.call("start_training", timeout=10)["ok"]
-        assert wait_until(lambda: frames[-1]["layerSizes"] == [2, 3, 1] and frames[-1]["epoch"] > 0)
+        assert call(client, "start_training")["ok"]
+        wait_until(lambda: frames[-1]["layerSizes"] == [2, 3, 1] and frames[-1]["epoch"] > 0,
+                   message="training the restored config")
     finally:
         client.disconnect()
 

@@ -5,6 +5,7 @@ import time
 
 import pytest
 import socketio
+from socketio import exceptions as socketio_errors
 
 from tests.waiting import wait_until
 
@@ -51,6 +52,13 @@ class Recorder(socketio.Client):
         super()._handle_event(namespace, id, data)
 
 
+def call(client: socketio.Client, event: str, data=None) -> dict:
+    """client.call(event, data) that insists on a reply, as every event of docs/protocol.md has one."""
+    reply = client.call(event, data, timeout=10)
+    assert isinstance(reply, dict), f"{event} answered {reply!r}"
+    return reply
+
+
 def connect(server, **options) -> Recorder:
     client = Recorder(**options)
     client.connect(server.url, transports=["websocket"], wait_timeout=10)
@@ -61,9 +69,9 @@ def connect(server, **options) -> Recorder:
 def test_acknowledging_client_gets_a_stream_of_new_frames(live_server):
     client = connect(live_server)
     try:
-        assert client.call("start_training", timeout=10)["ok"]
+        assert call(client, "start_training")["ok"]
         wait_until(lambda: len(client.frames) >= 15, message="15 frames")
-        client.call("stop_training", timeout=10)
+        call(client, "stop_training")
         seqs = [seq for seq, _ in client.frames]
         epochs = [epoch for _, epoch in client.frames]
         assert seqs == sorted(set(seqs))
@@ -75,9 +83,9 @@ def test_acknowledging_client_gets_a_stream_of_new_frames(live_server):
 def test_slow_client_gets_the_newest_frame_not_a_backlog(live_server):
     client = connect(live_server, ack_delay=0.25)
     try:
-        client.call("start_training", timeout=10)
+        call(client, "start_training")
         wait_until(lambda: len(client.frames) >= 6, message="6 frames")
-        client.call("stop_training", timeout=10)
+        call(client, "stop_training")
         seqs = [seq for seq, _ in client.frames[1:6]]
         gaps = [b - a for a, b in itertools.pairwise(seqs)]
         assert all(gap >= 1 for gap in gaps)
@@ -91,8 +99,8 @@ def test_client_that_stops_acknowledging_gets_one_frame_and_others_go_on(live_se
     silent = connect(live_server, acknowledge=False)
     normal = connect(live_server)
     try:
-        silent.call("start_training", timeout=10)
-        normal.call("start_training", timeout=10)
+        call(silent, "start_training")
+        call(normal, "start_training")
         wait_until(lambda: len(normal.frames) >= 10, message="10 frames for the acknowledging client")
         assert len(silent.frames) == 1
         assert live_server.health()["training"] == 2
@@ -105,14 +113,14 @@ def test_session_cap_answers_busy_and_a_retry_succeeds(start_server):
     server = start_server(max_training_sessions=2)
     clients = [connect(server) for _ in range(3)]
     try:
-        assert clients[0].call("start_training", timeout=10)["ok"]
-        assert clients[1].call("start_training", timeout=10)["ok"]
-        busy = clients[2].call("start_training", timeout=10)
+        assert call(clients[0], "start_training")["ok"]
+        assert call(clients[1], "start_training")["ok"]
+        busy = call(clients[2], "start_training")
         assert busy["ok"] is False and busy["error"]["field"] == "session"
         assert "maximum of 2" in busy["error"]["message"]
         wait_until(lambda: clients[2].errors, message="the busy error event")
-        clients[0].call("stop_training", timeout=10)
-        assert clients[2].call("start_training", timeout=10)["ok"]
+        call(clients[0], "stop_training")
+        assert call(clients[2], "start_training")["ok"]
     finally:
         for client in clients:
             client.disconnect()
@@ -120,7 +128,7 @@ def test_session_cap_answers_busy_and_a_retry_succeeds(start_server):
 
 def test_disconnect_stops_training_and_frees_the_session(live_server):
     client = connect(live_server)
-    client.call("start_training", timeout=10)
+    call(client, "start_training")
     wait_until(lambda: live_server.health()["training"] == 1, message="one session training")
     client.disconnect()
     wait_until(lambda: live_server.health() == {"ok": True, "connections": 0, "training": 0}, message="no session")
@@ -136,7 +144,7 @@ def test_page_and_security_headers(live_server):
 
 def test_cross_origin_socket_is_refused_by_default(live_server):
     client = socketio.Client(reconnection=False)
-    with pytest.raises(socketio.exceptions.ConnectionError):
+    with pytest.raises(socketio_errors.ConnectionError):
         client.connect(live_server.url, transports=["websocket"], headers={"Origin": "http://evil.example"},
                        wait_timeout=5)
 
@@ -145,7 +153,7 @@ def test_unacknowledged_frame_is_resent_but_training_stays_paused(start_server):
     server = start_server(ack_timeout=0.5, stall_seconds=0.3)
     silent = connect(server, acknowledge=False)
     try:
-        silent.call("start_training", timeout=10)
+        call(silent, "start_training")
         wait_until(lambda: len(silent.frames) >= 4, message="the newest frame sent again after each ack timeout")
         seqs = [seq for seq, _ in silent.frames]
         assert len(set(seqs[1:])) == 1, "and nothing new was trained or rendered meanwhile"

@@ -36,7 +36,7 @@ class ReferenceNetwork:
     def __init__(self, weights, biases, activation, output_activation, regularization="none"):
         """weights[layer][to][from], biases[layer][to], as in the engine's API."""
         self.regularization = regularization
-        self.layers = [[Node(None, 0.0) for _ in range(len(weights[0][0]))]]
+        self.layers = [[Node("linear", 0.0) for _ in range(len(weights[0][0]))]]   # inputs: their values as given
         for index, (layer_w, layer_b) in enumerate(zip(weights, biases, strict=True)):
             act = output_activation if index == len(weights) - 1 else activation
             layer = []

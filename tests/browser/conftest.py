@@ -92,8 +92,11 @@ class Playground:
                           interval=0.1)
 
     def wait_for_new_map(self, previous: str, timeout: float = 20.0) -> str:
-        return self.wait_until(lambda: (pixels := self.map_pixels()) != previous and pixels, timeout,
-                               "the output map to change")
+        def new_map() -> str:
+            pixels = self.map_pixels()
+            return pixels if pixels != previous else ""
+
+        return self.wait_until(new_map, timeout, "the output map to change")
 
     def count(self, selector: str) -> int:
         return self.page.locator(selector).count()
