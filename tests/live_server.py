@@ -1,5 +1,6 @@
 """`python app.py` on a free loopback port, as production runs it: used by the integration and browser tests and by
 the benchmarks in bench/ (one launcher, so they all measure the same thing)."""
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,12 @@ class LiveServer:
     def __init__(self, **settings):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.environment = dict(os.environ, HOST="127.0.0.1", PORT=str(self.port),
-                                **{key.upper(): str(value) for key, value in settings.items()})
+        self.environment = dict(
+            os.environ,
+            HOST="127.0.0.1",
+            PORT=str(self.port),
+            **{key.upper(): str(value) for key, value in settings.items()},
+        )
         LOGS.mkdir(exist_ok=True)
         self.log_path = LOGS / f"server-{self.port}.log"
         self.start()

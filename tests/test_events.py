@@ -1,4 +1,5 @@
 """Every Socket.IO event and error path, through the Flask-SocketIO test client (which never acknowledges)."""
+
 import math
 
 import pytest
@@ -92,9 +93,23 @@ def test_bad_config_names_every_field_and_changes_nothing(client, hub):
     assert only_session(hub).session.config == before
 
 
-@pytest.mark.parametrize("payload", [None, [], "tanh", 7, {"networkShape": [9]}, {"networkShape": [1] * 7},
-                                     {"learningRate": float("nan")}, {"learningRate": float("inf")},
-                                     {"noise": True}, {"seed": "x" * 33}, {"seed": "a b"}, {"x": "yes"}])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        [],
+        "tanh",
+        7,
+        {"networkShape": [9]},
+        {"networkShape": [1] * 7},
+        {"learningRate": float("nan")},
+        {"learningRate": float("inf")},
+        {"noise": True},
+        {"seed": "x" * 33},
+        {"seed": "a b"},
+        {"x": "yes"},
+    ],
+)
 def test_malformed_configs_are_errors(client, payload):
     reply = client.emit("update_config", payload, callback=True)
     assert reply["ok"] is False and reply["error"]["field"]
@@ -131,7 +146,7 @@ def test_acknowledged_frames_flow_and_skip_stale_ones(client, hub, wait):
     client.emit("start_training", callback=True)
     session = only_session(hub)
     seqs = []
-    for _ in range(4):                       # acknowledge by hand what the test client cannot
+    for _ in range(4):  # acknowledge by hand what the test client cannot
         hub._acknowledged(session)
         frames = wait(lambda: events(client, "map_update"), message="the next frame after an acknowledgement")
         seqs += [f["seq"] for f in frames]
@@ -147,7 +162,7 @@ def test_step_trains_exactly_one_epoch_and_stops_training(client, hub):
     assert reply["ok"] and reply["status"] == "stopped"
     epoch = reply["epoch"]
     assert client.emit("step", callback=True)["epoch"] == epoch + 1
-    assert only_session(hub).newest["epoch"] == epoch + 1      # the frame waiting for the client shows it
+    assert only_session(hub).newest["epoch"] == epoch + 1  # the frame waiting for the client shows it
 
 
 def test_reset_keeps_data_new_weights_epoch_zero(client, hub):
@@ -179,16 +194,19 @@ def test_set_weight_and_bias(client, hub):
     assert weights[1][0][3] == 1.25 and biases[2][0] == -0.5
 
 
-@pytest.mark.parametrize("payload,field", [
-    ({"layer": 3, "node": 0, "source": 0, "value": 1}, "layer"),
-    ({"layer": 0, "node": 4, "source": 0, "value": 1}, "node"),
-    ({"layer": 0, "node": 0, "source": 2, "value": 1}, "source"),
-    ({"layer": 0, "node": 0, "source": 0, "value": float("nan")}, "value"),
-    ({"layer": 0, "node": 0, "source": 0, "value": "1"}, "value"),
-    ({"layer": 0, "node": 0, "source": 0}, "value"),
-    ({"layer": 0, "node": 0, "source": 0, "value": 1, "extra": 1}, "extra"),
-    ([0, 0, 0, 1], "payload"),
-])
+@pytest.mark.parametrize(
+    "payload,field",
+    [
+        ({"layer": 3, "node": 0, "source": 0, "value": 1}, "layer"),
+        ({"layer": 0, "node": 4, "source": 0, "value": 1}, "node"),
+        ({"layer": 0, "node": 0, "source": 2, "value": 1}, "source"),
+        ({"layer": 0, "node": 0, "source": 0, "value": float("nan")}, "value"),
+        ({"layer": 0, "node": 0, "source": 0, "value": "1"}, "value"),
+        ({"layer": 0, "node": 0, "source": 0}, "value"),
+        ({"layer": 0, "node": 0, "source": 0, "value": 1, "extra": 1}, "extra"),
+        ([0, 0, 0, 1], "payload"),
+    ],
+)
 def test_set_weight_errors(client, hub, payload, field):
     before = only_session(hub).session.net.get_parameters()
     reply = client.emit("set_weight", payload, callback=True)
@@ -205,7 +223,7 @@ def test_set_focus_shows_that_node(client, socketio, hub):
     # Node 0 is the x input: its map is constant down each column, left to right from orange to blue.
     first_row = frame["heatmap"][:GRID_SIZE]
     assert first_row[0] == 0 and first_row[-1] == 247
-    assert frame["heatmap"][GRID_SIZE * 50:GRID_SIZE * 51] == first_row
+    assert frame["heatmap"][GRID_SIZE * 50 : GRID_SIZE * 51] == first_row
     for bad in ({"node": 9}, {"node": -1}, {"node": True}, {"node": "1"}, {}):
         assert client.emit("set_focus", bad, callback=True)["ok"] is False
     assert client.emit("set_focus", {"node": None}, callback=True)["ok"]
@@ -231,7 +249,7 @@ def test_training_session_cap(app, socketio, client):
         assert reply["ok"] is False and reply["error"]["field"] == "session"
         assert "maximum of 2" in reply["error"]["message"]
         others[0].emit("stop_training", callback=True)
-        assert client.emit("start_training", callback=True)["ok"]     # retry succeeds once a slot frees
+        assert client.emit("start_training", callback=True)["ok"]  # retry succeeds once a slot frees
         client.emit("stop_training", callback=True)
     finally:
         for other in others:
@@ -250,8 +268,18 @@ def test_connection_cap(app, socketio, hub):
 
 
 def test_divergence_is_a_state_not_a_crash(client, socketio, hub):
-    client.emit("update_config", {"learningRate": 10, "activation": "relu", "regularization": "L2",
-                                  "regularizationRate": 10, "problem": "regression", "batchSize": 1}, callback=True)
+    client.emit(
+        "update_config",
+        {
+            "learningRate": 10,
+            "activation": "relu",
+            "regularization": "L2",
+            "regularizationRate": 10,
+            "problem": "regression",
+            "batchSize": 1,
+        },
+        callback=True,
+    )
     client.get_received()
     for _ in range(20):
         reply = client.emit("step", callback=True)
@@ -289,9 +317,10 @@ def test_control_events_are_rate_limited_per_client(make_app):
         assert "at most 5 events a second (bursts of 10)" in limited["error"]["message"]
         hub = app.extensions["playground_hub"]
         assert sorted(c.session.config["learningRate"] for c in hub.clients.values()) == [0.03, 0.1]
-        assert other.emit("step", callback=True)["ok"]            # the limit is per client
-        wait_until(lambda: client.emit("step", callback=True)["ok"], pause=socketio.sleep,
-                   message="the limit to refill")
+        assert other.emit("step", callback=True)["ok"]  # the limit is per client
+        wait_until(
+            lambda: client.emit("step", callback=True)["ok"], pause=socketio.sleep, message="the limit to refill"
+        )
     finally:
         client.disconnect()
         other.disconnect()

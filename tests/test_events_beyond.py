@@ -1,4 +1,5 @@
 """The events beyond TF Playground: own data, export/import, same-weights reset, pace and stop rules."""
+
 import time
 
 import pytest
@@ -35,18 +36,21 @@ def test_add_and_erase_points(client, session):
     assert reply == {"ok": True, "trainCount": 251, "testCount": 250}
     assert "dataset" in names(client)
     assert emit(client, "add_point", {"x": 0, "y": 0, "label": 0, "set": "test"})["testCount"] == 251
-    assert session.data.test_labels[-1] == -1.0                  # 0 is read as -1
+    assert session.data.test_labels[-1] == -1.0  # 0 is read as -1
     reply = emit(client, "erase_points", {"x": 1.5, "y": -2, "radius": 0.001})
     assert reply["removed"] == 1 and reply["trainCount"] == 250
 
 
-@pytest.mark.parametrize("payload,field", [
-    ({"x": 7, "y": 0, "label": 1, "set": "train"}, "x"),
-    ({"x": 0, "y": float("nan"), "label": 1, "set": "train"}, "y"),
-    ({"x": 0, "y": 0, "label": 0.5, "set": "train"}, "label"),
-    ({"x": 0, "y": 0, "label": 1, "set": "validation"}, "set"),
-    ({"x": 0, "y": 0, "label": 1}, "set"),
-])
+@pytest.mark.parametrize(
+    "payload,field",
+    [
+        ({"x": 7, "y": 0, "label": 1, "set": "train"}, "x"),
+        ({"x": 0, "y": float("nan"), "label": 1, "set": "train"}, "y"),
+        ({"x": 0, "y": 0, "label": 0.5, "set": "train"}, "label"),
+        ({"x": 0, "y": 0, "label": 1, "set": "validation"}, "set"),
+        ({"x": 0, "y": 0, "label": 1}, "set"),
+    ],
+)
 def test_bad_points_are_rejected(client, session, payload, field):
     before = len(session.data.train_labels)
     reply = emit(client, "add_point", payload)
@@ -70,22 +74,25 @@ def test_upload_and_download_round_trip(client, session):
     emit(client, "add_point", {"x": 1, "y": 1, "label": 1, "set": "test"})
     csv = emit(client, "download_data")["csv"]
     assert csv.startswith("x,y,label,set\n") and csv.count("\n") == 502
-    emit(client, "update_config", {"noise": 20})                 # new generated data
+    emit(client, "update_config", {"noise": 20})  # new generated data
     reply = emit(client, "upload_data", {"csv": csv})
     assert reply == {"ok": True, "trainCount": 250, "testCount": 251}
     assert emit(client, "download_data")["csv"] == csv
 
 
-@pytest.mark.parametrize("csv,message", [
-    ("1,2,1\n3,4\n", "line 2: expected 3 values"),
-    ("x,y,label\n1,2,1\n1,b,1\n", "line 3: x, y and label must be numbers"),
-    ("1,2,1\n1,2,3\n", "line 2: label must be -1 or 1"),
-    ("1,2,1\n9,2,1\n", "line 2: x must be a number from -6 to 6"),
-    ("1,2,1,training\n", "line 1: set must be train or test"),
-    ("x,y,label\n", "has no points"),
-    ("1,1,1\n" * (MAX_POINTS + 1), f"has more than {MAX_POINTS} points"),
-    ("1" * (MAX_CSV_BYTES + 1), "is larger than 512 KB"),
-])
+@pytest.mark.parametrize(
+    "csv,message",
+    [
+        ("1,2,1\n3,4\n", "line 2: expected 3 values"),
+        ("x,y,label\n1,2,1\n1,b,1\n", "line 3: x, y and label must be numbers"),
+        ("1,2,1\n1,2,3\n", "line 2: label must be -1 or 1"),
+        ("1,2,1\n9,2,1\n", "line 2: x must be a number from -6 to 6"),
+        ("1,2,1,training\n", "line 1: set must be train or test"),
+        ("x,y,label\n", "has no points"),
+        ("1,1,1\n" * (MAX_POINTS + 1), f"has more than {MAX_POINTS} points"),
+        ("1" * (MAX_CSV_BYTES + 1), "is larger than 512 KB"),
+    ],
+)
 def test_bad_uploads_name_the_line_and_keep_the_data(client, session, csv, message):
     before = session.data
     reply = emit(client, "upload_data", {"csv": csv})
@@ -142,7 +149,7 @@ def test_stop_after_epochs(client, session, wait):
     assert session.epoch == 5
     states = [m["args"][0] for m in client.get_received() if m["name"] == "state"]
     assert states[-1] == {"status": "stopped", "epoch": 5, "reason": "stopped after 5 epochs"}
-    emit(client, "start_training")                  # starting again clears the reason
+    emit(client, "start_training")  # starting again clears the reason
     assert [m["args"][0] for m in client.get_received() if m["name"] == "state"][-1]["reason"] is None
     emit(client, "stop_training")
 
@@ -157,13 +164,13 @@ def test_stop_below_test_loss(client, session, wait):
 def test_pace_allows_epochs_like_a_token_bucket():
     client = Client("sid")
     client.session.config["epochsPerSecond"] = 2
-    assert client.pace_allowance(100.0, 0.02) == 1          # the first epoch at once
+    assert client.pace_allowance(100.0, 0.02) == 1  # the first epoch at once
     client.pace_spent(1)
     assert client.pace_allowance(100.2, 0.02) == 0
     assert client.pace is not None and client.pace.due(100.2) == pytest.approx(100.5)
     assert client.pace_allowance(100.5, 0.02) == 1
     client.pace_spent(1)
-    assert client.pace_allowance(130.0, 0.02) == 1          # a long pause is not saved up
+    assert client.pace_allowance(130.0, 0.02) == 1  # a long pause is not saved up
     client.session.config["epochsPerSecond"] = 0
     assert client.pace_allowance(131.0, 0.02) is None
 
@@ -174,7 +181,7 @@ def test_slow_motion_trains_at_the_set_pace(client, session, wait, other_session
     started = time.monotonic()
     emit(client, "start_training")
     wait(lambda: session.epoch >= 1, message="the first epoch, at once")
-    other_session_trains(3)                 # the scheduler had turns to give: a paced session takes no more
+    other_session_trains(3)  # the scheduler had turns to give: a paced session takes no more
     # One-sided, so a slow machine can only make it easier: the pace allows the first epoch at once, then `pace` a
     # second; free of it, the session would have trained hundreds of epochs in those turns.
     assert session.epoch <= 1 + (time.monotonic() - started) * pace

@@ -1,4 +1,5 @@
 """The exported script reruns the app's experiment in plain PyTorch: the same losses, epoch by epoch, to 1e-9."""
+
 import re
 import subprocess
 import sys
@@ -15,24 +16,55 @@ LINE = re.compile(r"epoch (\d+): train loss (\S+), test loss ([^,\s]+)")
 def run_script(tmp_path, session):
     path = tmp_path / "playground_run.py"
     path.write_text(python_script(session))
-    output = subprocess.run([sys.executable, str(path), str(EPOCHS)], capture_output=True, text=True, timeout=120,
-                            check=True).stdout
+    output = subprocess.run(
+        [sys.executable, str(path), str(EPOCHS)], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
     return [(float(train), float(test)) for _, train, test in LINE.findall(output)]
 
 
-@pytest.mark.parametrize("config", [
-    {"seed": "0.59704"},
-    {"seed": "s2", "dataset": "spiral", "optimizer": "adam", "loss": "crossEntropy", "regularization": "L1",
-     "regularizationRate": 0.003, "learningRate": 0.01, "networkShape": [6, 4], "sinX": True, "sinY": True},
-    {"seed": "s3", "problem": "regression", "regDataset": "reg-gauss", "optimizer": "momentum", "momentum": 0.5,
-     "regularization": "L2", "regularizationRate": 0.01, "batchSize": 7, "percTrainData": 30,
-     "activation": "relu"},
-    {"seed": "s4", "dataset": "xor", "optimizer": "rmsprop", "learningRate": 0.001, "xTimesY": True,
-     "networkShape": [], "activation": "sigmoid", "batchSize": 30},
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"seed": "0.59704"},
+        {
+            "seed": "s2",
+            "dataset": "spiral",
+            "optimizer": "adam",
+            "loss": "crossEntropy",
+            "regularization": "L1",
+            "regularizationRate": 0.003,
+            "learningRate": 0.01,
+            "networkShape": [6, 4],
+            "sinX": True,
+            "sinY": True,
+        },
+        {
+            "seed": "s3",
+            "problem": "regression",
+            "regDataset": "reg-gauss",
+            "optimizer": "momentum",
+            "momentum": 0.5,
+            "regularization": "L2",
+            "regularizationRate": 0.01,
+            "batchSize": 7,
+            "percTrainData": 30,
+            "activation": "relu",
+        },
+        {
+            "seed": "s4",
+            "dataset": "xor",
+            "optimizer": "rmsprop",
+            "learningRate": 0.001,
+            "xTimesY": True,
+            "networkShape": [],
+            "activation": "sigmoid",
+            "batchSize": 30,
+        },
+    ],
+)
 def test_exported_script_prints_the_apps_losses(tmp_path, config):
     session = TrainingSession(config)
-    session.step()                       # the export starts from the initial weights whatever the epoch
+    session.step()  # the export starts from the initial weights whatever the epoch
     expected = []
     session.reset(same_weights=True)
     for _ in range(EPOCHS):

@@ -1,4 +1,5 @@
 """Frames: the grid, the one-byte encoding and the renderer against the model itself."""
+
 import math
 import random
 
@@ -14,8 +15,16 @@ def codes(values):
 
 
 def test_encoding_end_points_zero_and_nan():
-    assert codes([-1.0, 0.0, 1.0, float("nan"), float("inf"), -float("inf"), 5.0, -5.0]) == \
-        [0, 124, 247, 255, 247, 0, 247, 0]
+    assert codes([-1.0, 0.0, 1.0, float("nan"), float("inf"), -float("inf"), 5.0, -5.0]) == [
+        0,
+        124,
+        247,
+        255,
+        247,
+        0,
+        247,
+        0,
+    ]
 
 
 def test_shade_is_tf_playgrounds_and_sign_is_exact():
@@ -51,7 +60,7 @@ def test_renderer_matches_the_module_on_every_node():
         output = net(inputs).view(-1)
         hidden = net.layers[0](inputs)
     assert frame.heatmap == frames.quantize(output)
-    focused = renderer.render(focus=5)                     # second neuron of the first hidden layer
+    focused = renderer.render(focus=5)  # second neuron of the first hidden layer
     assert focused.heatmap == frames.quantize(hidden[:, 1])
     thumbs = frame.thumbnails
     assert len(thumbs) == 10 * 100

@@ -1,4 +1,5 @@
 """The engine against the per-neuron reference, hand-computed cases and torch.autograd."""
+
 import math
 import random
 
@@ -11,8 +12,9 @@ from tests.tf_reference import ReferenceNetwork
 
 def make_problem(sizes, n_train, n_test, seed=0, output="tanh"):
     rnd = random.Random(seed)
-    inputs = torch.tensor([[rnd.uniform(-6, 6) for _ in range(sizes[0])] for _ in range(n_train + n_test)],
-                          dtype=torch.float64)
+    inputs = torch.tensor(
+        [[rnd.uniform(-6, 6) for _ in range(sizes[0])] for _ in range(n_train + n_test)], dtype=torch.float64
+    )
     if output == "tanh":
         labels = torch.tensor([rnd.choice((-1.0, 1.0)) for _ in range(n_train + n_test)], dtype=torch.float64)
     else:
@@ -31,8 +33,19 @@ def engine_and_reference(sizes, n_train, n_test, batch):
     return trainer, reference, inputs[:n_train].tolist(), labels[:n_train].tolist()
 
 
-def compare_with_reference(sizes, activation, output, regularization, reg_rate, batch, n_train=47, n_test=31,
-                           epochs=6, learning_rate=0.03, seed=0):
+def compare_with_reference(
+    sizes,
+    activation,
+    output,
+    regularization,
+    reg_rate,
+    batch,
+    n_train=47,
+    n_test=31,
+    epochs=6,
+    learning_rate=0.03,
+    seed=0,
+):
     inputs, labels, rnd = make_problem(sizes, n_train, n_test, seed, output)
     net = PlaygroundNet(sizes, activation, output)
     net.init_parameters(rnd.random)
@@ -98,8 +111,9 @@ def test_largest_network_and_zero_hidden_layers():
 
 
 def test_l1_kills_links_and_they_stay_dead():
-    trainer, dead = compare_with_reference([2, 4, 2, 1], "tanh", "tanh", "L1", 0.3, batch=10, learning_rate=0.3,
-                                           epochs=10)
+    trainer, dead = compare_with_reference(
+        [2, 4, 2, 1], "tanh", "tanh", "L1", 0.3, batch=10, learning_rate=0.3, epochs=10
+    )
     flat_dead = [d for layer in dead for row in layer for d in row]
     assert any(flat_dead), "a strong L1 should kill some links"
     weights = trainer.net.get_parameters()[0]
@@ -127,7 +141,7 @@ def test_hand_computed_single_update():
     x = torch.tensor([[2.0]], dtype=torch.float64)
     y = torch.tensor([1.0], dtype=torch.float64)
     trainer.set_data(x, y, x, y, 1)
-    assert trainer.losses()[0] == pytest.approx(0.5 * 0.1 ** 2)
+    assert trainer.losses()[0] == pytest.approx(0.5 * 0.1**2)
     trainer.train_epoch(1.0, 0)
     weights, biases = net.get_parameters()
     assert weights[0][0][0] == pytest.approx(0.3)
@@ -143,7 +157,7 @@ def test_hand_computed_l2_uses_the_weight_before_the_step():
     trainer.set_data(x, y, x, y, 1)
     trainer.train_epoch(1.0, 0.5)
     assert net.get_parameters()[0][0][0][0] == pytest.approx(0.05)
-    assert net.get_parameters()[1][0][0] == pytest.approx(0.0)     # biases are not regularized
+    assert net.get_parameters()[1][0][0] == pytest.approx(0.0)  # biases are not regularized
 
 
 def test_gradients_match_autograd():
@@ -184,14 +198,14 @@ def test_initialisation_order_and_values():
     net = PlaygroundNet([2, 3, 1], "tanh", "tanh")
     net.init_parameters(lambda: next(draws))
     weights, biases = net.get_parameters()
-    assert weights[0] == [[-0.5, -0.49], [-0.48, -0.47], [-0.46, -0.45]]    # layer, to, from
+    assert weights[0] == [[-0.5, -0.49], [-0.48, -0.47], [-0.46, -0.45]]  # layer, to, from
     assert weights[1] == [[pytest.approx(-0.44), pytest.approx(-0.43), pytest.approx(-0.42)]]
     assert biases == [[0.1, 0.1, 0.1], [0.1]]
     zero = PlaygroundNet([2, 3, 1], "tanh", "tanh")
     remaining = iter(range(1000))
     zero.init_parameters(lambda: next(remaining) / 1000, zero=True)
     assert zero.get_parameters() == ([[[0.0, 0.0]] * 3, [[0.0] * 3]], [[0.0] * 3, [0.0]])
-    assert next(remaining) == 9                       # the 9 weight draws still happened
+    assert next(remaining) == 9  # the 9 weight draws still happened
 
 
 def test_set_parameters_rejects_wrong_shapes_and_keeps_old_values():
@@ -214,10 +228,22 @@ def test_divergence_gives_non_finite_losses_without_raising():
     assert not all(math.isfinite(v) for v in trainer.losses())
 
 
-def autograd_run(sizes, activation, output, loss_name, optimizer_name, batch, epochs, learning_rate, seed=4,
-                 regularization="none", reg_rate=0.0):
+def autograd_run(
+    sizes,
+    activation,
+    output,
+    loss_name,
+    optimizer_name,
+    batch,
+    epochs,
+    learning_rate,
+    seed=4,
+    regularization="none",
+    reg_rate=0.0,
+):
     """The same run written the obvious way: nn.Module, autograd, torch.optim, TF Playground's batching."""
     from playground.network import OPTIMIZERS
+
     inputs, labels, rnd = make_problem(sizes, 40, 20, seed)
     net = PlaygroundNet(sizes, activation, output)
     net.init_parameters(rnd.random)
@@ -229,14 +255,14 @@ def autograd_run(sizes, activation, output, loss_name, optimizer_name, batch, ep
 
     def loss_of(out, y):
         if loss_name == "crossEntropy":
-            z = 2 * torch.atanh(out)               # the logit behind 2σ(z) − 1
+            z = 2 * torch.atanh(out)  # the logit behind 2σ(z) − 1
             return torch.nn.functional.softplus(z) - z * (y + 1) / 2
         return 0.5 * (out - y) ** 2
 
     losses = []
     for _ in range(epochs):
         for start_row in range(0, 40, batch):
-            x, y = inputs[start_row:start_row + batch], labels[start_row:start_row + batch]
+            x, y = inputs[start_row : start_row + batch], labels[start_row : start_row + batch]
             model.zero_grad()
             loss_of(model(x).view(-1), y).sum().backward()
             with torch.no_grad():
@@ -263,8 +289,7 @@ def autograd_run(sizes, activation, output, loss_name, optimizer_name, batch, ep
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "rmsprop"])
 @pytest.mark.parametrize("loss,output", [("squared", "tanh"), ("crossEntropy", "logistic")])
 def test_optimizers_and_losses_match_plain_pytorch(optimizer, loss, output):
-    mine, theirs = autograd_run([2, 5, 3, 1], "tanh", output, loss, optimizer, batch=8, epochs=8,
-                                learning_rate=0.01)
+    mine, theirs = autograd_run([2, 5, 3, 1], "tanh", output, loss, optimizer, batch=8, epochs=8, learning_rate=0.01)
     assert mine == pytest.approx(theirs, abs=1e-9, rel=0)
 
 
@@ -275,11 +300,12 @@ def test_cross_entropy_needs_the_logistic_output():
 
 def test_accuracy_counts_points_on_the_right_side_of_zero():
     net = PlaygroundNet([1, 1], "tanh", "tanh")
-    net.set_parameters([[[1.0]]], [[0.0]])           # output has the sign of x
+    net.set_parameters([[[1.0]]], [[0.0]])  # output has the sign of x
     trainer = Trainer(net)
     x = torch.tensor([[1.0], [2.0], [-1.0], [-3.0]], dtype=torch.float64)
-    trainer.set_data(x[:3], torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64), x[3:],
-                     torch.tensor([-1.0], dtype=torch.float64), 3)
+    trainer.set_data(
+        x[:3], torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64), x[3:], torch.tensor([-1.0], dtype=torch.float64), 3
+    )
     evaluation = trainer.evaluate()
     assert evaluation.train_accuracy == pytest.approx(2 / 3) and evaluation.test_accuracy == 1.0
     regression = Trainer(PlaygroundNet([1, 1], "tanh", "linear"))
@@ -289,13 +315,21 @@ def test_accuracy_counts_points_on_the_right_side_of_zero():
 
 def test_run_epochs_is_the_engine_in_one_call():
     from playground.network import run_epochs
+
     inputs, labels, rnd = make_problem([2, 3, 1], 30, 10)
     weights = [[[rnd.random() - 0.5 for _ in range(2)] for _ in range(3)], [[rnd.random() - 0.5 for _ in range(3)]]]
     biases = [[0.1] * 3, [0.1]]
     reference = ReferenceNetwork(weights, biases, "relu", "tanh", "L2")
-    result = run_epochs({"activation": "relu", "regularization": "L2", "regularizationRate": 0.01, "batchSize": 7},
-                        weights, biases, inputs[:30].tolist(), labels[:30].tolist(), inputs[30:].tolist(),
-                        labels[30:].tolist(), epochs=4)
+    result = run_epochs(
+        {"activation": "relu", "regularization": "L2", "regularizationRate": 0.01, "batchSize": 7},
+        weights,
+        biases,
+        inputs[:30].tolist(),
+        labels[:30].tolist(),
+        inputs[30:].tolist(),
+        labels[30:].tolist(),
+        epochs=4,
+    )
     assert len(result["losses"]) == 4
     for train, test in result["losses"]:
         reference.epoch(inputs[:30].tolist(), labels[:30].tolist(), 7, 0.03, 0.01)

@@ -1,4 +1,5 @@
 """docs/protocol.md against the code: the events, their fields and the options table must agree."""
+
 import re
 from pathlib import Path
 
@@ -37,8 +38,7 @@ def test_documented_client_events_are_exactly_the_handled_ones():
 
 def test_options_table_is_generated_from_the_code():
     document = DOC.read_text()
-    assert protocol_doc.document_with_table(document) == document, \
-        "run `python -m playground.web.protocol_doc --write`"
+    assert protocol_doc.document_with_table(document) == document, "run `python -m playground.web.protocol_doc --write`"
 
 
 @pytest.fixture(scope="module")
@@ -48,10 +48,15 @@ def sio_client(app):
     client.disconnect()
 
 
-SAMPLE_PAYLOADS = {"update_config": {"learningRate": 0.1}, "set_weight": {"layer": 0, "node": 0, "source": 0,
-                   "value": 0.2}, "set_focus": {"node": 1}, "add_point": {"x": 1, "y": 2, "label": 1, "set": "train"},
-                   "erase_points": {"x": 1, "y": 2, "radius": 0.5}, "upload_data": {"csv": "1,2,1\n-1,-2,-1\n"},
-                   "reset": {"sameWeights": True}}
+SAMPLE_PAYLOADS = {
+    "update_config": {"learningRate": 0.1},
+    "set_weight": {"layer": 0, "node": 0, "source": 0, "value": 0.2},
+    "set_focus": {"node": 1},
+    "add_point": {"x": 1, "y": 2, "label": 1, "set": "train"},
+    "erase_points": {"x": 1, "y": 2, "radius": 0.5},
+    "upload_data": {"csv": "1,2,1\n-1,-2,-1\n"},
+    "reset": {"sameWeights": True},
+}
 
 
 @pytest.mark.parametrize("event", sorted(CLIENT_EVENTS))

@@ -1,4 +1,5 @@
 """Security basics: nothing a user sends reaches eval, pickle, a shell or a file path; no stack traces out."""
+
 import ast
 from pathlib import Path
 
@@ -25,6 +26,7 @@ def test_the_package_never_evaluates_unpickles_or_shells_out():
 def imports_of(source: str, package: str) -> list[str]:
     """The modules of `package` that `source` imports, however: `import p.x`, `from p.x import y`, and
     `__import__("p.x")` or `importlib.import_module("p.x")` with the name written out."""
+
     def of_package(name: str | None) -> bool:
         return name is not None and (name == package or name.startswith(package + "."))
 
@@ -42,27 +44,48 @@ def imports_of(source: str, package: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("snippet", [
-    "import eventlet", "import os, eventlet.tpool as pool", "from eventlet import tpool",
-    "from eventlet.green import threading", "def f():\n    import eventlet", "__import__('eventlet')",
-    "importlib.import_module('eventlet.hubs')", "from importlib import import_module\nimport_module('eventlet')",
-])
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "import eventlet",
+        "import os, eventlet.tpool as pool",
+        "from eventlet import tpool",
+        "from eventlet.green import threading",
+        "def f():\n    import eventlet",
+        "__import__('eventlet')",
+        "importlib.import_module('eventlet.hubs')",
+        "from importlib import import_module\nimport_module('eventlet')",
+    ],
+)
 def test_imports_of_finds_every_way_to_import_a_package(snippet):
     assert imports_of(snippet, "eventlet")
 
 
-@pytest.mark.parametrize("snippet", [
-    "import eventlets", "from .eventlet import x", "SocketIO(app, async_mode='eventlet')", "x = 'import eventlet'",
-    "__import__(name)", "from flask_socketio import SocketIO",
-])
+@pytest.mark.parametrize(
+    "snippet",
+    [
+        "import eventlets",
+        "from .eventlet import x",
+        "SocketIO(app, async_mode='eventlet')",
+        "x = 'import eventlet'",
+        "__import__(name)",
+        "from flask_socketio import SocketIO",
+    ],
+)
 def test_imports_of_ignores_what_is_not_an_import_of_the_package(snippet):
     assert not imports_of(snippet, "eventlet")
 
 
 def project_sources() -> list[Path]:
     """Every Python file of the project: the package, the tests, the benchmarks and the entry point."""
-    return sorted([*PACKAGE.rglob("*.py"), *(PROJECT / "tests").rglob("*.py"), *(PROJECT / "bench").rglob("*.py"),
-                   PROJECT / "app.py"])
+    return sorted(
+        [
+            *PACKAGE.rglob("*.py"),
+            *(PROJECT / "tests").rglob("*.py"),
+            *(PROJECT / "bench").rglob("*.py"),
+            PROJECT / "app.py",
+        ]
+    )
 
 
 def test_only_the_web_layer_knows_about_the_web():
@@ -73,8 +96,9 @@ def test_only_the_web_layer_knows_about_the_web():
 
 def test_eventlet_is_used_in_one_module_only():
     # app.py reaches eventlet only through concurrency.monkey_patch() and concurrency.serve().
-    users = [path.relative_to(PROJECT).as_posix() for path in project_sources()
-             if imports_of(path.read_text(), "eventlet")]
+    users = [
+        path.relative_to(PROJECT).as_posix() for path in project_sources() if imports_of(path.read_text(), "eventlet")
+    ]
     assert users == [EVENTLET_MODULE.relative_to(PROJECT).as_posix()]
 
 

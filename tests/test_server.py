@@ -1,4 +1,5 @@
 """The real server (`python app.py`, eventlet) driven by real python-socketio clients over loopback."""
+
 import itertools
 import threading
 import time
@@ -22,6 +23,7 @@ def in_order(client: socketio.Client) -> socketio.Client:
         if event == "message":
             kwargs["run_async"] = False
         return trigger(event, *args, **kwargs)
+
     client.eio._trigger_event = trigger_in_order
     return client
 
@@ -136,6 +138,7 @@ def test_disconnect_stops_training_and_frees_the_session(live_server):
 
 def test_page_and_security_headers(live_server):
     import requests
+
     response = requests.get(live_server.url + "/", timeout=5)
     assert response.ok and 'id="page-data"' in response.text
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
@@ -145,8 +148,9 @@ def test_page_and_security_headers(live_server):
 def test_cross_origin_socket_is_refused_by_default(live_server):
     client = socketio.Client(reconnection=False)
     with pytest.raises(socketio_errors.ConnectionError):
-        client.connect(live_server.url, transports=["websocket"], headers={"Origin": "http://evil.example"},
-                       wait_timeout=5)
+        client.connect(
+            live_server.url, transports=["websocket"], headers={"Origin": "http://evil.example"}, wait_timeout=5
+        )
 
 
 def test_unacknowledged_frame_is_resent_but_training_stays_paused(start_server):
@@ -157,7 +161,7 @@ def test_unacknowledged_frame_is_resent_but_training_stays_paused(start_server):
         wait_until(lambda: len(silent.frames) >= 4, message="the newest frame sent again after each ack timeout")
         seqs = [seq for seq, _ in silent.frames]
         assert len(set(seqs[1:])) == 1, "and nothing new was trained or rendered meanwhile"
-        silent.acknowledge = True                 # the tab wakes up: training resumes
+        silent.acknowledge = True  # the tab wakes up: training resumes
         wait_until(lambda: silent.frames[-1][0] > seqs[-1] + 3, message="training to resume")
     finally:
         silent.disconnect()

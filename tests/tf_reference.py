@@ -4,6 +4,7 @@ It follows the original's structure (nodes and links, per-sample forward and bac
 updates when (i+1) % batch == 0) in plain Python floats, with none of the engine's matrix tricks, so agreement
 between the two is evidence that the fast engine computes the original's numbers.
 """
+
 import math
 
 ACTIVATION = {
@@ -36,7 +37,7 @@ class ReferenceNetwork:
     def __init__(self, weights, biases, activation, output_activation, regularization="none"):
         """weights[layer][to][from], biases[layer][to], as in the engine's API."""
         self.regularization = regularization
-        self.layers = [[Node("linear", 0.0) for _ in range(len(weights[0][0]))]]   # inputs: their values as given
+        self.layers = [[Node("linear", 0.0) for _ in range(len(weights[0][0]))]]  # inputs: their values as given
         for index, (layer_w, layer_b) in enumerate(zip(weights, biases, strict=True)):
             act = output_activation if index == len(weights) - 1 else activation
             layer = []

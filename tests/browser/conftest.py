@@ -1,4 +1,5 @@
 """Browser fixtures: Debian's Chromium driven by Playwright for Python, against the real server (`live_server`)."""
+
 from __future__ import annotations
 
 import os
@@ -18,6 +19,7 @@ def browser():
             raise RuntimeError(f"{CHROMIUM} is missing: CI must run the browser tests (apt-get install chromium)")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium): browser tests skipped")
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         chromium = launch(playwright)
         yield chromium
@@ -37,8 +39,14 @@ def page(context):
     page = context.new_page()
     page.problems = []
     page.on("pageerror", lambda error: page.problems.append(str(error)))
-    page.on("console", lambda message: message.type == "error" and "favicon" not in message.location.get("url", "")
-            and page.problems.append(message.text))
+    page.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and "favicon" not in message.location.get("url", "")
+            and page.problems.append(message.text)
+        ),
+    )
     return page
 
 
@@ -60,8 +68,10 @@ class Playground:
 
     def ready(self) -> Playground:
         # Connected, the server accepted the link's config, and a frame of that config was drawn.
-        self.page.wait_for_function("() => { const s = window.__playgroundStats;"
-                                    " return s && s.configs > 0 && s.drawnFrame > s.configFrame; }", timeout=20000)
+        self.page.wait_for_function(
+            "() => { const s = window.__playgroundStats; return s && s.configs > 0 && s.drawnFrame > s.configFrame; }",
+            timeout=20000,
+        )
         return self
 
     def evaluate(self, script: str, argument=None):
@@ -88,8 +98,9 @@ class Playground:
 
     def wait_until(self, condition, timeout: float = 20.0, message: str = "the condition"):
         """tests.waiting.wait_until, letting the page run (and its events arrive) between polls."""
-        return wait_until(condition, timeout, message, pause=lambda seconds: self.page.wait_for_timeout(seconds * 1000),
-                          interval=0.1)
+        return wait_until(
+            condition, timeout, message, pause=lambda seconds: self.page.wait_for_timeout(seconds * 1000), interval=0.1
+        )
 
     def wait_for_new_map(self, previous: str, timeout: float = 20.0) -> str:
         def new_map() -> str:
@@ -116,6 +127,7 @@ def new_playground(browser, live_server):
     def make(**context_options) -> Playground:
         contexts.append(browser.new_context(**context_options))
         return Playground(contexts[-1].new_page(), live_server.url)
+
     yield make
     for context in contexts:
         context.close()

@@ -1,5 +1,6 @@
 """The playground page in a real browser, against the real server: training, the map, the network diagram, links,
 errors, keyboard and the phone layout. One server for the module; a fresh browser context (session) per test."""
+
 from __future__ import annotations
 
 import pytest
@@ -40,8 +41,9 @@ def test_play_advances_the_epoch_and_repaints_the_map(playground):
     playground.wait_for_new_map(before)
     assert playground.page.locator("#play-pause-button").get_attribute("aria-pressed") == "true"
     playground.page.click("#play-pause-button")
-    playground.wait_until(lambda: playground.page.locator("#play-pause-button.playing").count() == 0,
-                          message="training to stop")
+    playground.wait_until(
+        lambda: playground.page.locator("#play-pause-button.playing").count() == 0, message="training to stop"
+    )
 
 
 def test_training_loss_falls_on_the_circle(playground):
@@ -49,8 +51,11 @@ def test_training_loss_falls_on_the_circle(playground):
     first = playground.train_loss()
     assert first > 0.1
     playground.page.click("#play-pause-button")
-    playground.wait_until(lambda: playground.train_loss() < first / 2, timeout=40,
-                          message=f"the training loss to fall below half of {first}")
+    playground.wait_until(
+        lambda: playground.train_loss() < first / 2,
+        timeout=40,
+        message=f"the training loss to fall below half of {first}",
+    )
     chart_points = playground.evaluate("() => document.querySelector('#linechart').width")
     assert chart_points > 0
 
@@ -91,8 +96,12 @@ def test_feature_toggles_and_layer_buttons_change_the_network(playground):
     playground.open(CIRCLE)
     page = playground.page
     active_inputs = ".node.input:not(.inactive)"
-    assert (playground.count(active_inputs), playground.count(".node.input"), playground.count(".node.hidden-node"),
-            playground.count(".link")) == (2, 7, 6, 2 * 4 + 4 * 2 + 2)
+    assert (
+        playground.count(active_inputs),
+        playground.count(".node.input"),
+        playground.count(".node.hidden-node"),
+        playground.count(".link"),
+    ) == (2, 7, 6, 2 * 4 + 4 * 2 + 2)
     page.click(".node.input.ui-xSquared")
     playground.wait_until(lambda: playground.count(active_inputs) == 3, message="X1² to turn on")
     playground.wait_until(lambda: playground.count(".link") == 3 * 4 + 4 * 2 + 2, message="links from X1²")
@@ -111,24 +120,34 @@ def test_feature_toggles_and_layer_buttons_change_the_network(playground):
     page.click("#remove-layers")
     playground.wait_until(lambda: playground.hash()["networkShape"] == "", message="zero hidden layers")
     # The hash follows the server's reply; the diagram follows the frame that comes after it.
-    playground.wait_until(lambda: playground.count(".node.hidden-node") == 0 and playground.count(".link") == 3,
-                          message="inputs wired straight to the output")
+    playground.wait_until(
+        lambda: playground.count(".node.hidden-node") == 0 and playground.count(".link") == 3,
+        message="inputs wired straight to the output",
+    )
 
 
 def test_a_url_hash_restores_a_config(playground):
     playground.open("#activation=relu&batchSize=3&networkShape=3&seed=0.12345&x=true&y=false&xSquared=true")
     page = playground.page
-    accepted = playground.hash()          # written from the server's accepted config
-    assert (accepted["activation"], accepted["batchSize"], accepted["networkShape"], accepted["seed"],
-            accepted["x"], accepted["y"], accepted["xSquared"]) == ("relu", "3", "3", "0.12345", "true", "false",
-                                                                    "true")
+    accepted = playground.hash()  # written from the server's accepted config
+    assert (
+        accepted["activation"],
+        accepted["batchSize"],
+        accepted["networkShape"],
+        accepted["seed"],
+        accepted["x"],
+        accepted["y"],
+        accepted["xSquared"],
+    ) == ("relu", "3", "3", "0.12345", "true", "false", "true")
     assert page.locator("[data-option=activation] select").input_value() == "relu"
     assert page.locator("[data-option=batchSize] input").input_value() == "3"
     assert page.locator("[data-option=batchSize] .value").text_content() == "3"
     assert playground.count(".node.hidden-node") == 3
     active = page.locator(".node.input:not(.inactive)")
     assert [active.nth(i).get_attribute("class") for i in range(active.count())] == [
-        "node input ui-x", "node input ui-xSquared"]
+        "node input ui-x",
+        "node input ui-xSquared",
+    ]
     # The same link gives the same data and initial weights: the same picture.
     first = playground.map_pixels()
     assert playground.reload().map_pixels() == first
@@ -172,8 +191,10 @@ def test_keyboard_shortcuts(playground):
     page.keyboard.press("Space")
     playground.wait_until(lambda: playground.epoch() > 20, message="Space to start training")
     page.keyboard.press("Space")
-    playground.wait_until(lambda: page.locator("#play-pause-button").get_attribute("aria-pressed") == "false",
-                          message="Space to stop training")
+    playground.wait_until(
+        lambda: page.locator("#play-pause-button").get_attribute("aria-pressed") == "false",
+        message="Space to stop training",
+    )
     stopped_at = playground.epoch()
     # Stopped means stopped: the next step's frame is exactly one epoch further.
     page.keyboard.press(".")
@@ -186,11 +207,15 @@ def test_keyboard_shortcuts(playground):
     page.click("#add-layers")
     playground.wait_until(lambda: playground.count(".node.hidden-node") == 8, message="a third layer")
     page.keyboard.press("Space")
-    playground.wait_until(lambda: page.locator("#play-pause-button").get_attribute("aria-pressed") == "true",
-                          message="Space on a focused button to start training")
+    playground.wait_until(
+        lambda: page.locator("#play-pause-button").get_attribute("aria-pressed") == "true",
+        message="Space on a focused button to start training",
+    )
     page.keyboard.press("Space")
-    playground.wait_until(lambda: page.locator("#play-pause-button").get_attribute("aria-pressed") == "false",
-                          message="Space to stop training again")
+    playground.wait_until(
+        lambda: page.locator("#play-pause-button").get_attribute("aria-pressed") == "false",
+        message="Space to stop training again",
+    )
     assert playground.hash()["networkShape"] == "4,2,2"
     # Keys typed into a form control stay there: the shortcut handler (which prevents the default of every key it
     # acts on) leaves this one alone. A listener added after it sees what it did.
@@ -234,20 +259,22 @@ def test_weights_and_biases_can_be_edited_from_the_keyboard(playground):
     editor.fill("-1.25")
     page.keyboard.press("Enter")
 
-    def reopened_value() -> str:                     # the editor opens with the newest frame's value
+    def reopened_value() -> str:  # the editor opens with the newest frame's value
         link.focus()
-        page.keyboard.press(" ")                     # Space opens the editor too, and does not start training
+        page.keyboard.press(" ")  # Space opens the editor too, and does not start training
         editor.wait_for()
         value = editor.input_value()
         page.keyboard.press("Escape")
         return value
+
     playground.wait_until(lambda: reopened_value() == "-1.25", message="the weight set from the keyboard")
     assert page.locator("#play-pause-button").get_attribute("aria-pressed") == "false"
     bias = page.locator(".bias-hit").first
     bias.focus()
     page.keyboard.press("Enter")
-    playground.wait_until(lambda: page.locator(".hovercard").text_content().startswith("Bias"),
-                          message="the bias editor")
+    playground.wait_until(
+        lambda: page.locator(".hovercard").text_content().startswith("Bias"), message="the bias editor"
+    )
 
 
 def test_view_options_repaint_without_a_reset(playground):
@@ -290,17 +317,20 @@ def test_a_lost_connection_reconnects_and_restores_the_session(new_playground, r
     assert playground.count(".error-message") == 0
 
 
-TF_DEFAULT_LINK = ("#activation=tanh&batchSize=10&dataset=circle&regDataset=reg-plane&learningRate=0.03"
-                   "&regularizationRate=0&noise=0&networkShape=4,2&seed=0.59704&showTestData=false&discretize=false"
-                   "&percTrainData=50&x=true&y=true&xTimesY=false&xSquared=false&ySquared=false&cosX=false"
-                   "&sinX=false&cosY=false&sinY=false&collectStats=false&problem=classification&initZero=false"
-                   "&hideText=false")
+TF_DEFAULT_LINK = (
+    "#activation=tanh&batchSize=10&dataset=circle&regDataset=reg-plane&learningRate=0.03"
+    "&regularizationRate=0&noise=0&networkShape=4,2&seed=0.59704&showTestData=false&discretize=false"
+    "&percTrainData=50&x=true&y=true&xTimesY=false&xSquared=false&ySquared=false&cosX=false"
+    "&sinX=false&cosY=false&sinY=false&collectStats=false&problem=classification&initZero=false"
+    "&hideText=false"
+)
 
 
 def test_page_modules_read_and_write_tf_links_and_bytes(playground):
     """The pure modules, run in the page: TF's link format, the epoch format, and the byte -> colour tables."""
     playground.open()
-    result = playground.evaluate("""async (link) => {
+    result = playground.evaluate(
+        """async (link) => {
       const state = await import("/static/js/state.js");
       const format = await import("/static/js/format.js");
       const colors = await import("/static/js/colors.js");
@@ -319,21 +349,23 @@ def test_page_modules_read_and_write_tf_links_and_bytes(playground):
         discrete: [0, 123, 124, 247].map((q) => rgba(discrete, q)),
         nan: rgba(plain, 255),
       };
-    }""", TF_DEFAULT_LINK)
+    }""",
+        TF_DEFAULT_LINK,
+    )
     assert result["changes"]["networkShape"] == [4, 2] and result["changes"]["learningRate"] == 0.03
     assert result["changes"]["x"] is True and result["changes"]["sinX"] is False
     assert result["extras"] == {"cosX": "false", "cosY": "false", "collectStats": "false"}
     # TF's key order, TF's inert keys kept, our own options left out at their defaults.
     assert result["rewritten"] == TF_DEFAULT_LINK.replace("&batchSize", "&regularization=none&batchSize")
     odd = result["odd"]
-    assert odd["changes"]["y"] is True and odd["changes"]["networkShape"] == []   # anything but "false" is true
-    assert "x" not in odd["changes"] and odd["changes"]["batchSize"] == "abc"     # the server quotes it back
+    assert odd["changes"]["y"] is True and odd["changes"]["networkShape"] == []  # anything but "false" is true
+    assert "x" not in odd["changes"] and odd["changes"]["batchSize"] == "abc"  # the server quotes it back
     assert "foo" not in odd["changes"] and odd["extras"] == {"noise_hide": "true"}
     assert result["epochs"] == ["000,000", "000,007", "001,234", "999,999", "1,234,567"]
     assert result["losses"] == ["0.123", "NaN"]
     orange, grey, blue = [245, 147, 34, 160], [232, 234, 235, 160], [8, 119, 189, 160]
     shades = result["shades"]
-    assert shades[0] == shades[1] == orange and shades[2] != orange          # q >> 3 is the shade
-    assert shades[3] == shades[4] == grey and shades[5] == blue               # 123 and 124 both in shade 15
-    assert result["discrete"] == [orange, orange, blue, blue]                  # q >= 124 means v >= 0
+    assert shades[0] == shades[1] == orange and shades[2] != orange  # q >> 3 is the shade
+    assert shades[3] == shades[4] == grey and shades[5] == blue  # 123 and 124 both in shade 15
+    assert result["discrete"] == [orange, orange, blue, blue]  # q >= 124 means v >= 0
     assert result["nan"][3] == 255 and result["nan"][:3] not in (orange[:3], grey[:3], blue[:3])
