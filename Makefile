@@ -1,16 +1,19 @@
 # The two commands of the README:  make run  (set up, then serve on http://localhost:5000)
 #                                  make test (set up, then run every test, browser tests included)
+# and                              make lint (ruff and pyright over the whole tree; fails on any finding)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup run test chromium bench clean
+.PHONY: setup run test lint chromium bench clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: requirements/app.txt requirements/dev.txt
+# The checkout itself in editable mode (pyproject.toml), so bench/ and tests import playground without sys.path edits.
+$(VENV)/.installed: requirements/app.txt requirements/dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements/dev.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -33,6 +36,14 @@ chromium:
 
 test: setup chromium
 	$(PY) -m pytest
+
+# All three run even when one fails, so one pass shows every finding; any finding fails the target.
+lint: setup
+	@status=0; \
+	$(VENV)/bin/ruff check . || status=1; \
+	$(VENV)/bin/ruff format --check . || status=1; \
+	$(VENV)/bin/pyright || status=1; \
+	exit $$status
 
 bench: setup
 	$(PY) bench/engine.py
