@@ -1,5 +1,6 @@
 """`python app.py` on a free loopback port, as production runs it: used by the integration and browser tests and by
 the benchmarks in bench/ (one launcher, so they all measure the same thing)."""
+
 from __future__ import annotations
 
 import json
@@ -7,9 +8,10 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
+
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 LOGS = ROOT / "test-results"
@@ -27,28 +29,40 @@ class LiveServer:
     def __init__(self, **settings):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.environment = dict(os.environ, HOST="127.0.0.1", PORT=str(self.port),
-                                **{key.upper(): str(value) for key, value in settings.items()})
+        self.environment = dict(
+            os.environ,
+            HOST="127.0.0.1",
+            PORT=str(self.port),
+            **{key.upper(): str(value) for key, value in settings.items()},
+        )
         LOGS.mkdir(exist_ok=True)
         self.log_path = LOGS / f"server-{self.port}.log"
-        self.process = None
         self.start()
 
-    def start(self) -> None:
+    def _launch(self) -> subprocess.Popen:
         with open(self.log_path, "a") as log:
-            self.process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=self.environment, stdout=log,
-                                            stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if self.get("/healthz", timeout=1)["ok"]:
-                    return
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the server did not start; see {self.log_path}")
-            time.sleep(0.1)
+            return subprocess.Popen(
+                [sys.executable, "app.py"], cwd=ROOT, env=self.environment, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    def start(self) -> None:
+        self.process = self._launch()
+        self._wait_healthy()
+
+    def _wait_healthy(self) -> None:
+        try:
+            wait_until(self._healthy, timeout=60, message=f"the server to answer /healthz (log: {self.log_path})")
+        except (AssertionError, RuntimeError) as failure:
+            self.stop()
+            raise RuntimeError(f"the server did not start; see {self.log_path}") from failure
+
+    def _healthy(self) -> bool:
+        if self.process.poll() is not None:
+            raise RuntimeError("the server process exited")
+        try:
+            return self.get("/healthz", timeout=1)["ok"]
+        except OSError:
+            return False
 
     def get(self, path: str, timeout: float = 5.0) -> dict:
         with urllib.request.urlopen(self.url + path, timeout=timeout) as response:
@@ -67,14 +81,10 @@ class LiveServer:
         return self.get("/metrics?clear=1" if clear else "/metrics")
 
     def wait_connections(self, count: int, timeout: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout
-        while self.counts()["connections"] != count:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not reach {count} connections")
-            time.sleep(0.05)
+        wait_until(lambda: self.counts()["connections"] == count, timeout, f"the server to have {count} connections")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(10)

@@ -3,27 +3,41 @@ frames, floods, half-open connections, oversize and fragmented messages. The att
 another loopback address, so that the per-address limits it runs into leave the normal clients on 127.0.0.1 alone.
 Each test waits for a condition with a deadline; the figures (frames/s, memory, /healthz latency) are bench/abuse.py's.
 """
+
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 import websocket
 
-from tests.test_server import connect, wait_until
+from tests.test_server import call, connect
+from tests.waiting import wait_until
 
 ATTACKER = "127.0.0.2"
 TRACEBACK_MARKERS = (b"Traceback", b'File "', b"line ", b"Error:")
-MALFORMED_FRAMES = ["hello", "", "x", "\x00\xff", "b!!!notbase64", "bAAA", "4" + "[" * 100_000,
-                    "45100000-[\"upload_data\",{\"_placeholder\":true,\"num\":0}]"]
-SETTINGS = {"max_connections_per_address": 6, "max_pending_requests_per_address": 3, "request_head_seconds": 1,
-            "keepalive_seconds": 1}
+MALFORMED_FRAMES = [
+    "hello",
+    "",
+    "x",
+    "\x00\xff",
+    "b!!!notbase64",
+    "bAAA",
+    "4" + "[" * 100_000,
+    '45100000-["upload_data",{"_placeholder":true,"num":0}]',
+]
+SETTINGS = {
+    "max_connections_per_address": 6,
+    "max_pending_requests_per_address": 3,
+    "request_head_seconds": 1,
+    "keepalive_seconds": 1,
+}
 
 
 @pytest.fixture(scope="module")
 def server():
     from tests.live_server import LiveServer
+
     live = LiveServer(**SETTINGS)
     yield live
     live.stop()
@@ -35,8 +49,9 @@ def tcp(server, source: str = ATTACKER) -> socket.socket:
 
 def session(server, source: str = ATTACKER) -> websocket.WebSocket:
     """A raw Engine.IO WebSocket with a Socket.IO session on it (the server sends its first frame)."""
-    ws = websocket.create_connection(f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket",
-                                     socket=tcp(server, source), timeout=5)
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{server.port}/socket.io/?EIO=4&transport=websocket", socket=tcp(server, source), timeout=5
+    )
     assert str(ws.recv()).startswith("0{")
     ws.send("40")
     while not str(ws.recv()).startswith("40"):
@@ -46,19 +61,22 @@ def session(server, source: str = ATTACKER) -> websocket.WebSocket:
 
 def until_closed(ws: websocket.WebSocket, timeout: float = 5.0) -> list:
     """Everything the server sends until it closes the WebSocket; fails if it is still open after `timeout`."""
-    received, deadline = [], time.monotonic() + timeout
+    received = []
     ws.settimeout(0.5)
-    while time.monotonic() < deadline:
+
+    def closed() -> bool:
         try:
             opcode, data = ws.recv_data(control_frame=True)
         except websocket.WebSocketTimeoutException:
-            continue
+            return False
         except (websocket.WebSocketConnectionClosedException, OSError):
-            return received
+            return True
         received.append(data)
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
-            return received
-    raise AssertionError(f"the server kept the WebSocket open for {timeout} s")
+        return opcode == websocket.ABNF.OPCODE_CLOSE
+
+    # No pause between polls: each one already blocks in recv, and a flooder's replies are drained one by one.
+    wait_until(closed, timeout, "the server to close the WebSocket", interval=0)
+    return received
 
 
 def carries_no_traceback(data: bytes | str) -> bool:
@@ -79,14 +97,18 @@ def http_exchange(server, request: bytes, source: str = ATTACKER) -> bytes:
     return response
 
 
-@pytest.mark.parametrize("headers", [
-    b"Upgrade: websocket\r\nConnection: Upgrade\r\n",                                       # no key, no version
-    b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n",          # no key
-    b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 99\r\nSec-WebSocket-Key: x\r\n",
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        b"Upgrade: websocket\r\nConnection: Upgrade\r\n",  # no key, no version
+        b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n",  # no key
+        b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 99\r\nSec-WebSocket-Key: x\r\n",
+    ],
+)
 def test_a_broken_websocket_handshake_gets_no_traceback(server, headers):
-    response = http_exchange(server, b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\n" + headers +
-                             b"\r\n")
+    response = http_exchange(
+        server, b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: a\r\n" + headers + b"\r\n"
+    )
     assert response.startswith(b"HTTP/1.1 4") and carries_no_traceback(response), response[:300]
 
 
@@ -94,11 +116,11 @@ def test_a_broken_websocket_handshake_gets_no_traceback(server, headers):
 def test_a_malformed_frame_ends_the_session_at_once_without_a_traceback(server, frame):
     before = server.counts()["connections"]
     ws = session(server)
-    assert wait_until(lambda: server.counts()["connections"] == before + 1)
+    wait_until(lambda: server.counts()["connections"] == before + 1, message="the new session")
     ws.send(frame)
-    received = until_closed(ws)             # the ping timeout is 45 s: a zombie session would fail here
+    received = until_closed(ws)  # the ping timeout is 45 s: a zombie session would fail here
     assert all(carries_no_traceback(data) for data in received)
-    assert wait_until(lambda: server.counts()["connections"] == before), "the session's slot was not freed"
+    wait_until(lambda: server.counts()["connections"] == before, message="the session's slot to be freed")
 
 
 def test_a_flooding_client_is_disconnected_and_the_others_go_on(server):
@@ -110,14 +132,16 @@ def test_a_flooding_client_is_disconnected_and_the_others_go_on(server):
             try:
                 flooder.send(event)
             except (websocket.WebSocketConnectionClosedException, OSError):
-                break                       # disconnected
+                break  # disconnected
         until_closed(flooder)
         # Disconnected once: the server stopped reading what the flooder had buffered instead of handling each.
-        assert wait_until(lambda: server.log_path.read_text().count("disconnected: flooding") == 1)
+        wait_until(
+            lambda: server.log_path.read_text().count("disconnected: flooding") == 1,
+            message="one 'disconnected: flooding' in the log",
+        )
         seen = len(normal.frames)
-        reply = normal.call("step", timeout=10)
-        assert reply is not None and reply["ok"]
-        assert wait_until(lambda: len(normal.frames) > seen), "the normal client got no frame after the flood"
+        assert call(normal, "step")["ok"]
+        wait_until(lambda: len(normal.frames) > seen, message="a frame for the normal client after the flood")
         assert server.health() == {"ok": True}
     finally:
         normal.disconnect()
@@ -126,15 +150,18 @@ def test_a_flooding_client_is_disconnected_and_the_others_go_on(server):
 def test_over_the_servers_event_budget_an_event_is_refused_busy_at_once(start_server):
     busy_server = start_server(max_queued_events=1)
     ws = session(busy_server)
-    for index in range(30):              # back to back: they arrive while the first is still in the budget
+    for index in range(30):  # back to back: they arrive while the first is still in the budget
         ws.send(f'42{index}["update_config",{{"learningRate":0.03}}]')
-    replies, deadline = {}, time.monotonic() + 10
-    while len(replies) < 30 and time.monotonic() < deadline:
+    replies = {}
+
+    def all_replied() -> bool:
         message = ws.recv()
         if isinstance(message, str) and message.startswith("43"):
             index, _, body = message[2:].partition("[")
             replies[int(index)] = body
-    assert len(replies) == 30
+        return len(replies) == 30
+
+    wait_until(all_replied, 10, "a reply to each of the 30 events", interval=0)
     busy = [body for body in replies.values() if '"field":"busy"' in body]
     assert busy and all('"ok":false' in body and "busy is refused" in body for body in busy)
     assert any('"ok":true' in body for body in replies.values())
@@ -144,22 +171,22 @@ def test_over_the_servers_event_budget_an_event_is_refused_busy_at_once(start_se
 def test_fragments_that_never_end_are_bounded(server):
     before = server.counts()["connections"]
     ws = session(server)
-    part = "x" * 400_000                     # each fragment under MAX_HTTP_BUFFER_SIZE, together over it
+    part = "x" * 400_000  # each fragment under MAX_HTTP_BUFFER_SIZE, together over it
     ws.send_frame(websocket.ABNF.create_frame(part, websocket.ABNF.OPCODE_TEXT, fin=0))
     ws.send_frame(websocket.ABNF.create_frame(part, websocket.ABNF.OPCODE_CONT, fin=0))
     received = until_closed(ws)
     assert received and received[-1][:2] == (1009).to_bytes(2, "big"), received[-1:]
-    assert wait_until(lambda: server.counts()["connections"] == before)
+    wait_until(lambda: server.counts()["connections"] == before, message="the session's slot to be freed")
 
 
 def test_half_open_requests_time_out_and_cannot_shut_others_out(server):
-    idle = [tcp(server) for _ in range(40)]          # far more than its 3 unfinished requests
+    idle = [tcp(server) for _ in range(40)]  # far more than its 3 unfinished requests
     try:
-        assert server.health() == {"ok": True}       # another address: served at once
+        assert server.health() == {"ok": True}  # another address: served at once
         assert b"<!doctype html>" in http_exchange(server, b"GET / HTTP/1.0\r\n\r\n", source="127.0.0.1").lower()
         refused = [connection for connection in idle[3:] if connection.recv(1) == b""]
-        assert len(refused) == 37                    # closed by the server at once
-        for connection in idle[:3]:                  # and the rest after REQUEST_HEAD_SECONDS
+        assert len(refused) == 37  # closed by the server at once
+        for connection in idle[:3]:  # and the rest after REQUEST_HEAD_SECONDS
             connection.settimeout(10)
             assert connection.recv(1) == b""
         assert http_exchange(server, b"GET /healthz HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.1 200")
@@ -174,12 +201,12 @@ def test_one_address_cannot_hold_every_connection(server):
     try:
         with pytest.raises((websocket.WebSocketException, OSError)):
             session(server)
-        normal = connect(server)                      # another address still gets in
+        normal = connect(server)  # another address still gets in
         normal.disconnect()
     finally:
         for ws in sessions:
             ws.close()
-    assert wait_until(lambda: server.counts()["connections"] == before)
+    wait_until(lambda: server.counts()["connections"] == before, message="the sessions' slots to be freed")
 
 
 def test_the_event_budget_bounds_each_client_and_all_of_them():

@@ -1,6 +1,7 @@
 """What reaches the wire (playground/web/packets.py, the server's JSON module and packet class): no payload carries NaN
 or Infinity, whichever builder made it, on diverged and overflowing networks; a number beyond a float is an error
 that names its field, like any bad value; and the WebSocket helpers of concurrency.py do what eventlet's did."""
+
 from __future__ import annotations
 
 import json
@@ -13,18 +14,23 @@ from socketio import packet
 from playground.session import TrainingSession
 from playground.web import concurrency, messages, packets
 from playground.web.events import HANDLERS
-from playground.web.factory import create_app
-from playground.web.settings import Settings
 from tests.test_protocol_doc import SAMPLE_PAYLOADS
 
 # Diverges within a few epochs (tests/test_session.py); the large shape makes the weights overflow on the way.
-DIVERGING = {"learningRate": 10, "activation": "relu", "regularization": "L2", "regularizationRate": 10,
-             "problem": "regression", "batchSize": 1, "networkShape": [8, 8, 8, 8, 8, 8]}
+DIVERGING = {
+    "learningRate": 10,
+    "activation": "relu",
+    "regularization": "L2",
+    "regularizationRate": 10,
+    "problem": "regression",
+    "batchSize": 1,
+    "networkShape": [8, 8, 8, 8, 8, 8],
+}
 
 
 @pytest.fixture(scope="module")
-def app():
-    return create_app(Settings.from_env(environ={}, events_per_second=1e9, events_burst=1e9))
+def app_settings():
+    return {"events_per_second": 1e9, "events_burst": 1e9}
 
 
 def refuse_constant(name: str):
@@ -38,7 +44,7 @@ def wire_text(app, data: list) -> str:
 
 
 def assert_strict_json(text: str) -> None:
-    json.loads(text[text.index("["):], parse_constant=refuse_constant)
+    json.loads(text[text.index("[") :], parse_constant=refuse_constant)
 
 
 def non_finite(value) -> list:
@@ -62,11 +68,17 @@ def test_every_payload_builder_sends_strict_json_for_a_diverged_network(app):
     session = diverged_session()
     focus = sum(session.net.layer_sizes) - 2
     frame = messages.frame(session, focus)
-    payloads = {"frame": frame, "step_result": messages.step_result(frame, math.inf), "state": messages.state(session),
-                "dataset": messages.dataset(session), "config": messages.config(session),
-                "error": messages.error("set_weight", {"value": f"got {math.nan}"}),
-                "export": session.export_json(), "frames": messages.frames([session], [None]),
-                "overflow": {"weights": [[1e308 * 10, -1e308 * 10, math.nan]]}}
+    payloads = {
+        "frame": frame,
+        "step_result": messages.step_result(frame, math.inf),
+        "state": messages.state(session),
+        "dataset": messages.dataset(session),
+        "config": messages.config(session),
+        "error": messages.error("set_weight", {"value": f"got {math.nan}"}),
+        "export": session.export_json(),
+        "frames": messages.frames([session], [None]),
+        "overflow": {"weights": [[1e308 * 10, -1e308 * 10, math.nan]]},
+    }
     for name, payload in payloads.items():
         text = wire_text(app, [name, payload])
         assert "NaN" not in text and "Infinity" not in text, name
@@ -90,12 +102,15 @@ def test_every_reply_and_message_after_divergence_is_finite(app, event):
         client.disconnect()
 
 
-@pytest.mark.parametrize("event, payload, field", [
-    ("set_weight", {"layer": 1, "node": 0, "source": 0, "value": 10 ** 400}, "value"),
-    ("erase_points", {"x": -10 ** 400, "y": 0, "radius": 1}, "radius"),    # the session names radius
-    ("update_config", {"learningRate": 10 ** 400}, "learningRate"),
-    ("step", 10 ** 400, "payload"),
-])
+@pytest.mark.parametrize(
+    "event, payload, field",
+    [
+        ("set_weight", {"layer": 1, "node": 0, "source": 0, "value": 10**400}, "value"),
+        ("erase_points", {"x": -(10**400), "y": 0, "radius": 1}, "radius"),  # the session names radius
+        ("update_config", {"learningRate": 10**400}, "learningRate"),
+        ("step", 10**400, "payload"),
+    ],
+)
 def test_a_number_beyond_a_float_gets_an_error_that_names_its_field(app, event, payload, field):
     client = app.extensions["socketio"].test_client(app)
     try:
@@ -106,10 +121,10 @@ def test_a_number_beyond_a_float_gets_an_error_that_names_its_field(app, event, 
 
 
 def test_a_big_message_is_parsed_like_a_small_one():
-    document = {"csv": "1,2,1\n" * 20_000, "big": 10 ** 150, "deep": [[[1.5]]]}
+    document = {"csv": "1,2,1\n" * 20_000, "big": 10**150, "deep": [[[1.5]]]}
     text = json.dumps(document)
     assert len(text) > packets.NATIVE_PARSE_CHARACTERS
-    assert packets.loads(text) == {**document, "big": float(10 ** 150)}
+    assert packets.loads(text) == {**document, "big": float(10**150)}
     with pytest.raises(ValueError):
         packets.loads("[" * 100_000)
 

@@ -1,5 +1,6 @@
 """The load benchmark's own parts: the spread of class configs (bench/load.py) and the Node.js client swarm
 (bench/swarm.mjs) against the real server. No figure is asserted here, only that what arrives is counted."""
+
 from __future__ import annotations
 
 import json
@@ -15,11 +16,23 @@ from tests.live_server import ROOT, free_port
 NODE = shutil.which("node")
 
 
+def node() -> str:
+    """The Node.js that runs the swarm."""
+    assert NODE, "Node.js is needed (make setup installs the npm packages it uses)"
+    return NODE
+
+
 def run_swarm(url: str, configs: list[dict], *options: str) -> list[dict]:
     """The swarm's JSON lines, after it exited by itself with status 0."""
-    assert NODE, "Node.js is needed (make setup installs the npm packages it uses)"
-    done = subprocess.run([NODE, str(SWARM), "--url", url, "--configs", "-", *options], cwd=ROOT,
-                          input=json.dumps(configs), capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [node(), str(SWARM), "--url", url, "--configs", "-", *options],
+        cwd=ROOT,
+        input=json.dumps(configs),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return [json.loads(line) for line in done.stdout.splitlines()]
 
@@ -27,9 +40,9 @@ def run_swarm(url: str, configs: list[dict], *options: str) -> list[dict]:
 def test_mixed_configs_are_valid_different_and_spread_over_the_options():
     configs = [mixed_config(index) for index in range(30)]
     for config in configs:
-        validate_changes(config)                  # raises ConfigError on any bad option
+        validate_changes(config)  # raises ConfigError on any bad option
         assert any(config[name] for name in FEATURES)
-    assert configs == [mixed_config(index) for index in range(30)]            # the same for the same index
+    assert configs == [mixed_config(index) for index in range(30)]  # the same for the same index
     assert len({json.dumps(config, sort_keys=True) for config in configs}) == 30
     assert len({tuple(config[name] for name in FEATURES) for config in configs}) == 30
     assert {len(config["networkShape"]) for config in configs} == set(range(MAX_HIDDEN_LAYERS + 1))
@@ -69,16 +82,31 @@ def test_swarm_counts_frames_epochs_bytes_and_refusals(start_server):
 
 
 def test_swarm_ends_by_itself_when_nothing_answers():
-    url = f"http://127.0.0.1:{free_port()}"           # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     result = run_swarm(url, [{"seed": "nobody"}], "--warmup", "0", "--seconds", "0.1", "--connect-timeout", "5")[-1]
-    client, = result["clients"]
+    (client,) = result["clients"]
     assert not client["connected"] and client["frames"] == 0
     assert [refusal["event"] for refusal in client["refusals"]] == ["connect"]
 
 
-@pytest.mark.parametrize("arguments", [["--seconds=-1"], ["--warmup", "601"], ["--colour", "red"], ["--configs", "{}"],
-                                       ["--configs", "[1]"], ["--clients", "2", "--configs", '[{"seed": "a"}]']])
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--seconds=-1"],
+        ["--warmup", "601"],
+        ["--colour", "red"],
+        ["--configs", "{}"],
+        ["--configs", "[1]"],
+        ["--clients", "2", "--configs", '[{"seed": "a"}]'],
+    ],
+)
 def test_swarm_refuses_bad_arguments_with_a_reason(arguments):
-    done = subprocess.run([NODE, str(SWARM), "--url", "http://127.0.0.1:1", *arguments], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [node(), str(SWARM), "--url", "http://127.0.0.1:1", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2 and done.stderr.startswith("swarm: ") and not done.stdout

@@ -3,6 +3,7 @@ import math
 import random
 import shutil
 import subprocess
+from typing import Any
 
 import numpy as np
 import pytest
@@ -31,7 +32,7 @@ from playground.rng import SeedRandom, new_seed
 
 ALL_DATASETS = CLASSIFICATION_DATASETS + REGRESSION_DATASETS
 # TF Playground's own datasets, checked point for point against JavaScript, and ours beyond them.
-TF_DATASETS = ("circle", "xor", "gauss", "spiral") + REGRESSION_DATASETS
+TF_DATASETS = ("circle", "xor", "gauss", "spiral", *REGRESSION_DATASETS)
 NEW_DATASETS = ("moons", "checkerboard", "rings")
 
 
@@ -50,7 +51,7 @@ def columns(points):
 
 def test_registry():
     assert set(GENERATORS) == set(ALL_DATASETS)
-    assert CLASSIFICATION_DATASETS == ("circle", "xor", "gauss", "spiral") + NEW_DATASETS
+    assert ("circle", "xor", "gauss", "spiral", *NEW_DATASETS) == CLASSIFICATION_DATASETS
     assert REGRESSION_DATASETS == ("reg-plane", "reg-gauss")
     assert NUM_SAMPLES == {"classification": 500, "regression": 1200}
 
@@ -268,7 +269,7 @@ def test_moons_and_rings_classes_are_balanced_in_order(count):
     assert label.tolist() == [1.0] * half + [-1.0] * (count - half)
     _, _, label = columns(classify_rings(SeedRandom("b"), count, 0.5))
     sizes = [count // 4 + (i < count % 4) for i in range(4)]
-    expected = [value for size, value in zip(sizes, [1.0, -1.0, 1.0, -1.0]) for _ in range(size)]
+    expected = [value for size, value in zip(sizes, [1.0, -1.0, 1.0, -1.0], strict=True) for _ in range(size)]
     assert label.tolist() == expected
 
 
@@ -326,7 +327,7 @@ def test_checkerboard_at_zero_noise_follows_the_board():
     assert np.array_equal(label, board_rule(x, y))
     assert np.abs(x).max() < 6 and np.abs(y).max() < 6
     # All 16 squares of the 4 x 4 board are populated.
-    squares = set(zip(np.floor(x / 3).astype(int), np.floor(y / 3).astype(int)))
+    squares = set(zip(np.floor(x / 3).astype(int), np.floor(y / 3).astype(int), strict=True))
     assert squares == {(i, j) for i in range(-2, 2) for j in range(-2, 2)}
     # The rule itself: +1 where floor(x / 3) + floor(y / 3) is even.
     assert board_rule(np.array([0.5, -0.5, 3.5, -3.5]), np.array([0.5, 0.5, 0.5, -3.5])).tolist() == [1, -1, -1, 1]
@@ -371,7 +372,10 @@ def test_generate_split_shuffles_and_splits_new_datasets(name, count, noise_perc
     data = generate_split(SeedRandom("g"), name, count, noise_percent, percent_train)
     assert len(data.train_labels) == math.floor(count * percent_train / 100)
     assert len(data.train_labels) + len(data.test_labels) == count
-    assert data.train_points.shape == (len(data.train_labels), 2) and data.test_points.shape == (count - len(data.train_labels), 2)
+    assert data.train_points.shape == (len(data.train_labels), 2) and data.test_points.shape == (
+        count - len(data.train_labels),
+        2,
+    )
     # The split is a permutation of what the generator drew from the same stream.
     points = NEW_GENERATORS[name](SeedRandom("g"), count, noise_percent / 100)
     rows = np.column_stack(
@@ -591,7 +595,8 @@ node = shutil.which("node")
 needs_node = pytest.mark.skipif(node is None, reason="node is not installed; the JavaScript cross-check needs it")
 
 
-def run_node(script: str, payload) -> object:
+def run_node(script: str, payload) -> Any:
+    assert node is not None, "the tests that run node are skipped without it"
     result = subprocess.run(
         [node, "-e", script], input=json.dumps(payload), capture_output=True, text=True, check=True, timeout=120
     )

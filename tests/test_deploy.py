@@ -1,4 +1,5 @@
 """The one-click deploy files say what the owner fixed: eventlet's own server, CPU-only torch, Python 3.11."""
+
 import json
 import re
 from pathlib import Path

@@ -1,6 +1,7 @@
 """The batched engine: every member of a group stays exactly what it would be alone (a group of one), for every
 option; the batched optimizers are torch.optim's; losses overflow to Infinity; the JSON export carries the whole
 training state; frames drawn in batches are each member's own."""
+
 import json
 import math
 
@@ -19,9 +20,15 @@ EXACT = 1e-12
 def member(config: dict, index: int, running: bool = True) -> TrainingSession:
     """The index-th member of a group for this config: its own seed (data and weights), learning rate,
     regularization rate and momentum, and `index` epochs of training before it joins (a different carry)."""
-    session = TrainingSession({**config, "seed": f"member{index}", "learningRate": (0.03, 0.1, 0.01, 0.003)[index],
-                               "regularizationRate": (0.003, 0.03, 0, 0.1)[index] if "regularization" in config
-                               else 0, "momentum": (0.9, 0.5, 0.95, 0.99)[index]})
+    session = TrainingSession(
+        {
+            **config,
+            "seed": f"member{index}",
+            "learningRate": (0.03, 0.1, 0.01, 0.003)[index],
+            "regularizationRate": (0.003, 0.03, 0, 0.1)[index] if "regularization" in config else 0,
+            "momentum": (0.9, 0.5, 0.95, 0.99)[index],
+        }
+    )
     for _ in range(index):
         session.step()
     if running:
@@ -36,8 +43,12 @@ def group_and_twins(config: dict, size: int = 4) -> tuple[list, list]:
 
 def assert_same(grouped: TrainingSession, alone: TrainingSession) -> None:
     assert (grouped.epoch, grouped.status, grouped.stop_reason) == (alone.epoch, alone.status, alone.stop_reason)
-    for mine, theirs in ((grouped.train_loss, alone.train_loss), (grouped.test_loss, alone.test_loss),
-                         (grouped.train_accuracy, alone.train_accuracy), (grouped.test_accuracy, alone.test_accuracy)):
+    for mine, theirs in (
+        (grouped.train_loss, alone.train_loss),
+        (grouped.test_loss, alone.test_loss),
+        (grouped.train_accuracy, alone.train_accuracy),
+        (grouped.test_accuracy, alone.test_accuracy),
+    ):
         assert mine == theirs if theirs is None else mine == pytest.approx(theirs, abs=EXACT, rel=0, nan_ok=True)
     a, b = grouped.trainer, alone.trainer
     assert torch.allclose(grouped.net.flat, alone.net.flat, atol=EXACT, rtol=0, equal_nan=True)
@@ -61,8 +72,14 @@ CASES = [
     {"optimizer": "adam", "loss": "crossEntropy", "batchSize": 7, "regularization": "L1"},
     {"optimizer": "rmsprop", "regularization": "L2", "batchSize": 30},
     {"problem": "regression", "regDataset": "reg-gauss", "activation": "relu", "batchSize": 7, "optimizer": "adam"},
-    {"loss": "crossEntropy", "batchSize": 7, "networkShape": [6, 4, 2], "xSquared": True, "sinY": True,
-     "optimizer": "momentum"},
+    {
+        "loss": "crossEntropy",
+        "batchSize": 7,
+        "networkShape": [6, 4, 2],
+        "xSquared": True,
+        "sinY": True,
+        "optimizer": "momentum",
+    },
 ]
 
 
@@ -71,20 +88,20 @@ def test_every_member_of_a_group_is_exactly_its_solo_run(config):
     group, twins = group_and_twins(config)
     assert len({session.signature for session in group}) == 1
     assert len({session.trainer.carried for session in group}) == (2 if 250 % group[0].trainer.kind.batch_size else 1)
-    for _ in range(3):                                               # epoch by epoch
+    for _ in range(3):  # epoch by epoch
         assert train_group(group, 60, [1] * 4) == [1] * 4
         for twin in twins:
             twin.step()
-        for grouped, alone in zip(group, twins):
+        for grouped, alone in zip(group, twins, strict=True):
             assert_same(grouped, alone)
     # Leaving mid-call: after 1 and 4 epochs (max_epochs), after 2 (a stop rule), with no limit of its own.
     for session in (group[2], twins[2]):
         session.update_config({"stopAfterEpochs": session.epoch + 2})
     assert train_group(group, 60, [1, 4, None, 2]) == [1, 4, 2, 2]
-    for twin, epochs in zip(twins, (1, 4, None, 2)):
+    for twin, epochs in zip(twins, (1, 4, None, 2), strict=True):
         twin.train_for(60, epochs)
     assert group[2].status == STOPPED and group[2].stop_reason
-    for grouped, alone in zip(group, twins):
+    for grouped, alone in zip(group, twins, strict=True):
         assert_same(grouped, alone)
     # The members left with their exact state: together again, they go on as their twins alone.
     for session in group + twins:
@@ -93,7 +110,7 @@ def test_every_member_of_a_group_is_exactly_its_solo_run(config):
     train_group(group, 60, [2] * 4)
     for twin in twins:
         twin.train_for(60, 2)
-    for grouped, alone in zip(group, twins):
+    for grouped, alone in zip(group, twins, strict=True):
         assert_same(grouped, alone)
     if config.get("regularization") == "L1" and config.get("learningRate"):
         assert any(session.trainer.dead.any() for session in group), "a strong L1 should kill some links"
@@ -103,13 +120,13 @@ def test_a_diverging_member_leaves_and_the_others_go_on_untouched():
     config = {"problem": "regression", "activation": "relu", "regularization": "L2", "batchSize": 1}
     group, twins = group_and_twins(config, 3)
     for session in (group[1], twins[1]):
-        session.update_config({"learningRate": 10, "regularizationRate": 10})     # a reset: it stops
+        session.update_config({"learningRate": 10, "regularizationRate": 10})  # a reset: it stops
         session.status = RUNNING
     counts = train_group(group, 60, [12] * 3)
     assert group[1].status == DIVERGED and counts[1] < 12 and counts[0] == counts[2] == 12
-    for twin, count in zip(twins, counts):
+    for twin, count in zip(twins, counts, strict=True):
         assert twin.train_for(60, 12) == count
-    for grouped, alone in zip(group, twins):
+    for grouped, alone in zip(group, twins, strict=True):
         assert_same(grouped, alone)
 
 
@@ -152,8 +169,8 @@ def test_batched_optimizers_are_torch_optim(optimizer):
     waiting = 0
     for _ in range(30):
         for start in range(0, 40, batch):
-            x, y = inputs[:40][start:start + batch], labels[:40][start:start + batch]
-            (0.5 * (model(x).view(-1) - y) ** 2).sum().backward()      # gradients add up across the carry
+            x, y = inputs[:40][start : start + batch], labels[:40][start : start + batch]
+            (0.5 * (model(x).view(-1) - y) ** 2).sum().backward()  # gradients add up across the carry
             waiting += len(x)
             if len(x) == batch:
                 with torch.no_grad():
@@ -172,7 +189,7 @@ def test_an_overflowing_test_point_makes_the_test_loss_infinite_and_nothing_else
     net.set_parameters([[[1e200]]], [[0.0]])
     trainer = Trainer(net)
     train = torch.tensor([[1e-200], [2e-200]], dtype=torch.float64)
-    test = torch.tensor([[1.0], [0.0]], dtype=torch.float64)             # ŷ = 1e200 on the first: ŷ² overflows
+    test = torch.tensor([[1.0], [0.0]], dtype=torch.float64)  # ŷ = 1e200 on the first: ŷ² overflows
     trainer.set_data(train, torch.zeros(2, dtype=torch.float64), test, torch.zeros(2, dtype=torch.float64), 2)
     evaluation = trainer.evaluate()
     assert evaluation.test_loss == math.inf
@@ -181,8 +198,9 @@ def test_an_overflowing_test_point_makes_the_test_loss_infinite_and_nothing_else
 
 def test_a_session_alone_is_the_tf_reference():
     # What network.run_epochs() used to show, through the session: its own data and weights against the port.
-    session = TrainingSession({"seed": "ref", "activation": "relu", "regularization": "L2",
-                               "regularizationRate": 0.01, "batchSize": 7})
+    session = TrainingSession(
+        {"seed": "ref", "activation": "relu", "regularization": "L2", "regularizationRate": 0.01, "batchSize": 7}
+    )
     train_x, train_y = session.data.train_points.tolist(), session.data.train_labels.tolist()
     test_x, test_y = session.data.test_points.tolist(), session.data.test_labels.tolist()
     reference = ReferenceNetwork(*session.net.get_parameters(), "relu", "tanh", "L2")
@@ -192,8 +210,9 @@ def test_a_session_alone_is_the_tf_reference():
         assert session.train_loss == pytest.approx(reference.loss(train_x, train_y), abs=EXACT)
         assert session.test_loss == pytest.approx(reference.loss(test_x, test_y), abs=EXACT)
     weights, _, _ = reference.parameters()
-    assert session.net.get_parameters()[0] == [[[pytest.approx(w, abs=EXACT) for w in row] for row in layer]
-                                               for layer in weights]
+    assert session.net.get_parameters()[0] == [
+        [[pytest.approx(w, abs=EXACT) for w in row] for row in layer] for layer in weights
+    ]
 
 
 def through_json(exported: dict) -> dict:
@@ -202,8 +221,14 @@ def through_json(exported: dict) -> dict:
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "rmsprop"])
 def test_an_imported_network_goes_on_exactly_as_the_exported_one(optimizer):
-    config = {"seed": "x", "optimizer": optimizer, "batchSize": 7, "regularization": "L1",
-              "regularizationRate": 0.01, "learningRate": 0.1}
+    config = {
+        "seed": "x",
+        "optimizer": optimizer,
+        "batchSize": 7,
+        "regularization": "L1",
+        "regularizationRate": 0.01,
+        "learningRate": 0.1,
+    }
     original = TrainingSession(config)
     original.train_for(60, 3)
     assert original.trainer.carried == 250 % 7
@@ -218,11 +243,18 @@ def test_an_imported_network_goes_on_exactly_as_the_exported_one(optimizer):
     assert not torch.allclose(without_training.net.flat, original.net.flat, atol=EXACT, rtol=0)
 
 
-@pytest.mark.parametrize("field,value,named", [
-    ("carried", -1, "training.carried"), ("carried", 30, "training.carried"), ("carried", True, "training.carried"),
-    ("steps", 1.5, "training.steps"), ("accumulated", [[[0.0]]], "training.accumulated"),
-    ("accumulated", "junk", "training.accumulated"), ("optimizerState", {}, "training.optimizerState"),
-])
+@pytest.mark.parametrize(
+    "field,value,named",
+    [
+        ("carried", -1, "training.carried"),
+        ("carried", 30, "training.carried"),
+        ("carried", True, "training.carried"),
+        ("steps", 1.5, "training.steps"),
+        ("accumulated", [[[0.0]]], "training.accumulated"),
+        ("accumulated", "junk", "training.accumulated"),
+        ("optimizerState", {}, "training.optimizerState"),
+    ],
+)
 def test_import_names_a_bad_training_field_and_changes_nothing(field, value, named):
     source = TrainingSession({"seed": "y", "optimizer": "adam", "batchSize": 7})
     source.train_for(60, 2)
@@ -236,31 +268,39 @@ def test_import_names_a_bad_training_field_and_changes_nothing(field, value, nam
 
 
 def test_non_finite_numbers_travel_as_null_and_only_for_a_diverged_network():
-    diverged = TrainingSession({"problem": "regression", "activation": "relu", "regularization": "L2",
-                                "regularizationRate": 10, "learningRate": 10, "batchSize": 1})
+    diverged = TrainingSession(
+        {
+            "problem": "regression",
+            "activation": "relu",
+            "regularization": "L2",
+            "regularizationRate": 10,
+            "learningRate": 10,
+            "batchSize": 1,
+        }
+    )
     diverged.train_for(60, 40)
     assert diverged.status == DIVERGED
-    exported = through_json(diverged.export_json())                  # JSON without NaN or Infinity
+    exported = through_json(diverged.export_json())  # JSON without NaN or Infinity
     imported = TrainingSession()
     imported.import_json(exported)
     assert imported.status == DIVERGED and not torch.isfinite(imported.net.flat).all()
     healthy = TrainingSession({"seed": "h", "batchSize": 7})
     healthy.step()
     exported = through_json(healthy.export_json())
-    exported["training"]["accumulated"][0][0][0] = None              # a NaN that the losses would not show
+    exported["training"]["accumulated"][0][0][0] = None  # a NaN that the losses would not show
     with pytest.raises(ValueError, match="diverged"):
         TrainingSession().import_json(exported)
 
 
 def test_frames_drawn_together_are_each_members_own(monkeypatch):
     group = [member({"networkShape": [3, 2], "sinX": True}, i, running=False) for i in range(4)]
-    focuses = [None, 0, 5, 7]                                        # of 3 inputs and 3 + 2 + 1 neurons
-    monkeypatch.setattr(frames, "PASS_BYTES", 1)                      # one member per pass
+    focuses = [None, 0, 5, 7]  # of 3 inputs and 3 + 2 + 1 neurons
+    monkeypatch.setattr(frames, "PASS_BYTES", 1)  # one member per pass
     one_by_one = render_frames(group, focuses)
     monkeypatch.undo()
-    together = render_frames(group, focuses)                          # all four in one pass
+    together = render_frames(group, focuses)  # all four in one pass
     grid = features.feature_matrix(frames.grid_points(), group[0].feature_names)
-    for session, focus, frame, alone in zip(group, focuses, together, one_by_one):
+    for session, focus, frame, alone in zip(group, focuses, together, one_by_one, strict=True):
         assert frame == alone == session.frame(focus)
         with torch.no_grad():
             output = session.net(grid).view(-1)

@@ -1,17 +1,17 @@
 """Every Socket.IO event and error path, through the Flask-SocketIO test client (which never acknowledges)."""
+
 import math
 
 import pytest
 
 from playground import wire
 from playground.frames import GRID_SIZE, THUMBNAIL_SIZE
-from playground.web.factory import create_app
-from playground.web.settings import Settings
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="module")
-def app():
-    return create_app(Settings.from_env(environ={}, max_training_sessions=2, max_connections=4))
+def app_settings():
+    return {"max_training_sessions": 2, "max_connections": 4}
 
 
 def events(client, name):
@@ -23,9 +23,21 @@ def only_session(hub):
     return client
 
 
-def test_connect_sends_the_data_the_state_and_a_first_frame(client, socketio):
-    socketio.sleep(0.05)
-    received = client.get_received()
+def received_until(client, wait, name: str) -> list[dict]:
+    """Every message the test client gets until one named `name` has come (the first frame comes from a green
+    thread, so only after the test yields)."""
+    received = []
+
+    def arrived() -> bool:
+        received.extend(client.get_received())
+        return any(message["name"] == name for message in received)
+
+    wait(arrived, message=f"a {name} event")
+    return received
+
+
+def test_connect_sends_the_data_the_state_and_a_first_frame(client, wait):
+    received = received_until(client, wait, "map_update")
     names = [message["name"] for message in received]
     assert names[:2] == ["dataset", "state"]
     dataset = received[0]["args"][0]
@@ -75,51 +87,63 @@ def test_bad_config_names_every_field_and_changes_nothing(client, hub):
     assert only_session(hub).experiment.session.config == before
 
 
-@pytest.mark.parametrize("payload", [None, [], "tanh", 7, {"networkShape": [9]}, {"networkShape": [1] * 7},
-                                     {"learningRate": float("nan")}, {"learningRate": float("inf")},
-                                     {"noise": True}, {"seed": "x" * 4001}, {"seed": "a b"}, {"x": "yes"}])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        [],
+        "tanh",
+        7,
+        {"networkShape": [9]},
+        {"networkShape": [1] * 7},
+        {"learningRate": float("nan")},
+        {"learningRate": float("inf")},
+        {"noise": True},
+        {"seed": "x" * 4001},
+        {"seed": "a b"},
+        {"x": "yes"},
+    ],
+)
 def test_malformed_configs_are_errors(client, payload):
     reply = client.emit("update_config", payload, callback=True)
     assert reply["ok"] is False and reply["error"]["field"]
 
 
-def test_start_and_stop_training(client, socketio, hub):
+def test_start_and_stop_training(client, hub, wait, other_session_trains):
     reply = client.emit("start_training", callback=True)
     assert reply == {"ok": True, "status": "running"}
-    socketio.sleep(0.3)
-    assert only_session(hub).experiment.session.epoch > 0
+    session = only_session(hub).experiment.session
+    wait(lambda: session.epoch > 0, message="training to move")
     assert client.emit("stop_training", callback=True) == {"ok": True, "status": "stopped"}
     states = events(client, "state")
     assert [s["status"] for s in states][-2:] == ["running", "stopped"]
-    epoch = only_session(hub).experiment.session.epoch
-    socketio.sleep(0.1)
-    assert only_session(hub).experiment.session.epoch == epoch
+    epoch = session.epoch
+    other_session_trains(2)
+    assert session.epoch == epoch
 
 
-def test_ack_gate_holds_frames_while_training_goes_on(client, socketio, hub):
+def test_ack_gate_holds_frames_while_training_goes_on(client, hub, wait):
     # The test client never acknowledges: after the first map_update no other may be sent, however much the
     # session trains, and the frames produced meanwhile replace each other instead of queueing.
-    socketio.sleep(0.05)
+    received = received_until(client, wait, "map_update")
     client.emit("start_training", callback=True)
-    socketio.sleep(0.6)
-    frames = events(client, "map_update")
-    assert len(frames) == 1
     experiment = only_session(hub).experiment
-    assert experiment.seq >= 1 and experiment.session.epoch > frames[0]["epoch"]
+    wait(lambda: experiment.seq >= 3, message="newer frames rendered behind the unacknowledged one")
     client.emit("stop_training", callback=True)
+    frames = [m["args"][0] for m in received + client.get_received() if m["name"] == "map_update"]
+    assert len(frames) == 1
+    assert experiment.session.epoch > frames[0]["epoch"] and experiment.newest["seq"] > frames[0]["seq"]
 
 
-def test_acknowledged_frames_flow_and_skip_stale_ones(client, socketio, hub):
-    socketio.sleep(0.05)
-    client.get_received()
+def test_acknowledged_frames_flow_and_skip_stale_ones(client, hub, wait):
+    received_until(client, wait, "map_update")
     client.emit("start_training", callback=True)
     connection = only_session(hub)
     seqs = []
-    for _ in range(6):                       # acknowledge by hand what the test client cannot
-        socketio.sleep(0.1)
-        frames = events(client, "map_update")
-        seqs += [f["seq"] for f in frames]
+    for _ in range(4):  # acknowledge by hand what the test client cannot
         hub._acknowledged(connection, connection.experiment)
+        frames = wait(lambda: events(client, "map_update"), message="the next frame after an acknowledgement")
+        seqs += [f["seq"] for f in frames]
     client.emit("stop_training", callback=True)
     assert len(seqs) >= 3
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
@@ -132,7 +156,7 @@ def test_step_trains_exactly_one_epoch_and_stops_training(client, hub):
     assert reply["ok"] and reply["status"] == "stopped"
     epoch = reply["epoch"]
     assert client.emit("step", callback=True)["epoch"] == epoch + 1
-    assert only_session(hub).experiment.newest["epoch"] == epoch + 1      # the frame waiting for the client shows it
+    assert only_session(hub).experiment.newest["epoch"] == epoch + 1  # the frame waiting for the client shows it
 
 
 def test_reset_keeps_data_new_weights_epoch_zero(client, hub):
@@ -164,16 +188,19 @@ def test_set_weight_and_bias(client, hub):
     assert weights[1][0][3] == 1.25 and biases[2][0] == -0.5
 
 
-@pytest.mark.parametrize("payload,field", [
-    ({"layer": 3, "node": 0, "source": 0, "value": 1}, "layer"),
-    ({"layer": 0, "node": 4, "source": 0, "value": 1}, "node"),
-    ({"layer": 0, "node": 0, "source": 2, "value": 1}, "source"),
-    ({"layer": 0, "node": 0, "source": 0, "value": float("nan")}, "value"),
-    ({"layer": 0, "node": 0, "source": 0, "value": "1"}, "value"),
-    ({"layer": 0, "node": 0, "source": 0}, "value"),
-    ({"layer": 0, "node": 0, "source": 0, "value": 1, "extra": 1}, "extra"),
-    ([0, 0, 0, 1], "payload"),
-])
+@pytest.mark.parametrize(
+    "payload,field",
+    [
+        ({"layer": 3, "node": 0, "source": 0, "value": 1}, "layer"),
+        ({"layer": 0, "node": 4, "source": 0, "value": 1}, "node"),
+        ({"layer": 0, "node": 0, "source": 2, "value": 1}, "source"),
+        ({"layer": 0, "node": 0, "source": 0, "value": float("nan")}, "value"),
+        ({"layer": 0, "node": 0, "source": 0, "value": "1"}, "value"),
+        ({"layer": 0, "node": 0, "source": 0}, "value"),
+        ({"layer": 0, "node": 0, "source": 0, "value": 1, "extra": 1}, "extra"),
+        ([0, 0, 0, 1], "payload"),
+    ],
+)
 def test_set_weight_errors(client, hub, payload, field):
     before = only_session(hub).experiment.session.net.get_parameters()
     reply = client.emit("set_weight", payload, callback=True)
@@ -191,7 +218,7 @@ def test_set_focus_shows_that_node(client, socketio, hub):
     heatmap = wire.decode(frame)["heatmap"]
     first_row = heatmap[:GRID_SIZE]
     assert first_row[0] >> 3 == 0 and first_row[-1] >> 3 == 30
-    assert heatmap[GRID_SIZE * 50:GRID_SIZE * 51] == first_row
+    assert heatmap[GRID_SIZE * 50 : GRID_SIZE * 51] == first_row
     for bad in ({"node": 9}, {"node": -1}, {"node": True}, {"node": "1"}, {}):
         assert client.emit("set_focus", bad, callback=True)["ok"] is False
     assert client.emit("set_focus", {"node": None}, callback=True)["ok"]
@@ -217,7 +244,7 @@ def test_training_session_cap(app, socketio, client):
         assert reply["ok"] is False and reply["error"]["field"] == "session"
         assert "maximum of 2" in reply["error"]["message"]
         others[0].emit("stop_training", callback=True)
-        assert client.emit("start_training", callback=True)["ok"]     # retry succeeds once a slot frees
+        assert client.emit("start_training", callback=True)["ok"]  # retry succeeds once a slot frees
         client.emit("stop_training", callback=True)
     finally:
         for other in others:
@@ -236,8 +263,18 @@ def test_connection_cap(app, socketio, hub):
 
 
 def test_divergence_is_a_state_not_a_crash(client, socketio, hub):
-    client.emit("update_config", {"learningRate": 10, "activation": "relu", "regularization": "L2",
-                                  "regularizationRate": 10, "problem": "regression", "batchSize": 1}, callback=True)
+    client.emit(
+        "update_config",
+        {
+            "learningRate": 10,
+            "activation": "relu",
+            "regularization": "L2",
+            "regularizationRate": 10,
+            "problem": "regression",
+            "batchSize": 1,
+        },
+        callback=True,
+    )
     client.get_received()
     for _ in range(20):
         reply = client.emit("step", callback=True)
@@ -263,8 +300,8 @@ def test_disconnect_frees_the_session(app, socketio, hub):
     assert hub.training_count() == 0
 
 
-def test_control_events_are_rate_limited_per_client():
-    app = create_app(Settings.from_env(environ={}, events_per_second=5, events_burst=10))
+def test_control_events_are_rate_limited_per_client(make_app):
+    app = make_app(events_per_second=5, events_burst=10)
     socketio = app.extensions["socketio"]
     client, other = socketio.test_client(app), socketio.test_client(app)
     try:
@@ -275,9 +312,10 @@ def test_control_events_are_rate_limited_per_client():
         assert "at most 5 events a second (bursts of 10)" in limited["error"]["message"]
         hub = app.extensions["playground_hub"]
         assert sorted(c.experiment.session.config["learningRate"] for c in hub.connections.values()) == [0.03, 0.1]
-        assert other.emit("step", callback=True)["ok"]            # the limit is per client
-        socketio.sleep(0.25)
-        assert client.emit("step", callback=True)["ok"]           # and refills
+        assert other.emit("step", callback=True)["ok"]  # the limit is per client
+        wait_until(
+            lambda: client.emit("step", callback=True)["ok"], pause=socketio.sleep, message="the limit to refill"
+        )
     finally:
         client.disconnect()
         other.disconnect()

@@ -1,4 +1,5 @@
 """Frames: the grid, the one-byte encoding and the renderer against the model itself."""
+
 import math
 import random
 
@@ -14,17 +15,26 @@ def codes(values):
 
 
 def test_encoding_end_points_zero_and_nan():
-    assert codes([-1.0, 0.0, 1.0, float("nan"), float("inf"), -float("inf"), 5.0, -5.0]) == \
-        [0, 124, 247, 255, 247, 0, 247, 0]
+    assert codes([-1.0, 0.0, 1.0, float("nan"), float("inf"), -float("inf"), 5.0, -5.0]) == [
+        0,
+        124,
+        247,
+        255,
+        247,
+        0,
+        247,
+        0,
+    ]
 
 
 def test_shade_is_tf_playgrounds_and_sign_is_exact():
     rnd = random.Random(0)
     values = [rnd.uniform(-1.2, 1.2) for _ in range(20000)] + [k / 31 * 2 - 1 for k in range(32)] + [-1e-12, 0.0]
-    for value, code in zip(values, codes(values)):
+    for value, code in zip(values, codes(values), strict=True):
         assert code >> 3 == min(30, max(0, math.floor(31 * (value + 1) / 2)))
         assert (code >= 124) == (value >= 0)
         centre = frames.dequantize(code)
+        assert centre is not None
         assert abs(centre - max(-1, min(1, value))) <= 1 / 248 + 1e-12
 
 
@@ -59,7 +69,8 @@ def test_renderer_matches_the_module_on_every_node():
 def test_nan_network_renders_the_nan_code():
     net = PlaygroundNet([2, 1], "tanh", "tanh")
     net.set_parameters([[[float("nan"), 0.0]]], [[0.0]])
-    frame, = frames.render(TrainerGroup([Trainer(net)]), features.feature_matrix(frames.grid_points(), ["x", "y"]),
-                           [None])
+    (frame,) = frames.render(
+        TrainerGroup([Trainer(net)]), features.feature_matrix(frames.grid_points(), ["x", "y"]), [None]
+    )
     assert set(frame.heatmap) == {255}
     assert set(frame.thumbnails[200:]) == {255}

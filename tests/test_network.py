@@ -1,4 +1,5 @@
 """The engine against the per-neuron reference, hand-computed cases and torch.autograd."""
+
 import math
 import random
 
@@ -11,8 +12,9 @@ from tests.tf_reference import ReferenceNetwork
 
 def make_problem(sizes, n_train, n_test, seed=0, output="tanh"):
     rnd = random.Random(seed)
-    inputs = torch.tensor([[rnd.uniform(-6, 6) for _ in range(sizes[0])] for _ in range(n_train + n_test)],
-                          dtype=torch.float64)
+    inputs = torch.tensor(
+        [[rnd.uniform(-6, 6) for _ in range(sizes[0])] for _ in range(n_train + n_test)], dtype=torch.float64
+    )
     if output == "tanh":
         labels = torch.tensor([rnd.choice((-1.0, 1.0)) for _ in range(n_train + n_test)], dtype=torch.float64)
     else:
@@ -31,8 +33,19 @@ def engine_and_reference(sizes, n_train, n_test, batch):
     return trainer, reference, inputs[:n_train].tolist(), labels[:n_train].tolist()
 
 
-def compare_with_reference(sizes, activation, output, regularization, reg_rate, batch, n_train=47, n_test=31,
-                           epochs=6, learning_rate=0.03, seed=0):
+def compare_with_reference(
+    sizes,
+    activation,
+    output,
+    regularization,
+    reg_rate,
+    batch,
+    n_train=47,
+    n_test=31,
+    epochs=6,
+    learning_rate=0.03,
+    seed=0,
+):
     inputs, labels, rnd = make_problem(sizes, n_train, n_test, seed, output)
     net = PlaygroundNet(sizes, activation, output)
     net.init_parameters(rnd.random)
@@ -49,7 +62,8 @@ def compare_with_reference(sizes, activation, output, regularization, reg_rate, 
         assert test_loss == pytest.approx(reference.loss(test_x, test_y), abs=1e-9, rel=0)
     ref_weights, ref_biases, ref_dead = reference.parameters()
     weights, biases = net.get_parameters()
-    for mine, theirs in zip(sum(weights, []) + biases, sum(ref_weights, []) + ref_biases):
+    rows, ref_rows = [row for layer in weights for row in layer], [row for layer in ref_weights for row in layer]
+    for mine, theirs in zip(rows + biases, ref_rows + ref_biases, strict=True):
         assert mine == pytest.approx(theirs, abs=1e-12)
     assert trainer.dead_links() == ref_dead
     return trainer, ref_dead
@@ -97,14 +111,15 @@ def test_largest_network_and_zero_hidden_layers():
 
 
 def test_l1_kills_links_and_they_stay_dead():
-    trainer, dead = compare_with_reference([2, 4, 2, 1], "tanh", "tanh", "L1", 0.3, batch=10, learning_rate=0.3,
-                                           epochs=10)
+    trainer, dead = compare_with_reference(
+        [2, 4, 2, 1], "tanh", "tanh", "L1", 0.3, batch=10, learning_rate=0.3, epochs=10
+    )
     flat_dead = [d for layer in dead for row in layer for d in row]
     assert any(flat_dead), "a strong L1 should kill some links"
     weights = trainer.net.get_parameters()[0]
-    for layer_w, layer_d in zip(weights, dead):
-        for row_w, row_d in zip(layer_w, layer_d):
-            for w, d in zip(row_w, row_d):
+    for layer_w, layer_d in zip(weights, dead, strict=True):
+        for row_w, row_d in zip(layer_w, layer_d, strict=True):
+            for w, d in zip(row_w, row_d, strict=True):
                 if d:
                     assert w == 0.0
 
@@ -126,7 +141,7 @@ def test_hand_computed_single_update():
     x = torch.tensor([[2.0]], dtype=torch.float64)
     y = torch.tensor([1.0], dtype=torch.float64)
     trainer.set_data(x, y, x, y, 1)
-    assert trainer.evaluate()[:2][0] == pytest.approx(0.5 * 0.1 ** 2)
+    assert trainer.evaluate()[:2][0] == pytest.approx(0.5 * 0.1**2)
     trainer.train_epoch(1.0, 0)
     weights, biases = net.get_parameters()
     assert weights[0][0][0] == pytest.approx(0.3)
@@ -142,7 +157,7 @@ def test_hand_computed_l2_uses_the_weight_before_the_step():
     trainer.set_data(x, y, x, y, 1)
     trainer.train_epoch(1.0, 0.5)
     assert net.get_parameters()[0][0][0][0] == pytest.approx(0.05)
-    assert net.get_parameters()[1][0][0] == pytest.approx(0.0)     # biases are not regularized
+    assert net.get_parameters()[1][0][0] == pytest.approx(0.0)  # biases are not regularized
 
 
 def test_gradients_match_autograd():
@@ -160,8 +175,11 @@ def test_gradients_match_autograd():
         net.zero_grad()
         loss = 0.5 * ((net(inputs[5:9]).view(-1) - labels[5:9]) ** 2).sum()
         loss.backward()
-        for layer, block in zip(net.layers, net.split(trainer.accumulated)):
+        for layer, block in zip(net.layers, net.split(trainer.accumulated), strict=True):
+            assert isinstance(layer, torch.nn.Sequential)
             linear = layer[0]
+            assert isinstance(linear, torch.nn.Linear)
+            assert linear.weight.grad is not None and linear.bias.grad is not None
             assert torch.allclose(block[:, :-1], linear.weight.grad, atol=1e-12, rtol=0)
             assert torch.allclose(block[:, -1], linear.bias.grad, atol=1e-12, rtol=0)
 
@@ -184,14 +202,14 @@ def test_initialisation_order_and_values():
     net = PlaygroundNet([2, 3, 1], "tanh", "tanh")
     net.init_parameters(lambda: next(draws))
     weights, biases = net.get_parameters()
-    assert weights[0] == [[-0.5, -0.49], [-0.48, -0.47], [-0.46, -0.45]]    # layer, to, from
+    assert weights[0] == [[-0.5, -0.49], [-0.48, -0.47], [-0.46, -0.45]]  # layer, to, from
     assert weights[1] == [[pytest.approx(-0.44), pytest.approx(-0.43), pytest.approx(-0.42)]]
     assert biases == [[0.1, 0.1, 0.1], [0.1]]
     zero = PlaygroundNet([2, 3, 1], "tanh", "tanh")
     remaining = iter(range(1000))
     zero.init_parameters(lambda: next(remaining) / 1000, zero=True)
     assert zero.get_parameters() == ([[[0.0, 0.0]] * 3, [[0.0] * 3]], [[0.0] * 3, [0.0]])
-    assert next(remaining) == 9                       # the 9 weight draws still happened
+    assert next(remaining) == 9  # the 9 weight draws still happened
 
 
 def test_set_parameters_rejects_wrong_shapes_and_keeps_old_values():
@@ -215,13 +233,26 @@ def test_divergence_gives_non_finite_losses_without_raising():
 
 
 # torch.optim itself, with the defaults the engine's batched optimizers follow.
-TORCH_OPTIMIZERS = {"momentum": lambda params: torch.optim.SGD(params, lr=0.1, momentum=0.9),
-                    "adam": lambda params: torch.optim.Adam(params, lr=0.1),
-                    "rmsprop": lambda params: torch.optim.RMSprop(params, lr=0.1)}
+TORCH_OPTIMIZERS = {
+    "momentum": lambda params: torch.optim.SGD(params, lr=0.1, momentum=0.9),
+    "adam": lambda params: torch.optim.Adam(params, lr=0.1),
+    "rmsprop": lambda params: torch.optim.RMSprop(params, lr=0.1),
+}
 
 
-def autograd_run(sizes, activation, output, loss_name, optimizer_name, batch, epochs, learning_rate, seed=4,
-                 regularization="none", reg_rate=0.0):
+def autograd_run(
+    sizes,
+    activation,
+    output,
+    loss_name,
+    optimizer_name,
+    batch,
+    epochs,
+    learning_rate,
+    seed=4,
+    regularization="none",
+    reg_rate=0.0,
+):
     """The same run written the obvious way: nn.Module, autograd, torch.optim, TF Playground's batching."""
     inputs, labels, rnd = make_problem(sizes, 40, 20, seed)
     net = PlaygroundNet(sizes, activation, output)
@@ -234,18 +265,19 @@ def autograd_run(sizes, activation, output, loss_name, optimizer_name, batch, ep
 
     def loss_of(out, y):
         if loss_name == "crossEntropy":
-            z = 2 * torch.atanh(out)               # the logit behind 2σ(z) − 1
+            z = 2 * torch.atanh(out)  # the logit behind 2σ(z) − 1
             return torch.nn.functional.softplus(z) - z * (y + 1) / 2
         return 0.5 * (out - y) ** 2
 
     losses = []
     for _ in range(epochs):
         for start_row in range(0, 40, batch):
-            x, y = inputs[start_row:start_row + batch], labels[start_row:start_row + batch]
+            x, y = inputs[start_row : start_row + batch], labels[start_row : start_row + batch]
             model.zero_grad()
             loss_of(model(x).view(-1), y).sum().backward()
             with torch.no_grad():
                 for p in params:
+                    assert p.grad is not None
                     p.grad /= len(x)
                 if optimizer is None:
                     for p in params:
@@ -267,8 +299,7 @@ def autograd_run(sizes, activation, output, loss_name, optimizer_name, batch, ep
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "rmsprop"])
 @pytest.mark.parametrize("loss,output", [("squared", "tanh"), ("crossEntropy", "logistic")])
 def test_optimizers_and_losses_match_plain_pytorch(optimizer, loss, output):
-    mine, theirs = autograd_run([2, 5, 3, 1], "tanh", output, loss, optimizer, batch=8, epochs=8,
-                                learning_rate=0.01)
+    mine, theirs = autograd_run([2, 5, 3, 1], "tanh", output, loss, optimizer, batch=8, epochs=8, learning_rate=0.01)
     assert mine == pytest.approx(theirs, abs=1e-9, rel=0)
 
 
@@ -279,11 +310,12 @@ def test_cross_entropy_needs_the_logistic_output():
 
 def test_accuracy_counts_points_on_the_right_side_of_zero():
     net = PlaygroundNet([1, 1], "tanh", "tanh")
-    net.set_parameters([[[1.0]]], [[0.0]])           # output has the sign of x
+    net.set_parameters([[[1.0]]], [[0.0]])  # output has the sign of x
     trainer = Trainer(net)
     x = torch.tensor([[1.0], [2.0], [-1.0], [-3.0]], dtype=torch.float64)
-    trainer.set_data(x[:3], torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64), x[3:],
-                     torch.tensor([-1.0], dtype=torch.float64), 3)
+    trainer.set_data(
+        x[:3], torch.tensor([1.0, -1.0, -1.0], dtype=torch.float64), x[3:], torch.tensor([-1.0], dtype=torch.float64), 3
+    )
     evaluation = trainer.evaluate()
     assert evaluation.train_accuracy == pytest.approx(2 / 3) and evaluation.test_accuracy == 1.0
     regression = Trainer(PlaygroundNet([1, 1], "tanh", "linear"))

@@ -1,4 +1,5 @@
 """The options table: validation of every option, TF Playground URL hashes, round trips, bad configs."""
+
 import pytest
 
 from playground.options import (
@@ -12,22 +13,50 @@ from playground.options import (
     validate_changes,
 )
 
-TF_DEFAULT_HASH = ("#activation=tanh&batchSize=10&dataset=circle&regDataset=reg-plane&learningRate=0.03"
-                   "&regularizationRate=0&noise=0&networkShape=4,2&seed=0.59704&showTestData=false&discretize=false"
-                   "&percTrainData=50&x=true&y=true&xTimesY=false&xSquared=false&ySquared=false&cosX=false"
-                   "&sinX=false&cosY=false&sinY=false&collectStats=false&problem=classification&initZero=false"
-                   "&hideText=false")
+TF_DEFAULT_HASH = (
+    "#activation=tanh&batchSize=10&dataset=circle&regDataset=reg-plane&learningRate=0.03"
+    "&regularizationRate=0&noise=0&networkShape=4,2&seed=0.59704&showTestData=false&discretize=false"
+    "&percTrainData=50&x=true&y=true&xTimesY=false&xSquared=false&ySquared=false&cosX=false"
+    "&sinX=false&cosY=false&sinY=false&collectStats=false&problem=classification&initZero=false"
+    "&hideText=false"
+)
 
 
 def test_defaults_are_tf_playgrounds():
     config = default_config("0.5")
-    assert config == {"optimizer": "sgd", "momentum": 0.9, "loss": "squared", "epochsPerSecond": 0,
-                      "stopAfterEpochs": 0, "stopBelowTestLoss": 0, **{
-        "activation": "tanh", "regularization": "none", "batchSize": 10, "dataset": "circle",
-        "regDataset": "reg-plane", "learningRate": 0.03, "regularizationRate": 0, "noise": 0,
-        "networkShape": (4, 2), "seed": "0.5", "showTestData": False, "discretize": False, "percTrainData": 50,
-        "x": True, "y": True, "xSquared": False, "ySquared": False, "xTimesY": False, "sinX": False,
-        "sinY": False, "problem": "classification", "initZero": False, "hideText": False}}
+    assert config == {
+        "optimizer": "sgd",
+        "momentum": 0.9,
+        "loss": "squared",
+        "epochsPerSecond": 0,
+        "stopAfterEpochs": 0,
+        "stopBelowTestLoss": 0,
+        **{
+            "activation": "tanh",
+            "regularization": "none",
+            "batchSize": 10,
+            "dataset": "circle",
+            "regDataset": "reg-plane",
+            "learningRate": 0.03,
+            "regularizationRate": 0,
+            "noise": 0,
+            "networkShape": (4, 2),
+            "seed": "0.5",
+            "showTestData": False,
+            "discretize": False,
+            "percTrainData": 50,
+            "x": True,
+            "y": True,
+            "xSquared": False,
+            "ySquared": False,
+            "xTimesY": False,
+            "sinX": False,
+            "sinY": False,
+            "problem": "classification",
+            "initZero": False,
+            "hideText": False,
+        },
+    }
 
 
 def test_every_option_has_a_valid_default_and_a_description():
@@ -135,26 +164,43 @@ def test_parse_tf_playground_default_hash():
 def test_tf_hash_round_trip_is_identical_up_to_the_null_regularization():
     config, extras = parse(TF_DEFAULT_HASH)
     full = {**default_config("0.59704"), **config}
-    assert to_url_hash(full, extras) == TF_DEFAULT_HASH      # regularization "none" is omitted, as TF does
-    assert to_url_hash(full) == TF_DEFAULT_HASH              # TF writes its unused keys' defaults
+    assert to_url_hash(full, extras) == TF_DEFAULT_HASH  # regularization "none" is omitted, as TF does
+    assert to_url_hash(full) == TF_DEFAULT_HASH  # TF writes its unused keys' defaults
 
 
 def test_parse_url_rules_of_state_ts():
-    config, extras = parse("#x=yes&y=false&showTestData=&networkShape=&activation=relu&zzz=1"
-                           "&xSquared_hide=true&learningRate=1e-4&regularization=L1&noise=5")
-    assert config["x"] is True                       # anything but "false" is true
+    config, extras = parse(
+        "#x=yes&y=false&showTestData=&networkShape=&activation=relu&zzz=1"
+        "&xSquared_hide=true&learningRate=1e-4&regularization=L1&noise=5"
+    )
+    assert config["x"] is True  # anything but "false" is true
     assert config["y"] is False
-    assert "showTestData" not in config              # empty values are skipped
-    assert config["networkShape"] == ()              # networkShape= means no hidden layer
+    assert "showTestData" not in config  # empty values are skipped
+    assert config["networkShape"] == ()  # networkShape= means no hidden layer
     assert config["learningRate"] == 0.0001 and config["regularization"] == "L1" and config["noise"] == 5
-    assert extras == {"xSquared_hide": "true"}       # unknown keys are ignored, _hide keys kept
+    assert extras == {"xSquared_hide": "true"}  # unknown keys are ignored, _hide keys kept
 
 
 def test_round_trip_of_every_non_default_config():
-    config = {**default_config("abc"), "activation": "relu", "regularization": "L2", "batchSize": 3,
-              "dataset": "spiral", "learningRate": 0.003, "regularizationRate": 0.1, "noise": 35,
-              "networkShape": (8, 1, 3), "showTestData": True, "discretize": True, "percTrainData": 70,
-              "sinX": True, "x": False, "problem": "regression", "regDataset": "reg-gauss", "initZero": True}
+    config = {
+        **default_config("abc"),
+        "activation": "relu",
+        "regularization": "L2",
+        "batchSize": 3,
+        "dataset": "spiral",
+        "learningRate": 0.003,
+        "regularizationRate": 0.1,
+        "noise": 35,
+        "networkShape": (8, 1, 3),
+        "showTestData": True,
+        "discretize": True,
+        "percTrainData": 70,
+        "sinX": True,
+        "x": False,
+        "problem": "regression",
+        "regDataset": "reg-gauss",
+        "initZero": True,
+    }
     parsed, _ = parse(to_url_hash(config))
     assert {**default_config("abc"), **parsed} == config
     ours = {**config, "optimizer": "adam", "loss": "crossEntropy", "epochsPerSecond": 2, "stopAfterEpochs": 500}

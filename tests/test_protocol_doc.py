@@ -1,4 +1,5 @@
 """docs/protocol.md against the code: the events, their fields and the options table must agree."""
+
 import re
 from pathlib import Path
 
@@ -6,8 +7,6 @@ import pytest
 
 from playground.web import protocol_doc
 from playground.web.events import HANDLERS
-from playground.web.factory import create_app
-from playground.web.settings import Settings
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "protocol.md"
 
@@ -39,51 +38,55 @@ def test_documented_client_events_are_exactly_the_handled_ones():
 
 def test_options_table_is_generated_from_the_code():
     document = DOC.read_text()
-    assert protocol_doc.document_with_table(document) == document, \
-        "run `python -m playground.web.protocol_doc --write`"
+    assert protocol_doc.document_with_table(document) == document, "run `python -m playground.web.protocol_doc --write`"
 
 
 @pytest.fixture(scope="module")
-def client():
-    app = create_app(Settings.from_env(environ={}))
-    socketio = app.extensions["socketio"]
-    test_client = socketio.test_client(app)
-    socketio.sleep(0.05)
-    yield test_client, socketio
-    test_client.disconnect()
+def sio_client(app):
+    client = app.extensions["socketio"].test_client(app)
+    yield client
+    client.disconnect()
 
 
-SAMPLE_PAYLOADS = {"update_config": {"learningRate": 0.1}, "set_weight": {"layer": 0, "node": 0, "source": 0,
-                   "value": 0.2}, "set_focus": {"node": 1}, "add_point": {"x": 1, "y": 2, "label": 1, "set": "train"},
-                   "erase_points": {"x": 1, "y": 2, "radius": 0.5}, "upload_data": {"csv": "1,2,1\n-1,-2,-1\n"},
-                   "reset": {"sameWeights": True}, "open_link": {"hash": "#activation=relu&noise=95&x_hide=true"}}
+SAMPLE_PAYLOADS = {
+    "update_config": {"learningRate": 0.1},
+    "set_weight": {"layer": 0, "node": 0, "source": 0, "value": 0.2},
+    "set_focus": {"node": 1},
+    "add_point": {"x": 1, "y": 2, "label": 1, "set": "train"},
+    "erase_points": {"x": 1, "y": 2, "radius": 0.5},
+    "upload_data": {"csv": "1,2,1\n-1,-2,-1\n"},
+    "reset": {"sameWeights": True},
+    "open_link": {"hash": "#activation=relu&noise=95&x_hide=true"},
+}
 
 
 @pytest.mark.parametrize("event", sorted(CLIENT_EVENTS))
-def test_replies_carry_the_documented_fields(client, event):
-    test_client, _ = client
+def test_replies_carry_the_documented_fields(sio_client, event):
     payload_cell, reply_cell = CLIENT_EVENTS[event]
     payload = SAMPLE_PAYLOADS.get(event)
     if event == "import_network":
-        payload = {"network": test_client.emit("export_network", callback=True)["network"]}
+        payload = {"network": sio_client.emit("export_network", callback=True)["network"]}
     if payload is not None and payload_cell != "any subset of the options (table below)":
         assert set(payload) == names(payload_cell)
     elif payload is None:
         assert payload_cell.startswith("none")
-    reply = test_client.emit(event, payload, callback=True)
+    reply = sio_client.emit(event, payload, callback=True)
     assert reply["ok"] is True
     assert set(reply) - {"ok"} == names(reply_cell)
 
 
-def test_server_events_carry_the_documented_fields(client):
-    test_client, socketio = client
-    test_client.emit("update_config", {"noise": 10}, callback=True)
-    test_client.emit("step", callback=True)
-    test_client.emit("update_config", {"batchSize": 0}, callback=True)
-    socketio.sleep(0.05)
+def test_server_events_carry_the_documented_fields(sio_client, wait):
+    sio_client.emit("update_config", {"noise": 10}, callback=True)
+    sio_client.emit("step", callback=True)
+    sio_client.emit("update_config", {"batchSize": 0}, callback=True)
     seen = {}
-    for message in test_client.get_received():
-        seen.setdefault(message["name"], message["args"][0])
+
+    def every_documented_event_seen() -> bool:
+        for message in sio_client.get_received():
+            seen.setdefault(message["name"], message["args"][0])
+        return set(seen) >= set(SERVER_EVENTS)
+
+    wait(every_documented_event_seen, message=f"the events {sorted(SERVER_EVENTS)}")
     assert set(seen) == set(SERVER_EVENTS)
     for event, payload in seen.items():
         assert set(payload) == names(SERVER_EVENTS[event][0]), event

@@ -1,13 +1,14 @@
 """Short versions of the soak runs (the full ones are bench/soak.py): churn, the session cap under load, stalled
 clients, a restart mid-training, and numeric edge cases. The real server, real clients, loopback only."""
+
 import threading
-import time
 
 import pytest
 import socketio
 
 from playground.session import DIVERGED, TrainingSession
-from tests.test_server import Recorder, connect, in_order, wait_until
+from tests.test_server import Recorder, call, connect, in_order
+from tests.waiting import wait_until
 
 MB = 1024 * 1024
 
@@ -15,14 +16,14 @@ MB = 1024 * 1024
 def churn_cycle(server) -> None:
     client = Recorder()
     client.connect(server.url, transports=["websocket"], wait_timeout=10)
-    client.call("start_training", timeout=10)
-    time.sleep(0.2)
-    client.disconnect()                      # without stopping
+    call(client, "start_training")
+    wait_until(lambda: client.frames and client.frames[-1][1] > 0, message="a frame of a trained epoch")
+    client.disconnect()  # without stopping
 
 
 def test_churn_leaves_no_session_and_little_memory(start_server):
     server = start_server(max_training_sessions=4)
-    for _ in range(10):                      # warm up allocator pools before measuring
+    for _ in range(10):  # warm up allocator pools before measuring
         churn_cycle(server)
     before = server.metrics()["rssBytes"]
     for _ in range(10):
@@ -31,7 +32,7 @@ def test_churn_leaves_no_session_and_little_memory(start_server):
             worker.start()
         for worker in workers:
             worker.join(30)
-    assert wait_until(lambda: server.counts() == {"connections": 0, "training": 0}, timeout=2)
+    wait_until(lambda: server.counts() == {"connections": 0, "training": 0}, message="no session left")
     assert server.metrics()["rssBytes"] - before < 20 * MB
 
 
@@ -39,71 +40,101 @@ def test_over_the_cap_clients_are_told_busy_at_once_and_the_rest_keep_going(star
     server = start_server(max_training_sessions=3)
     clients = [connect(server) for _ in range(5)]
     try:
-        replies = [client.call("start_training", timeout=10) for client in clients]
+        replies = [call(client, "start_training") for client in clients]
         assert [reply["ok"] for reply in replies] == [True, True, True, False, False]
         assert all(reply["error"]["field"] == "session" for reply in replies[3:])
         counts = [len(client.frames) for client in clients[:3]]
-        time.sleep(1.5)
-        assert all(len(client.frames) - count >= 10 for client, count in zip(clients[:3], counts))
+        wait_until(
+            lambda: all(len(client.frames) - count >= 10 for client, count in zip(clients[:3], counts, strict=True)),
+            message="10 more frames for each training client",
+        )
     finally:
         for client in clients:
             client.disconnect()
 
 
 def test_stalled_clients_cost_no_memory_and_stop_training(start_server):
-    server = start_server(max_training_sessions=8)
+    # Short timeouts make the stall visible from outside: a stalled session's frame is sent again after each ack
+    # timeout, always the same one, since nothing new is trained or rendered.
+    server = start_server(max_training_sessions=8, ack_timeout=0.5, stall_seconds=0.3)
     silent = [connect(server, acknowledge=False) for _ in range(4)]
     normal = connect(server)
+
+    def resent_unchanged(client: Recorder) -> bool:
+        return len(client.frames) >= 3 and client.frames[-1] == client.frames[-2]
+
     try:
-        for client in silent + [normal]:
-            client.call("start_training", timeout=10)
-        time.sleep(1.5)                      # the silent ones stall after their first frame
+        for client in [*silent, normal]:
+            call(client, "start_training")
+        wait_until(lambda: all(map(resent_unchanged, silent)), message="the silent clients to stall")
         before = server.metrics()["rssBytes"]
-        count = len(normal.frames)
-        time.sleep(2.5)
-        # At most the first frame and, after the 5 s ack timeout, the newest one again: nothing new trained.
-        assert all(len({seq for _, seq, _ in client.frames}) <= 2 for client in silent)
-        assert len(normal.frames) - count >= 20
+        count, stalled = len(normal.frames), [(len(client.frames), client.frames[-1]) for client in silent]
+        wait_until(
+            lambda: (
+                len(normal.frames) - count >= 20
+                and all(len(client.frames) >= seen + 2 for client, (seen, _) in zip(silent, stalled, strict=True))
+            ),
+            message="20 frames for the acknowledging client and two resends to each silent one",
+        )
+        assert all(
+            client.frames[seen - 1 :] == [frame] * (len(client.frames) - seen + 1)
+            for client, (seen, frame) in zip(silent, stalled, strict=True)
+        ), "a stalled session trained or rendered"
         assert server.metrics()["rssBytes"] - before < 5 * MB
     finally:
-        for client in silent + [normal]:
+        for client in [*silent, normal]:
             client.disconnect()
 
 
 def test_restart_mid_training_clients_reconnect_and_restore_their_config(start_server):
     server = start_server()
     config = {"activation": "relu", "networkShape": [3], "seed": "restart", "learningRate": 0.1}
-    client = in_order(socketio.Client(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=0.5))
+    client = in_order(socketio.Client(reconnection=True, reconnection_delay=1, reconnection_delay_max=1))
     restored, frames = [], []
 
-    @client.on("connect")
-    def restore():                           # what the page does: send its whole config on every connect
+    def restore():  # what the page does: send its whole config on every connect
         def send():
-            restored.append(client.call("update_config", config, timeout=10))
+            restored.append(call(client, "update_config", config))
+
         threading.Thread(target=send).start()
+
+    client.on("connect", restore)
 
     client.on("map_update", lambda payload: frames.append(payload))
     client.connect(server.url, transports=["websocket"], wait_timeout=10)
     try:
-        assert wait_until(lambda: restored and frames and frames[-1]["layerSizes"] == [2, 3, 1])
-        client.call("start_training", timeout=10)
-        assert wait_until(lambda: frames[-1]["epoch"] > 0)
+        wait_until(lambda: restored and frames and frames[-1]["layerSizes"] == [2, 3, 1], message="the config restored")
+        call(client, "start_training")
+        wait_until(lambda: frames[-1]["epoch"] > 0, message="training")
         server.restart()
-        assert wait_until(lambda: len(restored) == 2, timeout=20)
+        wait_until(lambda: len(restored) == 2, timeout=30, message="the config restored after the restart")
         assert restored[1]["ok"] and restored[1]["config"]["activation"] == "relu"
         assert restored[1]["config"]["seed"] == "restart"
-        assert client.call("start_training", timeout=10)["ok"]
-        assert wait_until(lambda: frames[-1]["layerSizes"] == [2, 3, 1] and frames[-1]["epoch"] > 0)
+        assert call(client, "start_training")["ok"]
+        wait_until(
+            lambda: frames[-1]["layerSizes"] == [2, 3, 1] and frames[-1]["epoch"] > 0,
+            message="training the restored config",
+        )
     finally:
         client.disconnect()
 
 
-@pytest.mark.parametrize("changes", [
-    {"learningRate": 10, "activation": "relu", "regularization": "L2", "regularizationRate": 10},
-    {"learningRate": 10, "activation": "relu", "regularization": "L1", "regularizationRate": 10,
-     "problem": "regression"},
-    {"networkShape": []}, {"networkShape": [1]}, {"networkShape": [1], "x": False, "y": False},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"learningRate": 10, "activation": "relu", "regularization": "L2", "regularizationRate": 10},
+        {
+            "learningRate": 10,
+            "activation": "relu",
+            "regularization": "L1",
+            "regularizationRate": 10,
+            "problem": "regression",
+        },
+        {"networkShape": []},
+        {"networkShape": [1]},
+        {"networkShape": [1], "x": False, "y": False},
+    ],
+)
 def test_numeric_edge_cases_end_in_a_clear_state(changes):
     session = TrainingSession({"seed": "edge", **changes})
     session.train_for(2, max_epochs=200)

@@ -1,5 +1,7 @@
 """A session reproduces TF Playground's experiment from a seed and follows its rules for every change."""
+
 import copy
+import itertools
 import math
 
 import pytest
@@ -15,7 +17,7 @@ def expected_start(seed, dataset="circle", sizes=(2, 4, 2, 1), noise=0, percent=
     """What TF Playground does on page load: seed, generate, shuffle, split, then draw the weights."""
     rng = SeedRandom(seed)
     data = datasets.generate_split(rng, dataset, 500, noise, percent)
-    weights = [[[rng.random() - 0.5 for _ in range(inp)] for _ in range(out)] for inp, out in zip(sizes, sizes[1:])]
+    weights = [[[rng.random() - 0.5 for _ in range(inp)] for _ in range(out)] for inp, out in itertools.pairwise(sizes)]
     return data, weights, rng
 
 
@@ -34,8 +36,9 @@ def test_reset_draws_new_weights_from_the_continuing_stream():
     data, _, rng = expected_start("7")
     session.step()
     session.reset()
-    assert session.net.get_parameters()[0] == [[[rng.random() - 0.5 for _ in range(inp)] for _ in range(out)]
-                                               for inp, out in ((2, 4), (4, 2), (2, 1))]
+    assert session.net.get_parameters()[0] == [
+        [[rng.random() - 0.5 for _ in range(inp)] for _ in range(out)] for inp, out in ((2, 4), (4, 2), (2, 1))
+    ]
     assert (session.data.train_points == data.train_points).all() and session.epoch == 0
 
 
@@ -54,8 +57,11 @@ def test_regenerate_draws_the_next_seed_and_keeps_training_state():
 def test_effects_of_changes():
     session = TrainingSession({"seed": "s"})
     session.step()
-    assert session.update_config({"learningRate": 0.3}) == {"changed": ["learningRate"], "regenerated": False,
-                                                            "reset": False}
+    assert session.update_config({"learningRate": 0.3}) == {
+        "changed": ["learningRate"],
+        "regenerated": False,
+        "reset": False,
+    }
     assert session.epoch == 1
     data = session.data
     assert session.update_config({"activation": "relu"})["reset"]
@@ -65,7 +71,10 @@ def test_effects_of_changes():
     assert session.update_config({"dataset": "xor", "seed": "given"})["regenerated"]
     assert session.config["seed"] == "given"
     assert session.update_config({"discretize": True, "showTestData": True}) == {
-        "changed": ["discretize", "showTestData"], "regenerated": False, "reset": False}
+        "changed": ["discretize", "showTestData"],
+        "regenerated": False,
+        "reset": False,
+    }
     assert session.update_config({"activation": "relu"})["changed"] == []
 
 
@@ -79,8 +88,17 @@ def test_bad_change_leaves_everything_as_it_was():
 
 
 def test_problem_types_and_feature_sets():
-    session = TrainingSession({"problem": "regression", "regDataset": "reg-gauss", "networkShape": [],
-                               "x": False, "y": False, "sinX": True, "sinY": True})
+    session = TrainingSession(
+        {
+            "problem": "regression",
+            "regDataset": "reg-gauss",
+            "networkShape": [],
+            "x": False,
+            "y": False,
+            "sinX": True,
+            "sinY": True,
+        }
+    )
     assert session.net.layer_sizes == [2, 1] and session.net.activation_names == ["linear"]
     assert len(session.data.train_labels) == 600
     session.train_for(0.01)
@@ -100,8 +118,16 @@ def test_training_lowers_the_loss_on_circle():
 
 
 def test_divergence_is_detected_at_once():
-    session = TrainingSession({"learningRate": 10, "activation": "relu", "regularization": "L2",
-                               "regularizationRate": 10, "problem": "regression", "batchSize": 1})
+    session = TrainingSession(
+        {
+            "learningRate": 10,
+            "activation": "relu",
+            "regularization": "L2",
+            "regularizationRate": 10,
+            "problem": "regression",
+            "batchSize": 1,
+        }
+    )
     count = session.train_for(30)
     assert session.status == DIVERGED
     assert count == session.epoch and count < 30
@@ -110,10 +136,17 @@ def test_divergence_is_detected_at_once():
     assert session.status == STOPPED and math.isfinite(session.train_loss)
 
 
-@pytest.mark.parametrize("changes", [
-    {"networkShape": [1]}, {"networkShape": []}, {"percTrainData": 10, "batchSize": 30},
-    {"dataset": "gauss", "noise": 50}, {"regularization": "L1", "regularizationRate": 10},
-    {"initZero": True}])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"networkShape": [1]},
+        {"networkShape": []},
+        {"percTrainData": 10, "batchSize": 30},
+        {"dataset": "gauss", "noise": 50},
+        {"regularization": "L1", "regularizationRate": 10},
+        {"initZero": True},
+    ],
+)
 def test_edge_configs_train_without_crashing(changes):
     session = TrainingSession(changes)
     session.train_for(0.05)
@@ -127,8 +160,14 @@ def test_set_parameter():
     session.set_parameter(2, 0, None, -1)
     weights, biases = session.net.get_parameters()
     assert weights[0][3][1] == 2.5 and biases[2][0] == -1
-    for args, field in [((3, 0, 0, 1.0), "layer"), ((0, 4, 0, 1.0), "node"), ((0, 0, 2, 1.0), "source"),
-                        ((0, 0, 0, math.inf), "value"), ((0, 0, 0, True), "value"), ((True, 0, 0, 1), "layer")]:
+    for args, field in [
+        ((3, 0, 0, 1.0), "layer"),
+        ((0, 4, 0, 1.0), "node"),
+        ((0, 0, 2, 1.0), "source"),
+        ((0, 0, 0, math.inf), "value"),
+        ((0, 0, 0, True), "value"),
+        ((True, 0, 0, 1), "layer"),
+    ]:
         with pytest.raises(ConfigError) as caught:
             session.set_parameter(*args)
         assert set(caught.value.errors) == {field}
@@ -148,8 +187,9 @@ def test_export_and_import_json_round_trip():
     assert other.train_loss == pytest.approx(session.train_loss, abs=1e-12)
 
 
-@pytest.mark.parametrize("broken", [None, {}, {"format": "other"},
-                                    {"format": "nn-playground/1", "config": {"batchSize": 0}}])
+@pytest.mark.parametrize(
+    "broken", [None, {}, {"format": "other"}, {"format": "nn-playground/1", "config": {"batchSize": 0}}]
+)
 def test_import_rejects_bad_files_and_keeps_the_session(broken):
     session = TrainingSession({"seed": "k"})
     before = session.net.get_parameters()
@@ -158,8 +198,16 @@ def test_import_rejects_bad_files_and_keeps_the_session(broken):
     assert session.net.get_parameters() == before
 
 
-@pytest.mark.parametrize("field,value", [("weights", [[[1.0]]]), ("weights", "junk"), ("biases", [["a"]]),
-                                         ("dead", [[True]]), ("weights", [[[1, 2], [3]]])])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("weights", [[[1.0]]]),
+        ("weights", "junk"),
+        ("biases", [["a"]]),
+        ("dead", [[True]]),
+        ("weights", [[[1, 2], [3]]]),
+    ],
+)
 def test_import_rejects_wrong_shapes_and_junk(field, value):
     exported = TrainingSession({"seed": "k"}).export_json()
     exported[field] = value
@@ -173,6 +221,7 @@ def test_import_rejects_wrong_shapes_and_junk(field, value):
 def test_frame_matches_the_model():
     session = TrainingSession({"seed": "f"})
     from playground import features, frames
+
     with torch.no_grad():
         output = session.net(features.feature_matrix(frames.grid_points(), ["x", "y"])).view(-1)
     assert session.frame().heatmap == frames.quantize(output)

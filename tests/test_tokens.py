@@ -7,7 +7,7 @@ def test_bucket_spends_refills_and_caps():
     assert not bucket.take(0.0)
     assert bucket.due(0.0) == 0.02
     assert bucket.take(0.02)
-    assert bucket.refill(1000.0) == 100                       # never more than the burst
+    assert bucket.refill(1000.0) == 100  # never more than the burst
     assert not TokenBucket(1, 1, now=5.0, tokens=0).take(5.5)
     assert TokenBucket(1, 1, now=5.0, tokens=0).take(6.0)
 

@@ -1,5 +1,6 @@
 """The compact map_update fields (playground/wire.py): encode -> decode keeps every shade, sign, NaN, weight (to
 float32) and dead link, and frames of fixed seeds and epochs stay within the issue's byte targets on the wire."""
+
 import numpy as np
 import pytest
 
@@ -27,8 +28,8 @@ def round_trip(session: TrainingSession, focus: int | None = None) -> tuple[Fram
 def assert_same_picture(sent: bytes, decoded: bytes):
     sent_codes, decoded_codes = np.frombuffer(sent, np.uint8), np.frombuffer(decoded, np.uint8)
     assert len(decoded_codes) == len(sent_codes)
-    assert np.array_equal(decoded_codes >> 3, sent_codes >> 3)                # TF Playground's 31 shades
-    assert np.array_equal(decoded_codes >= 124, sent_codes >= 124)            # the sign: "discretize output"
+    assert np.array_equal(decoded_codes >> 3, sent_codes >> 3)  # TF Playground's 31 shades
+    assert np.array_equal(decoded_codes >= 124, sent_codes >= 124)  # the sign: "discretize output"
     assert np.array_equal(decoded_codes == NAN_CODE, sent_codes == NAN_CODE)
 
 
@@ -36,16 +37,18 @@ def assert_same_parameters(session: TrainingSession, decoded: dict):
     weights, biases = session.net.get_parameters()
     for sent, got in ((weights, decoded["weights"]), (biases, decoded["biases"])):
         flat_sent = np.concatenate([np.ravel(layer) for layer in sent])
-        flat_got = np.array([np.nan if v is None else v for layer in got for v in np.ravel(np.array(layer, object))],
-                            dtype=float)
+        flat_got = np.array(
+            [np.nan if v is None else v for layer in got for v in np.ravel(np.array(layer, object))], dtype=float
+        )
         as_float32 = flat_sent.astype(np.float32).astype(float)
         finite = np.isfinite(as_float32)
         assert np.array_equal(flat_got[finite], as_float32[finite])
         assert np.isnan(flat_got[~finite]).all()
 
 
-@pytest.mark.parametrize("changes,epochs", [({}, 0), ({}, 100), (LARGEST, 50),
-                                            ({"dataset": "spiral", "activation": "relu", **LARGEST}, 30)])
+@pytest.mark.parametrize(
+    "changes,epochs", [({}, 0), ({}, 100), (LARGEST, 50), ({"dataset": "spiral", "activation": "relu", **LARGEST}, 30)]
+)
 def test_round_trip_keeps_shades_signs_and_weights(changes, epochs):
     session = trained(changes, epochs)
     frame, _, decoded = round_trip(session)
@@ -56,8 +59,8 @@ def test_round_trip_keeps_shades_signs_and_weights(changes, epochs):
 
 
 def test_every_code_decodes_to_its_shade_and_sign():
-    codes = bytes(list(range(248)) + [NAN_CODE]) * 44           # every code the renderer writes, in every position
-    frame = Frame(codes[:10000], codes[10000:10000 + 900])
+    codes = bytes([*range(248), NAN_CODE]) * 44  # every code the renderer writes, in every position
+    frame = Frame(codes[:10000], codes[10000 : 10000 + 900])
     decoded = wire.decode({"layerSizes": [2, 4, 2, 1], **wire.encode(frame, np.zeros(25), None)})
     assert_same_picture(frame.heatmap, decoded["heatmap"])
     assert_same_picture(frame.thumbnails, decoded["thumbnails"])
@@ -70,8 +73,17 @@ def test_a_focused_node_decodes_too():
 
 
 def test_a_diverged_network_arrives_as_nan_maps_and_not_finite_weights():
-    session = TrainingSession({"seed": "wire", "learningRate": 10, "activation": "relu", "regularization": "L2",
-                               "regularizationRate": 10, "problem": "regression", "batchSize": 1})
+    session = TrainingSession(
+        {
+            "seed": "wire",
+            "learningRate": 10,
+            "activation": "relu",
+            "regularization": "L2",
+            "regularizationRate": 10,
+            "problem": "regression",
+            "batchSize": 1,
+        }
+    )
     session.train_for(10, max_epochs=30)
     assert session.status == DIVERGED
     frame, _, decoded = round_trip(session)

@@ -4,6 +4,7 @@ It follows the original's structure (nodes and links, per-sample forward and bac
 updates when (i+1) % batch == 0) in plain Python floats, with none of the engine's matrix tricks, so agreement
 between the two is evidence that the fast engine computes the original's numbers.
 """
+
 import math
 
 ACTIVATION = {
@@ -36,13 +37,13 @@ class ReferenceNetwork:
     def __init__(self, weights, biases, activation, output_activation, regularization="none"):
         """weights[layer][to][from], biases[layer][to], as in the engine's API."""
         self.regularization = regularization
-        self.layers = [[Node(None, 0.0) for _ in range(len(weights[0][0]))]]
-        for index, (layer_w, layer_b) in enumerate(zip(weights, biases)):
+        self.layers = [[Node("linear", 0.0) for _ in range(len(weights[0][0]))]]  # inputs: their values as given
+        for index, (layer_w, layer_b) in enumerate(zip(weights, biases, strict=True)):
             act = output_activation if index == len(weights) - 1 else activation
             layer = []
-            for w_row, b in zip(layer_w, layer_b):
+            for w_row, b in zip(layer_w, layer_b, strict=True):
                 node = Node(act, b)
-                for source, w in zip(self.layers[-1], w_row):
+                for source, w in zip(self.layers[-1], w_row, strict=True):
                     link = Link(source, w)
                     node.inputs.append(link)
                     source.outputs.append((link, node))
@@ -50,7 +51,7 @@ class ReferenceNetwork:
             self.layers.append(layer)
 
     def forward(self, inputs):
-        for node, value in zip(self.layers[0], inputs):
+        for node, value in zip(self.layers[0], inputs, strict=True):
             node.output = value
         for layer in self.layers[1:]:
             for node in layer:
@@ -98,14 +99,14 @@ class ReferenceNetwork:
                         link.acc, link.count = 0.0, 0
 
     def epoch(self, inputs, labels, batch_size, learning_rate, regularization_rate):
-        for i, (x, y) in enumerate(zip(inputs, labels)):
+        for i, (x, y) in enumerate(zip(inputs, labels, strict=True)):
             self.forward(x)
             self.backward(y)
             if (i + 1) % batch_size == 0:
                 self.update(learning_rate, regularization_rate)
 
     def loss(self, inputs, labels):
-        return sum(0.5 * (self.forward(x) - y) ** 2 for x, y in zip(inputs, labels)) / len(inputs)
+        return sum(0.5 * (self.forward(x) - y) ** 2 for x, y in zip(inputs, labels, strict=True)) / len(inputs)
 
     def parameters(self):
         weights = [[[link.weight for link in node.inputs] for node in layer] for layer in self.layers[1:]]

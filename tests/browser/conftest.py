@@ -1,15 +1,15 @@
 """Browser fixtures: Debian's Chromium driven by Playwright for Python, against the real server (`live_server`)."""
+
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.chromium import CHROMIUM, launch
 from tests.live_server import LiveServer
-
+from tests.waiting import wait_until
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +19,7 @@ def browser():
             raise RuntimeError(f"{CHROMIUM} is missing: CI must run the browser tests (apt-get install chromium)")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium): browser tests skipped")
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
         chromium = launch(playwright)
         yield chromium
@@ -38,8 +39,14 @@ def page(context):
     page = context.new_page()
     page.problems = []
     page.on("pageerror", lambda error: page.problems.append(str(error)))
-    page.on("console", lambda message: message.type == "error" and "favicon" not in message.location.get("url", "")
-            and page.problems.append(message.text))
+    page.on(
+        "console",
+        lambda message: (
+            message.type == "error"
+            and "favicon" not in message.location.get("url", "")
+            and page.problems.append(message.text)
+        ),
+    )
     return page
 
 
@@ -50,19 +57,21 @@ class Playground:
         self.page = page
         self.base_url = base_url
 
-    def open(self, url_hash: str = "") -> "Playground":
+    def open(self, url_hash: str = "") -> Playground:
         self.page.goto(self.base_url + "/" + url_hash)
         return self.ready()
 
-    def reload(self) -> "Playground":
+    def reload(self) -> Playground:
         """A new page load, so a new server session, from the hash the page wrote."""
         self.page.reload()
         return self.ready()
 
-    def ready(self) -> "Playground":
+    def ready(self) -> Playground:
         # Connected, the server accepted the link's config, and a frame of that config was drawn.
-        self.page.wait_for_function("() => { const s = window.__playgroundStats;"
-                                    " return s && s.configs > 0 && s.drawnFrame > s.configFrame; }", timeout=20000)
+        self.page.wait_for_function(
+            "() => { const s = window.__playgroundStats; return s && s.configs > 0 && s.drawnFrame > s.configFrame; }",
+            timeout=20000,
+        )
         return self
 
     def evaluate(self, script: str, argument=None):
@@ -87,19 +96,18 @@ class Playground:
         url_hash = self.evaluate("() => location.hash")
         return dict(pair.partition("=")[::2] for pair in url_hash.lstrip("#").split("&"))
 
-    def wait_until(self, condition, timeout: float = 20.0, message: str = "condition"):
-        deadline = time.monotonic() + timeout
-        while True:
-            value = condition()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {message}")
-            self.page.wait_for_timeout(100)
+    def wait_until(self, condition, timeout: float = 20.0, message: str = "the condition"):
+        """tests.waiting.wait_until, letting the page run (and its events arrive) between polls."""
+        return wait_until(
+            condition, timeout, message, pause=lambda seconds: self.page.wait_for_timeout(seconds * 1000), interval=0.1
+        )
 
     def wait_for_new_map(self, previous: str, timeout: float = 20.0) -> str:
-        return self.wait_until(lambda: (pixels := self.map_pixels()) != previous and pixels, timeout,
-                               "the output map to change")
+        def new_map() -> str:
+            pixels = self.map_pixels()
+            return pixels if pixels != previous else ""
+
+        return self.wait_until(new_map, timeout, "the output map to change")
 
     def count(self, selector: str) -> int:
         return self.page.locator(selector).count()
@@ -119,6 +127,7 @@ def new_playground(browser, live_server):
     def make(**context_options) -> Playground:
         contexts.append(browser.new_context(**context_options))
         return Playground(contexts[-1].new_page(), live_server.url)
+
     yield make
     for context in contexts:
         context.close()

@@ -1,5 +1,6 @@
 """What a new user meets first (issue 9): test points over training points, the stop rules in words, a full server,
 the weight editor's refusals, the neurons' look, a true headline, and one source for labels and links."""
+
 from __future__ import annotations
 
 import json
@@ -21,17 +22,24 @@ def test_test_points_are_drawn_over_the_training_points(playground):
     playground.open(CIRCLE)
     page = playground.page
     # An orange training point and a blue test point at the same place, the centre of the map.
-    page.set_input_files("#upload-data-file", files=[
-        {"name": "overlap.csv", "mimeType": "text/csv", "buffer": b"x,y,label,set\n0,0,-1,train\n0,0,1,test\n"}])
-    playground.wait_until(lambda: playground.evaluate("() => [window.__playgroundStats.trainCount,"
-                                                      " window.__playgroundStats.testCount]") == [1, 1],
-                          message="the uploaded points")
+    page.set_input_files(
+        "#upload-data-file",
+        files=[{"name": "overlap.csv", "mimeType": "text/csv", "buffer": b"x,y,label,set\n0,0,-1,train\n0,0,1,test\n"}],
+    )
+    playground.wait_until(
+        lambda: (
+            playground.evaluate("() => [window.__playgroundStats.trainCount, window.__playgroundStats.testCount]")
+            == [1, 1]
+        ),
+        message="the uploaded points",
+    )
     page.locator("[data-option=showTestData] input").check()
     centre = """() => { const canvas = document.querySelector('#heatmap canvas.points');
       const middle = Math.floor(canvas.width / 2);
       return Array.from(canvas.getContext('2d').getImageData(middle, middle, 1, 1).data); }"""
-    red, green, blue, _ = playground.wait_until(lambda: (pixel := playground.evaluate(centre))[3] > 0 and pixel,
-                                                    message="a point at the centre")
+    red, green, blue, _ = playground.wait_until(
+        lambda: (pixel := playground.evaluate(centre))[3] > 0 and pixel, message="a point at the centre"
+    )
     assert blue > red, f"the centre shows the training point's orange, not the test point's blue: {red, green, blue}"
 
 
@@ -56,12 +64,16 @@ def test_a_full_server_says_so_shows_no_wrong_values_and_lets_the_page_in_later(
     second.wait_until(lambda: "server is full" in (banner.text_content() or ""), message="the server-full notice")
     assert "lost" not in banner.text_content() and banner.is_visible()
     # No placeholder values: no learning rate, no activation, no datasets, no network until a config comes.
-    for selector in ("[data-option=learningRate] select", "[data-option=activation] select", ".dataset",
-                     "#iter-number"):
+    for selector in (
+        "[data-option=learningRate] select",
+        "[data-option=activation] select",
+        ".dataset",
+        "#iter-number",
+    ):
         assert not page.locator(selector).first.is_visible(), selector
     assert page.evaluate("() => window.__playgroundStats.configs") == 0
     first.page.close()
-    second.ready()                                   # it got in by itself, without a reload
+    second.ready()  # it got in by itself, without a reload
     banner.wait_for(state="hidden")
     assert page.locator("[data-option=activation] select").input_value() == "tanh"
     assert page.locator("[data-option=activation] select").is_visible()
@@ -86,8 +98,10 @@ def test_the_weight_editor_says_what_it_cannot_use(playground):
     assert not editor.is_visible()
     page.mouse.move(5, 5)
     link.hover(force=True)
-    playground.wait_until(lambda: "Weight is 0.75" in page.locator(".hovercard").text_content(),
-                          message="the weight set after the refusals")
+    playground.wait_until(
+        lambda: "Weight is 0.75" in page.locator(".hovercard").text_content(),
+        message="the weight set after the refusals",
+    )
 
 
 def test_neurons_are_framed_and_inactive_features_greyed_and_shown_when_hovered(playground):
@@ -120,8 +134,9 @@ def test_neurons_are_framed_and_inactive_features_greyed_and_shown_when_hovered(
     page.locator(".node.input.ui-xSquared").click()
     playground.wait_until(lambda: playground.count(".node.input.ui-xSquared.inactive") == 0, message="X1² added")
     page.mouse.move(5, 5)
-    playground.wait_until(lambda: playground.map_pixels() not in (output_map, feature_map),
-                          message="the new network's output map")
+    playground.wait_until(
+        lambda: playground.map_pixels() not in (output_map, feature_map), message="the new network's output map"
+    )
     assert playground.text("#focus-label") == ""
 
 
@@ -140,21 +155,26 @@ def test_choice_labels_come_from_the_options_table(playground):
         shown = page.locator(f"[data-option={name}] select option").all_text_contents()
         assert shown == [options[name]["choiceLabels"][value] for value in options[name]["choices"]], name
     titles = page.locator(".dataset").evaluate_all("buttons => buttons.map((button) => button.title)")
-    assert titles == [options[group]["choiceLabels"][value] for group in ("dataset", "regDataset")
-                      for value in options[group]["choices"]]
+    assert titles == [
+        options[group]["choiceLabels"][value]
+        for group in ("dataset", "regDataset")
+        for value in options[group]["choices"]
+    ]
     source = playground.evaluate("() => fetch('/static/js/controls.js').then((response) => response.text())")
-    assert "Exclusive or" not in source                 # no second copy of the labels
+    assert "Exclusive or" not in source  # no second copy of the labels
 
 
 def test_the_server_reads_and_writes_every_link(playground):
     playground.open(CIRCLE)
     page = playground.page
-    with pytest.raises(urllib.error.HTTPError, match="404"):          # the page's own codec is gone
+    with pytest.raises(urllib.error.HTTPError, match="404"):  # the page's own codec is gone
         urllib.request.urlopen(playground.base_url + "/static/js/state.js", timeout=5)
     # A hash edited by hand goes to the server, which applies it leniently and writes the canonical link back.
     page.evaluate("() => { location.hash = '#activation=sigmoid&noise=95&seed=0.4&learningRate_hide=true'; }")
-    playground.wait_until(lambda: page.locator("[data-option=activation] select").input_value() == "sigmoid",
-                          message="the edited hash to apply")
+    playground.wait_until(
+        lambda: page.locator("[data-option=activation] select").input_value() == "sigmoid",
+        message="the edited hash to apply",
+    )
     notice = page.locator(".error-message", has_text="noise")
     notice.wait_for()
     assert "95" in notice.text_content() and "80" in notice.text_content()

@@ -1,5 +1,6 @@
 """The page decodes the compact map_update (static/js/frames.js) and draws exactly the server's frame: the same map
 pixels as the server's own codes painted by the page's painter, and the links L1 killed."""
+
 import pytest
 
 from playground.session import TrainingSession
@@ -53,8 +54,10 @@ def test_dead_links_show_where_the_server_killed_them(playground):
     playground.page.click("#next-step-button")
 
     def shown():
-        return playground.evaluate("() => [...document.querySelectorAll('#network path.link')]"
-                                   ".map((line) => line.classList.contains('dead'))")
+        return playground.evaluate(
+            "() => [...document.querySelectorAll('#network path.link')].map((line) => line.classList.contains('dead'))"
+        )
+
     playground.wait_until(lambda: playground.epoch() == 1 and shown() == expected, message="the dead links of epoch 1")
 
 
@@ -67,7 +70,7 @@ def test_a_frame_that_cannot_be_decoded_is_reported_and_acknowledged(playground)
     def from_server(client, message):
         if isinstance(message, str):
             corrupt["next_binary"] = corrupt["armed"] and '"map_update"' in message
-        elif corrupt["next_binary"]:             # the first attachment of a map_update is its `maps`
+        elif corrupt["next_binary"]:  # the first attachment of a map_update is its `maps`
             corrupt.update(armed=False, next_binary=False, done=True)
             message = b"not a zlib stream"
         client.send(message)
@@ -76,6 +79,7 @@ def test_a_frame_that_cannot_be_decoded_is_reported_and_acknowledged(playground)
         server = client.connect_to_server()
         client.on_message(server.send)
         server.on_message(lambda message: from_server(client, message))
+
     page.route_web_socket("**/socket.io/**", route)
     playground.open(f"#seed={SEED}")
     corrupt["armed"] = True
@@ -85,4 +89,4 @@ def test_a_frame_that_cannot_be_decoded_is_reported_and_acknowledged(playground)
     playground.wait_until(lambda: "could not be decoded" in playground.text("#errors"), message="the error shown")
     playground.wait_until(lambda: playground.frames() > drawn + 5, message="frames drawn after the bad one")
     assert any("decoding a frame failed" in problem for problem in page.problems)
-    page.problems.clear()                        # the one expected console error
+    page.problems.clear()  # the one expected console error

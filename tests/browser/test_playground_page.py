@@ -1,5 +1,6 @@
 """The playground page in a real browser, against the real server: training, the map, the network diagram, links,
 errors, keyboard and the phone layout. One server for the module; a fresh browser context (session) per test."""
+
 from __future__ import annotations
 
 import pytest
@@ -40,8 +41,9 @@ def test_play_advances_the_epoch_and_repaints_the_map(playground):
     playground.wait_for_new_map(before)
     assert playground.page.locator("#play-pause-button").get_attribute("aria-pressed") == "true"
     playground.page.click("#play-pause-button")
-    playground.wait_until(lambda: playground.page.locator("#play-pause-button.playing").count() == 0,
-                          message="training to stop")
+    playground.wait_until(
+        lambda: playground.page.locator("#play-pause-button.playing").count() == 0, message="training to stop"
+    )
 
 
 def test_training_loss_falls_on_the_circle(playground):
@@ -49,8 +51,11 @@ def test_training_loss_falls_on_the_circle(playground):
     first = playground.train_loss()
     assert first > 0.1
     playground.page.click("#play-pause-button")
-    playground.wait_until(lambda: playground.train_loss() < first / 2, timeout=40,
-                          message=f"the training loss to fall below half of {first}")
+    playground.wait_until(
+        lambda: playground.train_loss() < first / 2,
+        timeout=40,
+        message=f"the training loss to fall below half of {first}",
+    )
     chart_points = playground.evaluate("() => document.querySelector('#linechart').width")
     assert chart_points > 0
 
@@ -67,10 +72,10 @@ def test_hovering_or_tapping_a_neuron_shows_it_in_the_map(playground):
     # Click (a tap on a touch screen) pins the neuron until it is clicked again.
     neuron.click()
     playground.wait_until(lambda: playground.map_pixels() == neuron_map, message="the pinned neuron's map")
+    # The page decides what to show in its mouse handlers, so the label would already say if the move unpinned it.
     playground.page.mouse.move(5, 5)
-    playground.page.wait_for_timeout(300)
-    assert playground.map_pixels() == neuron_map
     assert "neuron 1 of hidden layer 1" in playground.text("#focus-label")
+    assert playground.map_pixels() == neuron_map
     neuron.click()
     playground.page.mouse.move(5, 5)
     playground.wait_until(lambda: playground.map_pixels() == output_map, message="unpinning")
@@ -91,8 +96,12 @@ def test_feature_toggles_and_layer_buttons_change_the_network(playground):
     playground.open(CIRCLE)
     page = playground.page
     active_inputs = ".node.input:not(.inactive)"
-    assert (playground.count(active_inputs), playground.count(".node.input"), playground.count(".node.hidden-node"),
-            playground.count(".link")) == (2, 7, 6, 2 * 4 + 4 * 2 + 2)
+    assert (
+        playground.count(active_inputs),
+        playground.count(".node.input"),
+        playground.count(".node.hidden-node"),
+        playground.count(".link"),
+    ) == (2, 7, 6, 2 * 4 + 4 * 2 + 2)
     page.click(".node.input.ui-xSquared")
     playground.wait_until(lambda: playground.count(active_inputs) == 3, message="X1² to turn on")
     playground.wait_until(lambda: playground.count(".link") == 3 * 4 + 4 * 2 + 2, message="links from X1²")
@@ -111,24 +120,34 @@ def test_feature_toggles_and_layer_buttons_change_the_network(playground):
     page.click("#remove-layers")
     playground.wait_until(lambda: playground.hash()["networkShape"] == "", message="zero hidden layers")
     # The hash follows the server's reply; the diagram follows the frame that comes after it.
-    playground.wait_until(lambda: playground.count(".node.hidden-node") == 0 and playground.count(".link") == 3,
-                          message="inputs wired straight to the output")
+    playground.wait_until(
+        lambda: playground.count(".node.hidden-node") == 0 and playground.count(".link") == 3,
+        message="inputs wired straight to the output",
+    )
 
 
 def test_a_url_hash_restores_a_config(playground):
     playground.open("#activation=relu&batchSize=3&networkShape=3&seed=0.12345&x=true&y=false&xSquared=true")
     page = playground.page
-    accepted = playground.hash()          # written from the server's accepted config
-    assert (accepted["activation"], accepted["batchSize"], accepted["networkShape"], accepted["seed"],
-            accepted["x"], accepted["y"], accepted["xSquared"]) == ("relu", "3", "3", "0.12345", "true", "false",
-                                                                    "true")
+    accepted = playground.hash()  # written from the server's accepted config
+    assert (
+        accepted["activation"],
+        accepted["batchSize"],
+        accepted["networkShape"],
+        accepted["seed"],
+        accepted["x"],
+        accepted["y"],
+        accepted["xSquared"],
+    ) == ("relu", "3", "3", "0.12345", "true", "false", "true")
     assert page.locator("[data-option=activation] select").input_value() == "relu"
     assert page.locator("[data-option=batchSize] input").input_value() == "3"
     assert page.locator("[data-option=batchSize] .value").text_content() == "3"
     assert playground.count(".node.hidden-node") == 3
     active = page.locator(".node.input:not(.inactive)")
     assert [active.nth(i).get_attribute("class") for i in range(active.count())] == [
-        "node input ui-x", "node input ui-xSquared"]
+        "node input ui-x",
+        "node input ui-xSquared",
+    ]
     # The same link gives the same data and initial weights: the same picture.
     first = playground.map_pixels()
     assert playground.reload().map_pixels() == first
@@ -173,27 +192,39 @@ def test_keyboard_shortcuts(playground):
     page.keyboard.press("Space")
     playground.wait_until(lambda: playground.epoch() > 20, message="Space to start training")
     page.keyboard.press("Space")
-    playground.wait_until(lambda: page.locator("#play-pause-button").get_attribute("aria-pressed") == "false",
-                          message="Space to stop training")
+    playground.wait_until(
+        lambda: page.locator("#play-pause-button").get_attribute("aria-pressed") == "false",
+        message="Space to stop training",
+    )
     stopped_at = playground.epoch()
-    page.wait_for_timeout(400)
-    assert playground.epoch() == stopped_at
+    # Stopped means stopped: the next step's frame is exactly one epoch further.
+    page.keyboard.press(".")
+    last_step = "() => window.__playgroundStats.lastStep.epoch"
+    playground.wait_until(lambda: playground.evaluate(last_step) != stopped_at, message="the step's frame")
+    assert playground.evaluate(last_step) == stopped_at + 1
     page.keyboard.press("r")
     playground.wait_until(lambda: playground.epoch() == 0, message="r to reset")
     # Space on a focused button (here "add a layer", just clicked) still means play/pause, not "click it again".
     page.click("#add-layers")
     playground.wait_until(lambda: playground.count(".node.hidden-node") == 8, message="a third layer")
     page.keyboard.press("Space")
-    playground.wait_until(lambda: page.locator("#play-pause-button").get_attribute("aria-pressed") == "true",
-                          message="Space on a focused button to start training")
+    playground.wait_until(
+        lambda: page.locator("#play-pause-button").get_attribute("aria-pressed") == "true",
+        message="Space on a focused button to start training",
+    )
     page.keyboard.press("Space")
-    playground.wait_until(lambda: page.locator("#play-pause-button").get_attribute("aria-pressed") == "false",
-                          message="Space to stop training again")
+    playground.wait_until(
+        lambda: page.locator("#play-pause-button").get_attribute("aria-pressed") == "false",
+        message="Space to stop training again",
+    )
     assert playground.hash()["networkShape"] == "4,2,2"
-    # Keys typed into a form control stay there.
+    # Keys typed into a form control stay there: the shortcut handler (which prevents the default of every key it
+    # acts on) leaves this one alone. A listener added after it sees what it did.
+    page.evaluate("""() => document.addEventListener("keydown", (event) => {
+      window.__shortcutTookKey = event.defaultPrevented; })""")
     page.locator("[data-option=batchSize] input").focus()
     page.keyboard.press("Space")
-    page.wait_for_timeout(300)
+    assert page.evaluate("() => window.__shortcutTookKey") is False
     assert page.locator("#play-pause-button").get_attribute("aria-pressed") == "false"
 
 
@@ -229,20 +260,22 @@ def test_weights_and_biases_can_be_edited_from_the_keyboard(playground):
     editor.fill("-1.25")
     page.keyboard.press("Enter")
 
-    def reopened_value() -> str:                     # the editor opens with the newest frame's value
+    def reopened_value() -> str:  # the editor opens with the newest frame's value
         link.focus()
-        page.keyboard.press(" ")                     # Space opens the editor too, and does not start training
+        page.keyboard.press(" ")  # Space opens the editor too, and does not start training
         editor.wait_for()
         value = editor.input_value()
         page.keyboard.press("Escape")
         return value
+
     playground.wait_until(lambda: reopened_value() == "-1.25", message="the weight set from the keyboard")
     assert page.locator("#play-pause-button").get_attribute("aria-pressed") == "false"
     bias = page.locator(".bias-hit").first
     bias.focus()
     page.keyboard.press("Enter")
-    playground.wait_until(lambda: page.locator(".hovercard").text_content().startswith("Bias"),
-                          message="the bias editor")
+    playground.wait_until(
+        lambda: page.locator(".hovercard").text_content().startswith("Bias"), message="the bias editor"
+    )
 
 
 def test_view_options_repaint_without_a_reset(playground):
@@ -305,7 +338,7 @@ def test_page_modules_format_numbers_and_decode_bytes(playground):
     assert result["losses"] == ["0.123", "NaN"]
     orange, grey, blue = [245, 147, 34, 160], [232, 234, 235, 160], [8, 119, 189, 160]
     shades = result["shades"]
-    assert shades[0] == shades[1] == orange and shades[2] != orange          # q >> 3 is the shade
-    assert shades[3] == shades[4] == grey and shades[5] == blue               # 123 and 124 both in shade 15
-    assert result["discrete"] == [orange, orange, blue, blue]                  # q >= 124 means v >= 0
+    assert shades[0] == shades[1] == orange and shades[2] != orange  # q >> 3 is the shade
+    assert shades[3] == shades[4] == grey and shades[5] == blue  # 123 and 124 both in shade 15
+    assert result["discrete"] == [orange, orange, blue, blue]  # q >= 124 means v >= 0
     assert result["nan"][3] == 255 and result["nan"][:3] not in (orange[:3], grey[:3], blue[:3])
