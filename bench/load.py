@@ -574,8 +574,9 @@ def run_swarm(configs: list[dict], seconds: float, warmup: float, **settings) ->
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("node (Node.js 20) is not on PATH")
-    settings = dict(measure_lag=1, max_training_sessions=max(CLASS_SESSIONS, len(configs)), **CLASS_ADDRESS_SETTINGS,
-                    **settings)
+    settings = dict(
+        measure_lag=1, max_training_sessions=max(CLASS_SESSIONS, len(configs)), **CLASS_ADDRESS_SETTINGS, **settings
+    )
     server = LiveServer(**settings)
     command = [
         node,
