@@ -30,6 +30,7 @@ class Experiment:
         self.next_frame_at = 0.0  # a fixed clock, so render time does not stretch the period
         self.seq = 0  # frames produced
         self.newest: dict | None = None  # the newest frame's payload
+        self.newest_answers_event = False  # it shows the outcome of an event: sent even if it looks the same
         self.viewers: dict[str, float | None] = {}  # viewer id -> when its oldest unacknowledged frame went out
         self.epoch_samples: deque = deque(maxlen=64)  # (time, epoch), for epochs per second
         self.pace: TokenBucket | None = None  # epochs the speed control allows now (None: no limit)
@@ -60,11 +61,13 @@ class Experiment:
     def frame_due(self, now: float, within: float = 0.0) -> bool:
         return self.next_frame_at - now <= within
 
-    def store(self, payload: dict, now: float) -> dict:
-        """Keep a new frame as the newest (numbering it); returns it."""
+    def store(self, payload: dict, now: float, answers_event: bool = False) -> dict:
+        """Keep a new frame as the newest (numbering it); returns it. A frame that `answers_event` is sent even when
+        it shows what the viewers already have: a client waits for the frame that follows its event's reply."""
         self.seq += 1
         payload["seq"] = self.seq
         self.newest = payload
+        self.newest_answers_event = answers_event
         # Keep the clock when on time; when late, start it again from now rather than rush the next frame.
         due = self.next_frame_at + self.frame_interval
         self.next_frame_at = due if due > now else now + self.frame_interval

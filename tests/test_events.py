@@ -150,6 +150,20 @@ def test_acknowledged_frames_flow_and_skip_stale_ones(client, hub, wait):
     assert seqs[-1] - seqs[0] >= len(seqs) - 1
 
 
+def test_a_frame_that_shows_nothing_new_is_not_sent_unless_it_answers_an_event(client, hub, socketio, wait):
+    received_until(client, wait, "map_update")
+    connection = only_session(hub)
+    experiment = connection.experiment
+    hub._acknowledged(connection, experiment)  # the test client cannot acknowledge by itself
+    hub._store(experiment, dict(experiment.newest))  # the scheduler's frame of an unchanged picture ...
+    socketio.sleep(0)
+    assert experiment.viewers[connection.sid] is None, "... is not sent: nothing waits for an acknowledgement"
+    assert events(client, "map_update") == []
+    assert client.emit("set_focus", {"node": None}, callback=True)["ok"]  # an event that changes nothing ...
+    frames = wait(lambda: events(client, "map_update"), message="the frame that answers the event")
+    assert frames[-1]["seq"] == experiment.seq  # ... is answered with its frame all the same
+
+
 def test_step_trains_exactly_one_epoch_and_stops_training(client, hub):
     client.emit("start_training", callback=True)
     reply = client.emit("step", callback=True)

@@ -148,7 +148,7 @@ class Hub:
         if state is not None:
             self._to_viewers(experiment, "state", state)
         if frame is not None:
-            self._store(experiment, frame)
+            self._store(experiment, frame, answers_event=True)
         return reply
 
     def set_focus(self, experiment: Experiment, node: int | None) -> None:
@@ -182,8 +182,8 @@ class Hub:
 
     # --- frames -------------------------------------------------------------------------------------------------
 
-    def _store(self, experiment: Experiment, payload: dict) -> None:
-        experiment.store(payload, time.monotonic())
+    def _store(self, experiment: Experiment, payload: dict, answers_event: bool = False) -> None:
+        experiment.store(payload, time.monotonic(), answers_event)
         for sid in experiment.viewers:
             connection = self.connections.get(sid)
             if connection is not None:
@@ -197,7 +197,7 @@ class Hub:
         if experiment.viewers.get(connection.sid) is None:
             if newest is None or newest is last:
                 return None
-            if last is not None and same_picture(newest, last):
+            if last is not None and not experiment.newest_answers_event and same_picture(newest, last):
                 connection.last_sent[experiment.id] = newest
                 return None
             return newest
