@@ -98,8 +98,7 @@ def render(group: TrainerGroup, grid_inputs: torch.Tensor, focuses: Sequence[int
     node_rows = torch.tensor(
         [start + i for start, n in zip(row_starts, sizes, strict=True) for i in range(n)], dtype=torch.long
     )
-    # nodes, maps and scratch
-    member_bytes = MAP_DTYPE.itemsize * points * (sum(n + 1 for n in sizes) + node_count + sum(sizes[1:]))
+    member_bytes = MAP_DTYPE.itemsize * points * (sum(n + 1 for n in sizes) + sum(sizes[1:]))  # nodes, scratch
     per_pass = max(1, PASS_BYTES // member_bytes)
     frames = []
     with torch.no_grad():
@@ -108,10 +107,16 @@ def render(group: TrainerGroup, grid_inputs: torch.Tensor, focuses: Sequence[int
             count = members.stop - start
             buffers = _pass_buffers(sizes, grid_inputs, count)
             group.forward(buffers, members)
-            maps = buffers.nodes.index_select(1, node_rows)  # [count, nodes, points]
-            shown = torch.tensor([node_count - 1 if focus is None else focus for focus in focuses[members]])
-            heatmaps = quantize(maps[torch.arange(count), shown])
-            pooled = thumbnails(maps)
+            nodes = buffers.nodes  # [count, rows, points]: the bias rows of ones too
+            shown = node_rows[[node_count - 1 if focus is None else focus for focus in focuses[members]]]
+            heatmaps = quantize(nodes[torch.arange(count), shown])
+            # Pool every row and keep the nodes' afterwards: the pooled rows are a hundredth of the maps, so this
+            # copies far less than picking the nodes' maps out first. Two sums over the blocks' rows and columns
+            # take half the time of avg_pool2d here.
+            block = GRID_SIZE // THUMBNAIL_SIZE
+            sums = nodes.reshape(-1, block, THUMBNAIL_SIZE, block).sum(1).sum(2)  # [rows·10 block rows, 10]
+            pooled_rows = sums.view(count, -1, THUMBNAIL_SIZE * THUMBNAIL_SIZE).div_(block * block)
+            pooled = quantize(pooled_rows.index_select(1, node_rows))
             size = len(pooled) // count
             frames += [
                 Frame(heatmaps[m * points : (m + 1) * points], pooled[m * size : (m + 1) * size]) for m in range(count)
