@@ -14,18 +14,11 @@ from socketio import packet
 from playground.session import TrainingSession
 from playground.web import concurrency, messages, packets
 from playground.web.events import HANDLERS
+from tests.configs import DIVERGING
 from tests.test_protocol_doc import SAMPLE_PAYLOADS
 
 # Diverges within a few epochs (tests/test_session.py); the large shape makes the weights overflow on the way.
-DIVERGING = {
-    "learningRate": 10,
-    "activation": "relu",
-    "regularization": "L2",
-    "regularizationRate": 10,
-    "problem": "regression",
-    "batchSize": 1,
-    "networkShape": [8, 8, 8, 8, 8, 8],
-}
+OVERFLOWING = {**DIVERGING, "networkShape": [8, 8, 8, 8, 8, 8]}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +51,7 @@ def non_finite(value) -> list:
 
 
 def diverged_session() -> TrainingSession:
-    session = TrainingSession(DIVERGING)
+    session = TrainingSession(OVERFLOWING)
     session.train_for(30)
     assert session.status == "diverged"
     return session
@@ -90,7 +83,7 @@ def test_every_reply_and_message_after_divergence_is_finite(app, event):
     socketio = app.extensions["socketio"]
     client = socketio.test_client(app)
     try:
-        assert client.emit("update_config", DIVERGING, callback=True)["ok"]
+        assert client.emit("update_config", OVERFLOWING, callback=True)["ok"]
         for _ in range(30):
             if client.emit("step", callback=True).get("status") == "diverged":
                 break

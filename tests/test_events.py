@@ -6,6 +6,7 @@ import pytest
 
 from playground import wire
 from playground.frames import GRID_SIZE, THUMBNAIL_SIZE
+from tests.configs import DIVERGING
 from tests.waiting import wait_until
 
 
@@ -279,14 +280,7 @@ def test_connection_cap(app, socketio, hub):
 def test_divergence_is_a_state_not_a_crash(client, socketio, hub):
     client.emit(
         "update_config",
-        {
-            "learningRate": 10,
-            "activation": "relu",
-            "regularization": "L2",
-            "regularizationRate": 10,
-            "problem": "regression",
-            "batchSize": 1,
-        },
+        DIVERGING,
         callback=True,
     )
     client.get_received()

@@ -24,6 +24,7 @@ from playground.options import (
 )
 from playground.rng import SeedRandom, new_seed
 from playground.session import DIVERGED, RUNNING, STOPPED, TrainingSession
+from tests.configs import DIVERGING
 from tests.test_datasets import JS_REFERENCE, needs_node, run_node
 
 # JS_REFERENCE's functions without its main(): seedrandom, the generators and shuffle of dataset.ts.
@@ -433,16 +434,7 @@ def test_stop_below_test_loss_fires_again_only_for_a_new_threshold_or_after_a_re
 
 
 def test_start_refuses_a_diverged_network():
-    session = TrainingSession(
-        {
-            "learningRate": 10,
-            "activation": "relu",
-            "regularization": "L2",
-            "regularizationRate": 10,
-            "problem": "regression",
-            "batchSize": 1,
-        }
-    )
+    session = TrainingSession(DIVERGING)
     session.start()
     session.train_for(30)
     assert session.status == DIVERGED

@@ -11,6 +11,7 @@ from playground import datasets
 from playground.options import ConfigError
 from playground.rng import SeedRandom, new_seed
 from playground.session import DIVERGED, STOPPED, TrainingSession
+from tests.configs import DIVERGING
 
 
 def expected_start(seed, dataset="circle", sizes=(2, 4, 2, 1), noise=0, percent=50):
@@ -118,16 +119,7 @@ def test_training_lowers_the_loss_on_circle():
 
 
 def test_divergence_is_detected_at_once():
-    session = TrainingSession(
-        {
-            "learningRate": 10,
-            "activation": "relu",
-            "regularization": "L2",
-            "regularizationRate": 10,
-            "problem": "regression",
-            "batchSize": 1,
-        }
-    )
+    session = TrainingSession(DIVERGING)
     count = session.train_for(30)
     assert session.status == DIVERGED
     assert count == session.epoch and count < 30

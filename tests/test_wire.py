@@ -9,6 +9,7 @@ from playground import wire
 from playground.frames import NAN_CODE, Frame
 from playground.session import DIVERGED, TrainingSession
 from playground.web import messages
+from tests.configs import DIVERGING
 
 LARGEST = {"networkShape": [8] * 6, "xSquared": True, "ySquared": True, "xTimesY": True, "sinX": True, "sinY": True}
 
@@ -73,17 +74,7 @@ def test_a_focused_node_decodes_too():
 
 
 def test_a_diverged_network_arrives_as_nan_maps_and_not_finite_weights():
-    session = TrainingSession(
-        {
-            "seed": "wire",
-            "learningRate": 10,
-            "activation": "relu",
-            "regularization": "L2",
-            "regularizationRate": 10,
-            "problem": "regression",
-            "batchSize": 1,
-        }
-    )
+    session = TrainingSession({"seed": "wire", **DIVERGING})
     session.train_for(10, max_epochs=30)
     assert session.status == DIVERGED
     frame, _, decoded = round_trip(session)
