@@ -42,14 +42,14 @@ EXPORT_FORMAT = "nn-playground/1"
 
 
 class TrainingSession:
-    def __init__(self, changes: dict | None = None):
+    def __init__(self, changes: dict | None = None, url_extras: dict[str, str] | None = None):
         self.config = default_config(random_seed())
         self.config.update(validate_changes(changes or {}))
         self.status = STOPPED
         self.stop_reason: str | None = None  # why training last stopped by itself (a stop rule)
         # Keys of the link that TF Playground writes but that are no option here (cosX, tutorial, x_hide, ...), as
         # it writes them; a `<feature>_hide=true` removes that input from the network, as in the original.
-        self.url_extras: dict[str, str] = {}
+        self.url_extras: dict[str, str] = dict(url_extras or {})
         self._seed_data(self.config["seed"])
         self._build_network()
 
@@ -339,6 +339,7 @@ class TrainingSession:
         return {
             "format": EXPORT_FORMAT,
             "config": config_to_json(self.config),
+            "link": self.url_hash(),
             "epoch": self.epoch,
             "features": self.feature_names,
             "layerSizes": self.net.layer_sizes,
@@ -361,7 +362,11 @@ class TrainingSession:
         if not isinstance(exported, dict) or exported.get("format") != EXPORT_FORMAT:
             raise ValueError(f"format must be {EXPORT_FORMAT!r}")
         config = validate_changes(exported.get("config"))
-        candidate = TrainingSession(config)
+        link = exported.get("link", "")
+        if not isinstance(link, str):
+            raise ValueError("link must be the exported session's URL hash (text)")
+        # The link's inert and `_hide` keys: a hidden input is not in the network whose weights follow.
+        candidate = TrainingSession(config, read_link(link).extras)
         if "initialWeights" in exported:
             candidate.net.set_parameters(exported["initialWeights"], exported.get("initialBiases"))
             candidate.initial_parameters = candidate.net.get_parameters()

@@ -2,6 +2,7 @@
 number text in links, the random stream on a problem switch, links read as state.ts reads them, hidden inputs."""
 
 import itertools
+import json
 import math
 import random
 
@@ -232,6 +233,19 @@ def test_a_hidden_input_is_absent_from_the_network_while_its_flag_is_on():
     assert session.url_hash().endswith("&x_hide=true")
     session.open_link(session.url_hash().replace("x_hide=true", "x_hide=false"))
     assert session.feature_names == ["x", "y", "xSquared"]
+
+
+def test_an_exported_network_with_a_hidden_input_imports_with_it_hidden():
+    exported_from = TrainingSession()
+    exported_from.open_link("#seed=hide&x=true&y=true&xSquared=true&x_hide=true")
+    exported_from.step()
+    exported = json.loads(json.dumps(exported_from.export_json()))
+    imported = TrainingSession()
+    imported.import_json(exported)
+    assert imported.feature_names == ["y", "xSquared"] and imported.url_hash() == exported_from.url_hash()
+    exported_from.step()
+    imported.step()
+    assert imported.net.get_parameters() == exported_from.net.get_parameters()
 
 
 @needs_node
