@@ -101,3 +101,16 @@ def test_groups_join_equal_signatures_up_to_the_group_size():
     assert groups == [defaults[:2], defaults[2:], [relu]]
     lab.max_group_size = 1  # batching off: every experiment alone
     assert len(lab.groups(ready)) == 4
+
+
+def test_a_turn_trains_members_whose_signature_changed_since_it_was_planned():
+    from playground.web.hub import Hub
+
+    lab = Lab(max_training=4, max_group_size=8, stall_seconds=STALL)
+    planned = [running(lab, "a"), running(lab, "b")]
+    planned[1].session.update_config({"learningRate": 0.1, "batchSize": 7})  # an event's trip ran before the turn
+    planned[1].session.start()
+    epochs = [experiment.session.epoch for experiment in planned]
+    frames = Hub._train_and_render([(experiment, 1) for experiment in planned], 0.0)
+    assert [experiment.session.epoch for experiment in planned] == [epochs[0] + 1, 1]
+    assert all(frame is not None for frame in frames)

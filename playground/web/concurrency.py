@@ -15,7 +15,6 @@ from typing import TypeVar
 import eventlet
 import eventlet.event
 import eventlet.greenpool
-import eventlet.semaphore
 import eventlet.tpool
 import eventlet.websocket
 import eventlet.wsgi
@@ -40,13 +39,9 @@ def monkey_patch() -> None:
 
 
 def run_native(function: Callable[..., T], *args) -> T:
-    """Run `function(*args)` in a native thread; only the calling green thread waits."""
+    """Run `function(*args)` in the native thread (one: calls run one at a time, in order); only the calling green
+    thread waits."""
     return eventlet.tpool.execute(function, *args)  # pyright: ignore[reportReturnType] (tpool is untyped)
-
-
-def new_lock():
-    """A lock for green threads (never acquired from a native thread)."""
-    return eventlet.semaphore.Semaphore(1)
 
 
 class Wakeup:

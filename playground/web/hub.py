@@ -3,9 +3,9 @@
 A connection is not an experiment (docs/protocol.md): each connection owns the experiment it creates at connect and
 watches it; the experiments and the rules of who trains live in `playground.experiments`. Design (measured in
 ../shared/reference/socketio-stack.md, section 7, and bench/load.py):
-- All work on sessions runs in native threads, one call at a time (`Hub.native`): the scheduler's training turns
-  and every event's trip. Two or more training threads thrash the GIL and lose over half the total, and one call at a
-  time also means no session is ever touched by two threads.
+- All work on sessions runs in the one native thread (`concurrency.run_native`), one call at a time, in order: the
+  scheduler's training turns and every event's trip. Two or more training threads thrash the GIL and lose over half
+  the total, and one call at a time also means no session is ever touched by two threads.
 - One green scheduler gives turns to groups of running experiments that share a signature; a group trains as one
   batched computation (`session.train_group`), and its members whose frames are due are rendered in one pass at the
   end of the turn. A group's turn is long in proportion to its members, so each experiment gets its share of the core
@@ -23,8 +23,6 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import TypeVar
 
 from ..experiments import Experiment, Lab
 from ..session import RUNNING, STOPPED, TrainingSession, train_group
@@ -32,7 +30,6 @@ from ..tokens import TokenBucket
 from . import concurrency, memory, messages
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 MIN_TURN_SECONDS = 0.003
 DRAIN_PASSES = 10  # event-loop passes after a turn's frames are stored (fewer leave sending to compete with training)
 TRAINING_SHARE = 0.6  # of each round (bench/load.py: the class targets need frames and epochs both)
@@ -65,7 +62,6 @@ class Hub:
         self.settings = settings
         self.lab = Lab(settings.max_training_sessions, settings.max_group_size, settings.stall_seconds)
         self.connections: dict[str, Connection] = {}
-        self.native = concurrency.new_lock()  # one native call at a time (see the module docstring)
         self.work = concurrency.Wakeup()
         self.frame_interval = 1.0 / settings.frames_per_second  # per experiment; longer when many train
         self._scheduler_started = False
@@ -80,11 +76,6 @@ class Hub:
             self.socketio.sleep(0.01)
             self.lag_samples.append(time.perf_counter() - started - 0.01)
 
-    def run_native(self, function: Callable[..., T], *args) -> T:
-        """Run session work in the native thread, never beside other session work."""
-        with self.native:
-            return concurrency.run_native(function, *args)
-
     # --- lifecycle ----------------------------------------------------------------------------------------------
 
     def connect(self, sid: str) -> Connection:
@@ -94,7 +85,7 @@ class Hub:
             session = TrainingSession()
             return session, messages.dataset(session), messages.frame(session, None)
 
-        session, dataset, frame = self.run_native(create)
+        session, dataset, frame = concurrency.run_native(create)
         experiment = self.lab.create(session, self.frame_interval)
         connection = Connection(sid, experiment, self.settings.events_per_second, self.settings.events_burst)
         self.connections[sid] = connection
@@ -142,7 +133,7 @@ class Hub:
             frame = messages.frame(session, self._valid_focus(experiment)) if renders else None
             return reply, dataset, state if state != state_before else None, frame
 
-        reply, dataset, state, frame = self.run_native(work)
+        reply, dataset, state, frame = concurrency.run_native(work)
         if dataset is not None:
             self._to_viewers(experiment, "dataset", dataset)
         if state is not None:
@@ -266,7 +257,7 @@ class Hub:
         seconds = max(MIN_TURN_SECONDS, min(budget, until_due) if until_due > 0 else budget)
         epochs_before = [experiment.session.epoch for experiment in experiments]
         try:
-            payloads = self.run_native(self._train_and_render, group, seconds)
+            payloads = concurrency.run_native(self._train_and_render, group, seconds)
         except Exception:  # a bug must not stop every other experiment's training
             log.exception("training turn failed")
             for experiment in experiments:
@@ -290,8 +281,13 @@ class Hub:
         """Native thread: train the group's running members together, then render in one pass the frames that are
         due, or that show where a member stopped. Members stopped since the turn was planned are left alone."""
         members = [(experiment, allowance) for experiment, allowance in group if experiment.running]
-        if members:
-            train_group([e.session for e, _ in members], seconds, [allowance for _, allowance in members])
+        # The group was planned before this call; an event's trip queued ahead of it may have changed a member's
+        # signature (a new batch size, another shape): train each signature apart rather than fail the whole group.
+        by_signature: dict = {}
+        for experiment, allowance in members:
+            by_signature.setdefault(experiment.session.signature, []).append((experiment, allowance))
+        for same in by_signature.values():
+            train_group([e.session for e, _ in same], seconds, [allowance for _, allowance in same])
         now = time.monotonic()
         shown = [
             experiment
