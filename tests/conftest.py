@@ -18,7 +18,7 @@ def make_app():
     """make_app(**settings): a new app with these Settings fields over the defaults (the environment is not read)."""
 
     def make(**settings):
-        return create_app(Settings.from_env(environ={}, **settings))
+        return create_app(Settings.from_env(environ={}, **{"database_url": ":memory:", **settings}))
 
     return make
 

@@ -33,6 +33,7 @@ class LiveServer:
             os.environ,
             HOST="127.0.0.1",
             PORT=str(self.port),
+            DATABASE_URL=str(LOGS / f"store-{self.port}.sqlite3"),  # kept across restart(), apart from others
             **{key.upper(): str(value) for key, value in settings.items()},
         )
         LOGS.mkdir(exist_ok=True)

@@ -9,7 +9,9 @@ from flask import Flask
 from flask_socketio import SocketIO
 
 from ..session import warm_up
+from ..store import open_store
 from . import concurrency, events, guard, memory, packets, pages
+from .bus import LocalBus
 from .hub import Hub
 from .settings import Settings
 
@@ -17,8 +19,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """Build the app; its SocketIO is `app.extensions["socketio"]`, its hub `app.extensions["playground_hub"]`."""
+    """Build the app; its SocketIO is `app.extensions["socketio"]`, its hub `app.extensions["playground_hub"]`.
+    Raises store.StoreError when the store cannot be opened: better no server than one that serves half a room."""
     settings = settings or Settings.from_env()
+    database = settings.database_url
+    store = open_store(database if database == ":memory:" or "://" in database else str(ROOT / database))
     memory.configure_allocator()
     warm_up()
     pages.page_data()  # the page's thumbnails, computed once at start-up, not in a request
@@ -40,7 +45,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     guard.guard_socketio(server, settings)
     guard.guard_engineio(server.eio)
     app.wsgi_app = guard.Middleware(app.wsgi_app, pages.SECURITY_HEADERS, settings.proxies())
-    hub = Hub(socketio, settings)
+    hub = Hub(socketio, settings, store, LocalBus())
     events.register(socketio, hub)
     app.extensions["playground_hub"] = hub
     # Everything allocated so far (torch, Flask) lives as long as the process: keep it out of the garbage

@@ -26,8 +26,10 @@ from collections import deque
 
 from ..experiments import Experiment, Lab
 from ..session import RUNNING, STOPPED, TrainingSession, train_group
+from ..store import Store
 from ..tokens import TokenBucket
 from . import concurrency, memory, messages
+from .bus import LocalBus
 
 log = logging.getLogger(__name__)
 MIN_TURN_SECONDS = 0.003
@@ -57,9 +59,11 @@ def same_picture(frame: dict, other: dict) -> bool:
 
 
 class Hub:
-    def __init__(self, socketio, settings):
+    def __init__(self, socketio, settings, store: Store, bus: LocalBus):
         self.socketio = socketio
         self.settings = settings
+        self.store = store  # rooms and saved experiments (playground/store.py)
+        self.bus = bus  # commands to the experiments of every process (bus.py)
         self.lab = Lab(settings.max_training_sessions, settings.max_group_size, settings.stall_seconds)
         self.connections: dict[str, Connection] = {}
         self.work = concurrency.Wakeup()

@@ -41,6 +41,9 @@ class Settings:
     turn_seconds: float = 0.02  # longest slice of training given to one session at a time
     ack_timeout: float = 5.0  # an unacknowledged frame is presumed lost after this
     stall_seconds: float = 1.0  # training pauses while a frame waits this long for its ack
+    # Where rooms and saved experiments are kept (playground/store.py): a SQLite file, created on first use (a
+    # relative path is under the checkout), or ":memory:" for nothing kept past the process.
+    database_url: str = "instance/playground.sqlite3"
     measure_lag: bool = False  # run a 10 ms green ticker whose oversleep /metrics reports (benchmarks)
     secret_key: str = ""
 

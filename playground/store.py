@@ -1,0 +1,152 @@
+"""Where rooms and saved experiments outlive the process: one small document store, several back ends.
+
+A document is a JSON object (or bytes) under a `kind` ("room", "member", "experiment", ...) and a `key`, with an
+optional expiry time (seconds since the epoch). The interface is what rooms and saved runs need and what every back
+end does atomically: `add` (insert unless the key exists: a join code or a display name is claimed once, even by two
+processes at the same moment), `put` (insert or replace), `get`, `delete`, `scan` (every document of a kind whose
+key starts with a prefix) and `purge` (drop the expired). Back ends: SQLite through the standard library's
+`sqlite3` (the embedded default, one file created on first use) and, when the project is scaled out, a shared
+server (see `open_store`). The schema is versioned: `MIGRATIONS[i]` takes the database from version i to i + 1, and
+opening a store applies the missing ones in one transaction.
+
+Pure Python and blocking: a call takes well under a millisecond on a local file, so the web layer calls it from
+green threads directly (never from the native training thread).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Protocol
+
+Document = dict | bytes
+
+MIGRATIONS: list[list[str]] = [
+    [
+        "CREATE TABLE documents (kind TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, is_json INTEGER NOT NULL,"
+        " expires_at REAL, PRIMARY KEY (kind, key))",
+        "CREATE INDEX documents_expiry ON documents (expires_at)",
+    ],
+]
+
+
+class StoreError(Exception):
+    """The store cannot be reached or used (the server says so and does not serve half a room)."""
+
+
+class Store(Protocol):
+    def add(self, kind: str, key: str, value: Document, expires_at: float | None = None) -> bool: ...
+    def put(self, kind: str, key: str, value: Document, expires_at: float | None = None) -> None: ...
+    def get(self, kind: str, key: str) -> Document | None: ...
+    def delete(self, kind: str, key: str) -> bool: ...
+    def scan(self, kind: str, prefix: str = "") -> dict[str, Document]: ...
+    def purge(self, now: float | None = None) -> int: ...
+    def close(self) -> None: ...
+
+
+def encode(value: Document) -> tuple[bytes, bool]:
+    if isinstance(value, bytes):
+        return value, False
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode(), True
+
+
+def decode(raw: bytes, is_json: bool) -> Document:
+    return json.loads(raw) if is_json else bytes(raw)
+
+
+class SqliteStore:
+    """The embedded store: one SQLite file (`:memory:` for a throwaway one). One connection, guarded by a lock, so
+    that any thread may call it; WAL mode lets another process read while this one writes."""
+
+    def __init__(self, path: str | Path):
+        path = str(path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=5.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._lock = threading.Lock()
+            self._migrate()
+        except sqlite3.Error as problem:
+            raise StoreError(f"cannot open the SQLite store at {path}: {problem}") from problem
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                version = self._db.execute("PRAGMA user_version").fetchone()[0]
+                if version > len(MIGRATIONS):
+                    raise StoreError(f"the store's schema is version {version}, newer than this server's")
+                for statements in MIGRATIONS[version:]:
+                    for statement in statements:
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        return self._run("PRAGMA user_version")[0][0]
+
+    def _run(self, sql: str, parameters: tuple = ()) -> list:
+        try:
+            with self._lock:
+                cursor = self._db.execute(sql, parameters)
+                return cursor.fetchall() if cursor.description else [cursor.rowcount]
+        except sqlite3.Error as problem:
+            raise StoreError(f"the SQLite store failed: {problem}") from problem
+
+    def add(self, kind: str, key: str, value: Document, expires_at: float | None = None) -> bool:
+        raw, is_json = encode(value)
+        self._run("DELETE FROM documents WHERE kind = ? AND key = ? AND expires_at <= ?", (kind, key, time.time()))
+        inserted = self._run(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", (kind, key, raw, is_json, expires_at)
+        )
+        return inserted[0] == 1
+
+    def put(self, kind: str, key: str, value: Document, expires_at: float | None = None) -> None:
+        raw, is_json = encode(value)
+        self._run(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET"
+            " value = excluded.value, is_json = excluded.is_json, expires_at = excluded.expires_at",
+            (kind, key, raw, is_json, expires_at),
+        )
+
+    def get(self, kind: str, key: str) -> Document | None:
+        rows = self._run(
+            "SELECT value, is_json FROM documents WHERE kind = ? AND key = ?"
+            " AND (expires_at IS NULL OR expires_at > ?)",
+            (kind, key, time.time()),
+        )
+        return decode(rows[0][0], bool(rows[0][1])) if rows else None
+
+    def delete(self, kind: str, key: str) -> bool:
+        return self._run("DELETE FROM documents WHERE kind = ? AND key = ?", (kind, key))[0] == 1
+
+    def scan(self, kind: str, prefix: str = "") -> dict[str, Document]:
+        rows = self._run(
+            "SELECT key, value, is_json FROM documents WHERE kind = ? AND substr(key, 1, ?) = ?"
+            " AND (expires_at IS NULL OR expires_at > ?) ORDER BY key",
+            (kind, len(prefix), prefix, time.time()),
+        )
+        return {key: decode(raw, bool(is_json)) for key, raw, is_json in rows}
+
+    def purge(self, now: float | None = None) -> int:
+        return self._run("DELETE FROM documents WHERE expires_at <= ?", (time.time() if now is None else now,))[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def open_store(url: str) -> Store:
+    """The store a setting names: a file path or `sqlite:///PATH` (the default), `:memory:` for tests."""
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
+    if "://" in path:
+        raise StoreError(f"DATABASE_URL {url.split('://')[0]}:// is not a store this server knows (sqlite:///PATH)")
+    return SqliteStore(path)

@@ -1,0 +1,130 @@
+"""The document store: the same tests for every back end (`store` is parametrised over them)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from playground import store as store_module
+from playground.store import MIGRATIONS, SqliteStore, StoreError, open_store
+
+
+@pytest.fixture(params=["sqlite"])
+def store(request, tmp_path):
+    opened = open_store(str(tmp_path / "rooms.sqlite3"))
+    yield opened
+    opened.close()
+
+
+def test_a_document_comes_back_as_it_was_put(store):
+    store.put("room", "K7QX", {"locks": ["learningRate"], "pushed": None, "count": 3})
+    store.put("experiment", "abc", b"\x00\xffbinary")
+    assert store.get("room", "K7QX") == {"locks": ["learningRate"], "pushed": None, "count": 3}
+    assert store.get("experiment", "abc") == b"\x00\xffbinary"
+    assert store.get("room", "NONE") is None
+    assert store.get("member", "K7QX") is None  # kinds are apart
+
+
+def test_add_claims_a_key_once_and_put_replaces(store):
+    assert store.add("member", "K7QX/ana", {"n": 1})
+    assert not store.add("member", "K7QX/ana", {"n": 2})
+    assert store.get("member", "K7QX/ana") == {"n": 1}
+    store.put("member", "K7QX/ana", {"n": 3})
+    assert store.get("member", "K7QX/ana") == {"n": 3}
+
+
+def test_add_from_many_threads_lets_exactly_one_win(store):
+    winners = []
+    barrier = threading.Barrier(8)
+
+    def claim(number):
+        barrier.wait()
+        if store.add("room", "SAME", {"by": number}):
+            winners.append(number)
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1
+    assert store.get("room", "SAME") == {"by": winners[0]}
+
+
+def test_scan_finds_a_kind_by_literal_prefix(store):
+    for key in ("K7QX/ana", "K7QX/bo", "K7QY/cy", "k7qx/lower", "K7Q%/odd", "K7Q_/odd"):
+        store.put("member", key, {"key": key})
+    store.put("room", "K7QX/ana", {"other": "kind"})
+    assert list(store.scan("member", "K7QX/")) == ["K7QX/ana", "K7QX/bo"]
+    assert list(store.scan("member", "K7Q%")) == ["K7Q%/odd"]
+    assert list(store.scan("member", "K7Q_")) == ["K7Q_/odd"]
+    assert len(store.scan("member")) == 6
+
+
+def test_expired_documents_are_gone_and_purged(store):
+    now = time.time()
+    store.put("room", "OLD", {"a": 1}, expires_at=now - 1)
+    store.put("room", "NEW", {"a": 2}, expires_at=now + 3600)
+    store.put("room", "FOREVER", {"a": 3})
+    assert store.get("room", "OLD") is None
+    assert list(store.scan("room")) == ["FOREVER", "NEW"]
+    assert store.add("room", "OLD", {"a": 4})  # an expired key may be claimed again
+    store.put("room", "OLD", {"a": 4}, expires_at=now - 1)
+    assert store.purge() == 1
+    assert store.purge(now + 7200) == 1  # NEW, an hour later
+    assert list(store.scan("room")) == ["FOREVER"]
+
+
+def test_delete_says_whether_there_was_something(store):
+    store.put("room", "K7QX", {"a": 1})
+    assert store.delete("room", "K7QX")
+    assert not store.delete("room", "K7QX")
+    assert store.get("room", "K7QX") is None
+
+
+def test_nan_is_refused_before_it_is_stored(store):
+    with pytest.raises(ValueError):
+        store.put("room", "K7QX", {"loss": float("nan")})
+    assert store.get("room", "K7QX") is None
+
+
+def test_the_sqlite_file_is_created_on_first_use_and_keeps_its_documents(tmp_path):
+    path = tmp_path / "deeper" / "playground.sqlite3"
+    first = open_store(f"sqlite:///{path}")
+    first.put("room", "K7QX", {"a": 1})
+    first.close()
+    again = SqliteStore(path)
+    assert again.get("room", "K7QX") == {"a": 1}
+    assert again.schema_version == len(MIGRATIONS)
+    again.close()
+
+
+def test_a_new_migration_is_applied_on_open_and_only_once(tmp_path, monkeypatch):
+    path = tmp_path / "playground.sqlite3"
+    SqliteStore(path).close()
+    later = [*MIGRATIONS, ["CREATE TABLE later_feature (id TEXT PRIMARY KEY)"]]
+    monkeypatch.setattr(store_module, "MIGRATIONS", later)
+    for _ in range(2):  # a second open finds the table there and does not create it again
+        opened = SqliteStore(path)
+        assert opened.schema_version == len(later)
+        opened.close()
+    tables = sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    assert ("later_feature",) in tables
+
+
+def test_a_store_newer_than_the_server_is_refused(tmp_path):
+    path = tmp_path / "playground.sqlite3"
+    sqlite3.connect(path).execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(StoreError, match="newer than this server"):
+        SqliteStore(path)
+
+
+def test_an_unusable_store_says_so(tmp_path):
+    (tmp_path / "not-a-db").write_bytes(b"this is no database" * 100)
+    with pytest.raises(StoreError, match="cannot open the SQLite store"):
+        SqliteStore(tmp_path / "not-a-db")
+    with pytest.raises(StoreError, match="ftp:// is not a store"):
+        open_store("ftp://example.org/db")
