@@ -13,7 +13,7 @@ Groups: N default-config sessions (each its own seed: own data and weights) trai
 turns of TURN_SECONDS, either all together with `train_group` (one batched computation per turn) or one after
 another (`train_for`, a group of one each), with each epoch's evaluation; total epochs per second of all N. Also
 what stacking the group and writing it back costs per turn, and the batched frame render cost per member against
-one session at a time.
+one session at a time. `tanh_kernels`: torch's tanh against numpy's on the tensor sizes the engine meets.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ import platform
 import statistics
 import time
 
+import numpy
 import torch
 
-from playground.network import ACTIVATIONS, TrainerGroup
+from playground.network import ACTIVATIONS, NUMPY_TANH_FROM, TrainerGroup
 from playground.session import RUNNING, TrainingSession, render_frames, train_group
 
 CASES = {
@@ -150,6 +151,34 @@ def frames_ms_per_member(sessions: list[TrainingSession], batched: bool, repeats
     return (time.perf_counter() - start) / repeats / len(sessions) * 1000
 
 
+def kernel_report(seconds: float = 0.2) -> dict:
+    """tanh in torch against numpy on the same tensors (network.NUMPY_TANH_FROM picks between them by size): one
+    member's batch, 30 members' batch, 30 members' evaluation set, and 30 members' hidden layer over a frame's grid."""
+    report = {}
+    for name, shape, dtype in (
+        ("batch_1_member", (1, 4, 10), torch.float64),
+        ("batch_30_members", (30, 4, 10), torch.float64),
+        ("evaluation_30_members", (30, 4, 500), torch.float64),
+        ("frame_grid_30_members", (30, 4, 10_000), torch.float32),
+    ):
+        values = torch.randn(*shape, dtype=dtype)
+        out = torch.empty_like(values)
+        kernels = {
+            "torch": lambda values=values, out=out: torch.tanh(values, out=out),
+            "numpy": lambda values=values, out=out: numpy.tanh(values.numpy(), out=out.numpy()),
+        }
+        result: dict = {"elements": values.numel()}
+        for kernel, run in kernels.items():
+            calls, started = 0, time.perf_counter()
+            while time.perf_counter() - started < seconds:
+                run()
+                calls += 1
+            result[f"{kernel}_us"] = round((time.perf_counter() - started) / calls * 1e6, 2)
+        result["engine_uses"] = "numpy" if values.numel() >= NUMPY_TANH_FROM else "torch"
+        report[name] = result
+    return report
+
+
 def group_report(sizes: list[int], seconds: float, rounds: int) -> dict:
     report = {}
     for count in sizes:
@@ -217,6 +246,7 @@ def main() -> None:
         "target_largest": FRAME_TARGET_MS,
     }
     report["frame_ms"]["meets_target"] = report["frame_ms"]["largest_7_inputs_6x8"] < FRAME_TARGET_MS
+    report["tanh_kernels"] = kernel_report()
     report["turn_seconds"] = TURN_SECONDS
     report["groups"] = group_report([int(size) for size in args.groups.split(",")], args.seconds, args.rounds)
     ok &= all(result.get("meets_target", True) for result in report["groups"].values())

@@ -130,6 +130,21 @@ def test_a_diverging_member_leaves_and_the_others_go_on_untouched():
         assert_same(grouped, alone)
 
 
+def test_a_group_trained_turn_after_turn_sees_each_members_new_data():
+    """The stacked data is kept from turn to turn: a member whose data changed in between (new points, the same
+    counts) must train on its new data, exactly as alone."""
+    group, twins = group_and_twins({}, 3)
+    for turn in range(3):
+        train_group(group, 60, [2] * 3)
+        for twin in twins:
+            twin.train_for(60, 2)
+        for session in (group[1], twins[1]):
+            session.regenerate()  # new points, same counts and signature: only the data's identity tells
+        for grouped, alone in zip(group, twins, strict=True):
+            assert_same(grouped, alone)
+    assert group[1].data.train_points.tolist() == twins[1].data.train_points.tolist()
+
+
 def test_time_is_up_after_one_epoch_each_at_least():
     group, _ = group_and_twins({}, 3)
     assert train_group(group, 0, [None] * 3) == [1, 1, 1]
