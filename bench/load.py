@@ -84,9 +84,9 @@ def log(message: str) -> None:
 class InlineEngineIO(engineio.Client):
     """Engine.IO client that hands each received message to Socket.IO in its reader thread.
 
-    The stock client starts a new thread for every message (`run_async=True`): a binary `map_update` is three
-    WebSocket messages (placeholder, heatmap, thumbnails) plus its `step_result`, so eleven clients at 30 frames/s
-    would start over a thousand threads a second on the two cores the server needs, and the parts of a binary
+    The stock client starts a new thread for every message (`run_async=True`): a binary `map_update` is two
+    WebSocket messages (the event and its attachment), so eleven clients at 30 frames/s would start over a thousand
+    threads a second on the two cores the server needs, and the parts of a binary
     event would be reassembled by racing threads. Our handlers only record numbers, so running them inline is
     cheaper and keeps the order of the wire.
     """
@@ -134,7 +134,6 @@ class BenchClient(socketio.Client):
         self.expect: tuple | None = None  # (layerSizes, threading.Event, [arrival time, epoch]) for latency
         self._packet_bytes = [0, 0]  # the current Socket.IO packet's text and binary wire bytes
         self.on("map_update", self._on_map_update)
-        self.on("step_result", self._on_step_result)
         self.on("state", self._on_state)
         self.on("error", self._on_error)
 
@@ -161,14 +160,13 @@ class BenchClient(socketio.Client):
         now = time.monotonic()
         text, binary = self._packet_bytes
         sizes = frame["layerSizes"]
-        self.frames.append((now, frame["seq"], frame["epoch"], text + binary, text, binary, sizes))
+        self.frames.append(
+            (now, frame["seq"], frame["epoch"], text + binary, text, binary, sizes, frame["epochsPerSecond"])
+        )
         expect = self.expect
         if expect is not None and not expect[1].is_set() and sizes == expect[0]:
             expect[2][:] = [now, frame["epoch"]]
             expect[1].set()
-
-    def _on_step_result(self, result):
-        self.steps.append((time.monotonic(), result["epoch"], result["epochsPerSecond"], self._packet_bytes[0]))
 
     def _on_state(self, state):
         self.states.append((time.monotonic(), state["status"]))
@@ -187,7 +185,6 @@ class BenchClient(socketio.Client):
     def window(self, start: float, end: float) -> dict:
         """Frames/s and epochs/s of this client between two monotonic times."""
         frames = [f for f in self.frames if start <= f[0] <= end]
-        steps = [s for s in self.steps if start <= s[0] <= end]
         out = {
             "frames": len(frames),
             "framesPerSecond": round(len(frames) / (end - start), 2),
@@ -198,8 +195,8 @@ class BenchClient(socketio.Client):
         if len(frames) >= 2 and frames[-1][0] > frames[0][0]:
             out["epochsPerSecond"] = round((frames[-1][2] - frames[0][2]) / (frames[-1][0] - frames[0][0]), 1)
             out["maxSeqGap"] = max(b[1] - a[1] for a, b in itertools.pairwise(frames))
-        if steps:
-            out["reportedEpochsPerSecondMedian"] = statistics.median(s[2] for s in steps)
+        if frames:
+            out["reportedEpochsPerSecondMedian"] = statistics.median(f[7] for f in frames)
         return out
 
 
@@ -365,7 +362,6 @@ class Run:
 
     def bytes_per_frame(self, client: BenchClient, window: tuple[float, float]) -> dict:
         frames = [f for f in client.frames if window[0] <= f[0] <= window[1] and f[6] == DEFAULT_LAYER_SIZES]
-        steps = [s for s in client.steps if window[0] <= s[0] <= window[1]]
         wire = [f[3] for f in frames]
         return {
             "frames": len(frames),
@@ -374,7 +370,6 @@ class Run:
             "mapUpdateWireBytesMax": max(wire),
             "jsonPartBytesMedian": statistics.median(f[4] for f in frames),
             "binaryPartBytesMedian": statistics.median(f[5] for f in frames),
-            "stepResultWireBytesMedian": statistics.median(s[3] for s in steps) if steps else None,
             "rawRgbMainMapBytes": RAW_RGB_MAIN_MAP_BYTES,
             "note": "Engine.IO payloads plus WebSocket frame headers; TCP/IP headers not counted",
         }

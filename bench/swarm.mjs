@@ -153,12 +153,9 @@ class Client {
     this.socket.on("map_update", (frame, ack) => {
       if (typeof ack === "function") ack();      // at once, before anything else, as the page does after drawing
       this.sample(frame.epoch);
-      if (this.measuring) this.onFrame(frame);
-    });
-    this.socket.on("step_result", (result) => {
-      this.sample(result.epoch);
-      if (this.measuring && typeof result.epochsPerSecond === "number") {
-        this.window.reported.push(result.epochsPerSecond);
+      if (this.measuring) {
+        this.onFrame(frame);
+        if (typeof frame.epochsPerSecond === "number") this.window.reported.push(frame.epochsPerSecond);
       }
     });
     this.socket.on("state", (state) => {

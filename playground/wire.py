@@ -1,8 +1,12 @@
-"""Frames on the wire: the compact binary fields of `map_update` (docs/protocol.md, "map_update on the wire").
+"""Frames on the wire: the compact binary field of `map_update` (docs/protocol.md, "map_update on the wire").
 
 Pure numpy + zlib: `encode` runs in the native training thread for every frame sent (zlib releases the GIL while
 it deflates), so it is a few array operations and one deflate. Every frame decodes on its own (no reference to an
 earlier frame): the ack gate drops frames and a reconnection starts from nothing.
+
+`packed`, the one binary attachment (each attachment is a WebSocket message of its own, and a frame's sends are most
+of the event loop's work in a class): `parameters`, then `dead` when the frame's `dead` is true, then `maps`; the
+first two have lengths that `layerSizes` gives.
 
 `maps`: the heat map and the thumbnails as symbols, one byte each, then PNG's "Up" filter, then one zlib stream.
     symbol = (q >> 3) + (q >= 124) for a frame code q (playground/frames.py): TF Playground's 31 shades, with the
@@ -13,8 +17,8 @@ earlier frame): the ack gate drops frames and a reconnection starts from nothing
     (bench/frames.py measures the alternatives: levels 6 and 9 save under 10% for 3 to 30 times the CPU).
 `parameters`: every weight and bias as little-endian float32, layer by layer, each node's weights (from every
     node of the layer before) followed by its bias: the network's flat [W | b] buffer. The page shows 6 digits.
-`dead`: one bit per parameter in the same order, least significant bit first (bias bits are 0), or None when no
-    link is dead.
+`dead`: one bit per parameter in the same order, least significant bit first (bias bits are 0); left out when no
+    link is dead (the JSON field `dead` says whether it is there).
 """
 
 from __future__ import annotations
@@ -49,11 +53,15 @@ SYMBOL_CODES = np.array(
 
 
 def encode(frame: Frame, parameters, dead) -> dict:
-    """The binary fields of a `map_update`: `maps`, `parameters` and `dead` (see the module docstring).
+    """The compact fields of a `map_update`: `dead` (whether a link is dead) and `packed` (see the module docstring).
 
     `parameters` is the network's flat [W | b] buffer (float64, any array-like) and `dead` the trainer's mask of
     dead links over the same buffer (or None)."""
-    return {"maps": encode_maps(frame), "parameters": encode_parameters(parameters), "dead": encode_dead(dead)}
+    dead_bits = encode_dead(dead)
+    return {
+        "dead": dead_bits is not None,
+        "packed": encode_parameters(parameters) + (dead_bits or b"") + encode_maps(frame),
+    }
 
 
 def encode_maps(frame: Frame) -> bytes:
@@ -83,20 +91,24 @@ def encode_dead(dead) -> bytes | None:
 
 
 def decode(payload: dict) -> dict:
-    """A `map_update`'s binary fields -> the frame as the server rendered it: `heatmap` and `thumbnails` as codes
+    """A `map_update`'s compact fields -> the frame as the server rendered it: `heatmap` and `thumbnails` as codes
     (each symbol's middle code), `weights[layer][to][from]`, `biases[layer][to]` (float32 values, None where not
     finite) and `dead[layer][to][from]` (or None)."""
-    symbols = np.frombuffer(zlib.decompress(payload["maps"]), np.uint8)
+    sizes, packed = payload["layerSizes"], payload["packed"]
+    count = sum(outputs * (inputs + 1) for inputs, outputs in itertools.pairwise(sizes))
+    values = np.frombuffer(packed[: 4 * count], "<f4").astype(float)
+    dead_bytes = (count + 7) // 8 if payload["dead"] else 0
+    bits = (
+        np.unpackbits(
+            np.frombuffer(packed[4 * count : 4 * count + dead_bytes], np.uint8), count=count, bitorder="little"
+        )
+        if dead_bytes
+        else np.zeros(count, bool)
+    )
+    symbols = np.frombuffer(zlib.decompress(packed[4 * count + dead_bytes :]), np.uint8)
     heatmap = _unfiltered(symbols[:HEATMAP_BYTES], GRID_SIZE)
     thumbnails = _unfiltered(symbols[HEATMAP_BYTES:], THUMBNAIL_SIZE)
-    values = np.frombuffer(payload["parameters"], "<f4").astype(float)
-    bits = (
-        np.zeros(len(values), bool)
-        if payload["dead"] is None
-        else np.unpackbits(np.frombuffer(payload["dead"], np.uint8), count=len(values), bitorder="little")
-    )
     weights, biases, dead, offset = [], [], [], 0
-    sizes = payload["layerSizes"]
     for inputs, outputs in itertools.pairwise(sizes):
         block = slice(offset, offset + outputs * (inputs + 1))
         rows = [[None if not np.isfinite(v) else float(v) for v in row] for row in values[block].reshape(outputs, -1)]
@@ -109,7 +121,7 @@ def decode(payload: dict) -> dict:
         "thumbnails": thumbnails,
         "weights": weights,
         "biases": biases,
-        "dead": dead if payload["dead"] is not None else None,
+        "dead": dead if payload["dead"] else None,
     }
 
 

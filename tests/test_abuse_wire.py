@@ -63,7 +63,7 @@ def test_every_payload_builder_sends_strict_json_for_a_diverged_network(app):
     frame = messages.frame(session, focus)
     payloads = {
         "frame": frame,
-        "step_result": messages.step_result(frame, math.inf),
+        "frame_as_sent": messages.as_sent(frame, math.inf),
         "state": messages.state(session),
         "dataset": messages.dataset(session),
         "config": messages.config(session),

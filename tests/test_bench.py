@@ -65,9 +65,9 @@ def test_swarm_counts_frames_epochs_bytes_and_refusals(start_server):
     assert good["frames"] >= 2 and good["epochs"] > 0 and good["epochsPerSecond"] > 0
     messages = good["mapUpdateMessages"]
     headers = good["mapUpdateBytes"]["median"] - good["mapUpdateDecodedBytes"]["median"]
-    # A default-network frame is three messages (docs/protocol.md): its JSON text and `maps` have 126 to 65,535
-    # bytes, so a 4-byte header (2, and 2 for the 16-bit length); `parameters` (25 float32s, 100 bytes) a 2-byte one.
-    assert messages == 3 and headers == 4 + 4 + 2
+    # A default-network frame is two messages (docs/protocol.md): its JSON text and `packed` each have 126 to 65,535
+    # bytes, so each a 4-byte header (2, and 2 for the 16-bit length).
+    assert messages == 2 and headers == 4 + 4
     assert good["bytesPerSecond"] >= good["framesPerSecond"] * good["mapUpdateBytes"]["median"] * 0.5
     # A bad config is refused twice (the reply and the error event), and that client is never started.
     assert refused["refusalCount"] == 2 and refused["frames"] == 0
@@ -78,7 +78,7 @@ def test_swarm_counts_frames_epochs_bytes_and_refusals(start_server):
     # A client that asks for permessage-deflate, as browsers do, is not given it (the maps come deflated already):
     # the same frames cross the wire as they are, headers apart.
     asking = run_swarm(server.url, configs[:1], "--warmup", "0.5", "--seconds", "2")[-1]["clients"][0]
-    assert asking["mapUpdateBytes"]["median"] - asking["mapUpdateDecodedBytes"]["median"] == 4 + 4 + 2
+    assert asking["mapUpdateBytes"]["median"] - asking["mapUpdateDecodedBytes"]["median"] == 4 + 4
 
 
 def test_swarm_ends_by_itself_when_nothing_answers():

@@ -134,7 +134,7 @@ def test_a_group_trained_turn_after_turn_sees_each_members_new_data():
     """The stacked data is kept from turn to turn: a member whose data changed in between (new points, the same
     counts) must train on its new data, exactly as alone."""
     group, twins = group_and_twins({}, 3)
-    for turn in range(3):
+    for _ in range(3):
         train_group(group, 60, [2] * 3)
         for twin in twins:
             twin.train_for(60, 2)

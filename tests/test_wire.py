@@ -1,6 +1,8 @@
 """The compact map_update fields (playground/wire.py): encode -> decode keeps every shade, sign, NaN, weight (to
 float32) and dead link, and frames of fixed seeds and epochs stay within the issue's byte targets on the wire."""
 
+import zlib
+
 import numpy as np
 import pytest
 
@@ -97,15 +99,19 @@ def test_dead_links_travel_as_a_bitmask():
     expected = session.trainer.dead_links()
     assert any(d for layer in expected for row in layer for d in row)
     _, payload, decoded = round_trip(session)
-    assert len(payload["dead"]) == (session.net.flat.numel() + 7) // 8
+    count = session.net.flat.numel()
+    assert payload["dead"] is True
+    maps_start = 4 * count + (count + 7) // 8
+    assert len(zlib.decompress(payload["packed"][maps_start:])) == 10_000 + 100 * sum(session.net.layer_sizes)
     assert decoded["dead"] == expected
 
 
 def test_messages_frame_carries_the_compact_fields():
     session = trained({}, 10)
     payload = messages.frame(session, None)
-    assert {"maps", "parameters", "dead"} <= set(payload) and not {"heatmap", "weights"} & set(payload)
-    assert isinstance(payload["maps"], bytes) and len(payload["parameters"]) == 25 * 4
+    assert {"packed", "dead"} <= set(payload) and not {"heatmap", "weights", "maps"} & set(payload)
+    assert isinstance(payload["packed"], bytes) and payload["dead"] is False
+    assert len(zlib.decompress(payload["packed"][25 * 4 :])) == 10_000 + 100 * 9  # no dead bits: maps after 25 floats
     assert_same_picture(session.frame().heatmap, wire.decode(payload)["heatmap"])
 
 

@@ -9,7 +9,10 @@ watches it; the experiments and the rules of who trains live in `playground.expe
 - One green scheduler gives turns to groups of running experiments that share a signature; a group trains as one
   batched computation (`session.train_group`), and its members whose frames are due are rendered in one pass at the
   end of the turn. A group's turn is long in proportion to its members, so each experiment gets its share of the core
-  whatever group it is in, and a round over all groups takes about one frame interval.
+  whatever group it is in. A round over all groups trains for TRAINING_SHARE of its time (measured from the last
+  round), within a round at least as long as a frame at the fastest rate and at most as long as one at the slowest
+  (`FRAMES_PER_SECOND`, `MIN_FRAMES_PER_SECOND`): few experiments get every frame and train the rest of the time,
+  many get fewer frames, and the frame-rate floor is kept before training.
 - Each connection has a green emitter. A new frame is left in `experiment.newest`; the emitter keeps at most one
   `map_update` in flight per watched experiment and sends the newest frame once the previous one is acknowledged.
   Frames produced meanwhile replace each other (a slow client gets the newest, never a backlog), and a frame that
@@ -34,7 +37,7 @@ from .bus import LocalBus
 log = logging.getLogger(__name__)
 MIN_TURN_SECONDS = 0.003
 DRAIN_PASSES = 10  # event-loop passes after a turn's frames are stored (fewer leave sending to compete with training)
-TRAINING_SHARE = 0.6  # of each round (bench/load.py: the class targets need frames and epochs both)
+TRAINING_SHARE = 0.55  # of each round's time (bench/load.py: the class targets need frames and epochs both)
 
 
 class Connection:
@@ -67,7 +70,8 @@ class Hub:
         self.lab = Lab(settings.max_training_sessions, settings.max_group_size, settings.stall_seconds)
         self.connections: dict[str, Connection] = {}
         self.work = concurrency.Wakeup()
-        self.frame_interval = 1.0 / settings.frames_per_second  # per experiment; longer when many train
+        self.frame_interval = 1.0 / settings.frames_per_second  # each experiment's frames at most this often
+        self.round_seconds = 0.0  # the last round's length
         self._scheduler_started = False
         self.lag_samples: deque = deque(maxlen=6000)  # seconds a 10 ms green sleep overslept (last minute)
         if settings.measure_lag:
@@ -211,11 +215,8 @@ class Hub:
                 connection.last_sent[experiment.id], connection.last_sent_at[experiment.id] = frame, now
                 experiment.sent(connection.sid, now)
                 self.socketio.emit(
-                    "step_result", messages.step_result(frame, experiment.epochs_per_second(now)), to=connection.sid
-                )
-                self.socketio.emit(
                     "map_update",
-                    frame,
+                    messages.as_sent(frame, experiment.epochs_per_second(now)),
                     to=connection.sid,
                     callback=lambda *_, c=connection, e=experiment: self._acknowledged(c, e),
                 )
@@ -231,43 +232,47 @@ class Hub:
     # --- training -----------------------------------------------------------------------------------------------
 
     def _schedule(self) -> None:
-        """The one loop that trains: rounds of turns over the groups of running experiments that are read."""
+        """The one loop that trains: rounds of turns over the groups of running experiments that are read. Each
+        round trains every group for its share and draws the frames that are due; the training time of a round
+        follows from the time the last round spent on everything else (drawing, sending, events)."""
+        other = 0.0
         while True:
             now = time.monotonic()
-            ready, next_due = self.lab.ready(now, self.settings.turn_seconds)
+            ready, next_due = self.lab.ready(now, self.settings.pace_burst_seconds)
             if not ready:
                 memory.release_freed()  # idle: a good moment to return what closed sessions freed
                 self.work.wait(max(0.001, next_due - now))
+                other = 0.0
                 continue
-            # Rendering and sending a frame costs about as much as a few epochs: beyond some experiments, share a
-            # budget of frames rather than give each 30 a second, so that training keeps most of the core.
-            self.frame_interval = max(
-                1.0 / self.settings.frames_per_second, len(ready) / self.settings.frames_budget_per_second
-            )
-            for experiment, _ in ready:
-                experiment.frame_interval = self.frame_interval
-            # A round over every group takes about one frame interval, of which training gets TRAINING_SHARE and
-            # drawing and sending the frames the rest; each group's share of the training is its member count.
-            per_member = TRAINING_SHARE * self.frame_interval / len(ready)
-            for group in self.lab.groups(ready):
-                self._turn(group, max(MIN_TURN_SECONDS, min(self.settings.turn_seconds, per_member) * len(group)))
+            training = self._training_seconds(other)
+            trained = 0.0
+            for group in self.lab.groups(ready):  # each group's share of the training is its member count
+                trained += self._turn(group, training * len(group) / len(ready), within=self.round_seconds / 2)
+            self.round_seconds = time.monotonic() - now
+            other = max(0.0, self.round_seconds - trained)
 
-    def _turn(self, group: list[tuple[Experiment, int | None]], budget: float) -> None:
-        # End the turn when the first member's next frame is due, and render the due ones then; when frames are
-        # already late (a round took longer than a frame interval), train the whole share all the same, or the
-        # frames would starve training.
+    def _training_seconds(self, other: float) -> float:
+        """A round's training time: TRAINING_SHARE of the round, but a round no shorter than a frame interval at
+        the fastest frame rate (training fills it) and no longer than one at the slowest (frames come first)."""
+        settings = self.settings
+        share = other * TRAINING_SHARE / (1 - TRAINING_SHARE)
+        fill = 1 / settings.frames_per_second - other
+        most = 1 / settings.min_frames_per_second - other
+        return max(MIN_TURN_SECONDS, min(max(share, fill), most))
+
+    def _turn(self, group: list[tuple[Experiment, int | None]], seconds: float, within: float) -> float:
+        """Train a group for `seconds` and draw its members whose frames are due within `within` seconds (so that
+        each is drawn once a round); returns the time spent training."""
         experiments = [experiment for experiment, _ in group]
-        until_due = min(e.next_frame_at for e in experiments) - time.monotonic()
-        seconds = max(MIN_TURN_SECONDS, min(budget, until_due) if until_due > 0 else budget)
         epochs_before = [experiment.session.epoch for experiment in experiments]
         try:
-            payloads = concurrency.run_native(self._train_and_render, group, seconds)
+            payloads, trained = concurrency.run_native(self._train_and_render, group, seconds, within)
         except Exception:  # a bug must not stop every other experiment's training
             log.exception("training turn failed")
             for experiment in experiments:
                 experiment.session.status = STOPPED
                 self._to_viewers(experiment, "state", messages.state(experiment.session))
-            return
+            return 0.0
         for experiment, before, payload in zip(experiments, epochs_before, payloads, strict=True):
             experiment.pace_spent(experiment.session.epoch - before)
             if payload is None or experiment.id not in self.lab.experiments:
@@ -279,9 +284,12 @@ class Hub:
         # Engine.IO queue, socket writer) takes a pass of the event loop.
         for _ in range(DRAIN_PASSES):
             self.socketio.sleep(0)
+        return trained
 
     @staticmethod
-    def _train_and_render(group: list[tuple[Experiment, int | None]], seconds: float) -> list[dict | None]:
+    def _train_and_render(
+        group: list[tuple[Experiment, int | None]], seconds: float, within: float
+    ) -> tuple[list[dict | None], float]:
         """Native thread: train the group's running members together, then render in one pass the frames that are
         due, or that show where a member stopped. Members stopped since the turn was planned are left alone."""
         members = [(experiment, allowance) for experiment, allowance in group if experiment.running]
@@ -290,13 +298,15 @@ class Hub:
         by_signature: dict = {}
         for experiment, allowance in members:
             by_signature.setdefault(experiment.session.signature, []).append((experiment, allowance))
+        started = time.perf_counter()
         for same in by_signature.values():
             train_group([e.session for e, _ in same], seconds, [allowance for _, allowance in same])
+        trained = time.perf_counter() - started
         now = time.monotonic()
         shown = [
             experiment
             for experiment, allowance in members
-            if experiment.frame_due(now, seconds) or allowance is not None or not experiment.running
+            if experiment.frame_due(now, within) or allowance is not None or not experiment.running
         ]
         frames = dict(
             zip(
@@ -305,4 +315,4 @@ class Hub:
                 strict=True,
             )
         )
-        return [frames.get(experiment.id) for experiment, _ in group]
+        return [frames.get(experiment.id) for experiment, _ in group], trained

@@ -50,11 +50,10 @@ def _frame_payload(session: TrainingSession, rendered, focus: int | None) -> dic
     }
 
 
-STEP_RESULT_FIELDS = ("epoch", "trainLoss", "testLoss", "trainAccuracy", "testAccuracy", "loss")
-
-
-def step_result(frame_payload: dict, epochs_per_second: float) -> dict:
-    return {**{name: frame_payload[name] for name in STEP_RESULT_FIELDS}, "epochsPerSecond": epochs_per_second}
+def as_sent(frame_payload: dict, epochs_per_second: float) -> dict:
+    """A stored frame as it goes to a viewer: with the training speed now (kept out of the stored frame, so that
+    two frames of the same picture stay equal)."""
+    return {**frame_payload, "epochsPerSecond": epochs_per_second}
 
 
 def state(session: TrainingSession) -> dict:

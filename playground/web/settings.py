@@ -36,9 +36,10 @@ class Settings:
     max_http_buffer_size: int = MAX_CSV_BYTES + 64_000
     events_per_second: float = 50.0  # each client's control events: this many a second,
     events_burst: float = 100.0  # in bursts of up to this many
-    frames_per_second: float = 30.0  # per client, at most
-    frames_budget_per_second: float = 1200.0  # all experiments together: 30 get 30 each, 100 get 12
-    turn_seconds: float = 0.02  # longest slice of training given to one session at a time
+    frames_per_second: float = 30.0  # per experiment, at most
+    # Per experiment, at least: when many train, training gives way to keep this rate (bench/load.py's class100).
+    min_frames_per_second: float = 10.0
+    pace_burst_seconds: float = 0.02  # a paced experiment catches up at most this much of its pace at once
     ack_timeout: float = 5.0  # an unacknowledged frame is presumed lost after this
     stall_seconds: float = 1.0  # training pauses while a frame waits this long for its ack
     # Where rooms and saved experiments are kept (playground/store.py): a SQLite file, created on first use (a

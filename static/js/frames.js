@@ -1,7 +1,7 @@
 // Decoding a compact map_update (docs/protocol.md, "map_update on the wire") into the frame the page draws:
 // heatmap and thumbnails as one byte code per value, weights[layer][to][from], biases[layer][to], dead or null.
-// The maps arrive as one zlib stream that the browser inflates natively (DecompressionStream); every frame decodes
-// on its own.
+// One binary attachment, `packed`: the float32 parameters, the dead-link bits when `dead` is true, then the maps as
+// one zlib stream that the browser inflates natively (DecompressionStream); every frame decodes on its own.
 import { asBytes } from "./colors.js";
 
 const GRID_WIDTH = 100;            // bytes per row of the heat map
@@ -31,13 +31,18 @@ export function decodeFrame(payload) {
 }
 
 async function decode(payload) {
-  const symbols = await inflate(payload.maps);
+  const packed = asBytes(payload.packed);
+  const count = parameterCount(payload.layerSizes);
+  const deadBytes = payload.dead ? Math.ceil(count / 8) : 0;
+  if (packed.length < count * 4 + deadBytes) throw new Error(`packed holds ${packed.length} bytes, too few`);
+  const symbols = await inflate(packed.subarray(count * 4 + deadBytes));
   const nodes = payload.layerSizes.reduce((sum, size) => sum + size, 0);
   const expected = HEATMAP_BYTES + nodes * THUMBNAIL_WIDTH * THUMBNAIL_WIDTH;
   if (symbols.length !== expected) throw new Error(`maps holds ${symbols.length} bytes, expected ${expected}`);
   const heatmap = codesOf(symbols.subarray(0, HEATMAP_BYTES), GRID_WIDTH);
   const thumbnails = codesOf(symbols.subarray(HEATMAP_BYTES), THUMBNAIL_WIDTH);
-  return { ...payload, heatmap, thumbnails, ...parameters(payload) };
+  const deadBits = payload.dead ? packed.subarray(count * 4, count * 4 + deadBytes) : null;
+  return { ...payload, heatmap, thumbnails, ...parameters(packed.subarray(0, count * 4), deadBits, payload.layerSizes) };
 }
 
 async function inflate(binary) {
@@ -53,15 +58,13 @@ function codesOf(filtered, width) {
   return codes;
 }
 
+function parameterCount(layerSizes) {
+  return layerSizes.slice(1).reduce((sum, size, layer) => sum + size * (layerSizes[layer] + 1), 0);
+}
+
 /** float32 weights and biases, layer by layer, each node's weights then its bias; dead links from the bitmask. */
-function parameters({ parameters: binary, dead: deadBits, layerSizes }) {
-  const bytes = asBytes(binary);
+function parameters(bytes, bits, layerSizes) {
   const values = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const bits = deadBits ? asBytes(deadBits) : null;
-  const expected = layerSizes.slice(1).reduce((sum, size, layer) => sum + size * (layerSizes[layer] + 1), 0);
-  if (values.byteLength !== expected * 4) {
-    throw new Error(`parameters holds ${values.byteLength} bytes, expected ${expected * 4}`);
-  }
   const weights = [], biases = [], dead = [];
   let index = 0;
   for (let layer = 0; layer + 1 < layerSizes.length; layer++) {

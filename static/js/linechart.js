@@ -1,4 +1,4 @@
-// The loss chart: training loss (#777) and test loss (black), one point per step_result, cleared on reset.
+// The loss chart: training loss (#777) and test loss (black), one point per frame of a new step, cleared on reset.
 // Like TF's: no axes, x = the point's index, y auto-scaled to the min and max of every value since the reset.
 // Beyond TF's: a linear or log scale, and a readout of the point under the pointer (hover, tap, or the arrow keys
 // when the chart has the keyboard focus). Drawn on a canvas, and only when a point arrives or the readout moves

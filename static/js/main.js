@@ -24,8 +24,8 @@ const LAYER_LIMITS = { layers: pageData.limits.hiddenLayers, neurons: pageData.l
 const MAP_BYTES = 100 * 100;
 
 // Tiny hook for the benchmark and tests: frames drawn, and whether a frame received after the first accepted
-// config was drawn (the server sends a config's reply before that config's first frame); the last step_result as
-// received (full precision) and the data's counts from the last `dataset` event.
+// config was drawn (the server sends a config's reply before that config's first frame); the last frame's step result
+// as received (full precision) and the data's counts from the last `dataset` event.
 const stats = { framesDrawn: 0, framesReceived: 0, configs: 0, configFrame: 0, drawnFrame: 0, lastStep: null,
                 trainCount: 0, testCount: 0 };
 window.__playgroundStats = stats;
@@ -53,8 +53,7 @@ const view = {
   focusInFlight: false,
   flowOffset: 0,
   chartLast: null,          // the last point put on the chart: {epoch, train, test}
-  chartTimer: 0,
-  speed: 0,                 // epochs per second, from the newest step_result
+  speed: 0,                 // epochs per second, from the newest frame
   lossName: "squared",      // which loss the frames' losses are (shown by the losses' header)
   hasAccuracy: false,       // classification frames carry accuracies
   hidden: new Set(),        // control names hidden by the link's `<name>_hide=true` (the server reads the link)
@@ -67,7 +66,6 @@ const connection = new Connection({
   connect: onConnect,
   disconnect: () => banner.lost(),
   map_update: onMapUpdate,
-  step_result: onStepResult,
   dataset: onDataset,
   state: (state) => { setStatus(state.status); setEpoch(state.epoch); showStopReason(state.reason); },
   error: (error) => (error.event === "connect" && error.field === "connection" ? banner.serverFull()
@@ -283,6 +281,7 @@ function setEpoch(epoch) {
 
 function onMapUpdate(payload, ack) {
   const received = ++stats.framesReceived;
+  addChartPoint(payload);  // the chart is drawn with the frame, in the same animation frame
   decodeFrame(payload).then((frame) => {
     frame.received = received;
     pendingFrame = frame;
@@ -305,7 +304,6 @@ function scheduleDraw() {
 /** At most once per animation frame: the newest frame, then the chart; acknowledge only after drawing. */
 function draw() {
   drawScheduled = false;
-  clearTimeout(view.chartTimer);
   const frame = pendingFrame, acks = pendingAcks;
   pendingFrame = null;
   pendingAcks = [];
@@ -397,20 +395,18 @@ function resetChart() {
   view.chartLast = null;
 }
 
-/** One chart point per step_result; epoch 0 or a smaller epoch starts a new chart (a reset), and a frame that only
- * re-renders (a focus change while paused) adds nothing. */
-function onStepResult(result) {
+const STEP_FIELDS = ["epoch", "trainLoss", "testLoss", "trainAccuracy", "testAccuracy", "loss", "epochsPerSecond"];
+
+/** One chart point per frame of a new step; epoch 0 or a smaller epoch starts a new chart (a reset), and a frame
+ * that only re-renders (a focus change while paused) adds nothing. */
+function addChartPoint(result) {
   const last = view.chartLast;
   if (last && last.epoch === result.epoch && last.train === result.trainLoss && last.test === result.testLoss) return;
-  stats.lastStep = result;
+  stats.lastStep = Object.fromEntries(STEP_FIELDS.map((name) => [name, result[name]]));
   if (!last || result.epoch < last.epoch || result.epoch === 0) resetChart();
   chart.add(result.epoch, result.trainLoss, result.testLoss);
   view.speed = result.epochsPerSecond;
   view.chartLast = { epoch: result.epoch, train: result.trainLoss, test: result.testLoss };
-  // Its map_update follows at once and draws the chart in the same animation frame: one render per frame, not
-  // two. The timer only covers a step_result that comes alone.
-  clearTimeout(view.chartTimer);
-  view.chartTimer = setTimeout(scheduleDraw, 100);
 }
 
 function onDataset(data) {
