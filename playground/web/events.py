@@ -62,7 +62,7 @@ def update_config(hub, connection, payload):
             experiment.focus = None  # a new network: the focused index may name another node
         return {**messages.config(session), "changed": result["changed"], "reset": result["reset"]}
 
-    return hub.trip(experiment, change)
+    return hub.trip(experiment, change, payer=connection)
 
 
 @handles("open_link")
@@ -76,20 +76,20 @@ def open_link(hub, connection, payload):
             experiment.focus = None
         return {**messages.config(session), "notices": result["notices"], "hidden": result["hidden"]}
 
-    return hub.trip(experiment, open_it)
+    return hub.trip(experiment, open_it, payer=connection)
 
 
 @handles("start_training")
 def start_training(hub, connection, payload):
     _no_payload(payload)
-    hub.start(connection.experiment)
+    hub.start(connection.experiment, payer=connection)
     return {"status": connection.experiment.session.status}
 
 
 @handles("stop_training")
 def stop_training(hub, connection, payload):
     _no_payload(payload)
-    hub.stop(connection.experiment)
+    hub.stop(connection.experiment, payer=connection)
     return {"status": connection.experiment.session.status}
 
 
@@ -102,7 +102,7 @@ def step(hub, connection, payload):
         session.step()
         return {"status": session.status, "epoch": session.epoch}
 
-    return hub.trip(connection.experiment, one_epoch)
+    return hub.trip(connection.experiment, one_epoch, payer=connection)
 
 
 @handles("reset")
@@ -117,7 +117,7 @@ def reset(hub, connection, payload):
         session.reset(same_weights)
         return {**messages.config(session), "epoch": session.epoch}
 
-    return hub.trip(connection.experiment, restart)
+    return hub.trip(connection.experiment, restart, payer=connection)
 
 
 @handles("regenerate")
@@ -128,7 +128,7 @@ def regenerate(hub, connection, payload):
         session.regenerate()
         return messages.config(session)
 
-    return hub.trip(connection.experiment, new_data)
+    return hub.trip(connection.experiment, new_data, payer=connection)
 
 
 @handles("set_weight")
@@ -139,7 +139,7 @@ def set_weight(hub, connection, payload):
         session.set_parameter(fields["layer"], fields["node"], fields["source"], fields["value"])
         return fields
 
-    return hub.trip(connection.experiment, edit)
+    return hub.trip(connection.experiment, edit, payer=connection)
 
 
 @handles("set_focus")
@@ -149,7 +149,7 @@ def set_focus(hub, connection, payload):
     if node is not None and not is_whole_number(node, 0, count - 1):
         raise EventError("node", f"must be null (the output) or a whole number from 0 to {count - 1}")
     node = None if node is None else int(node)
-    hub.set_focus(connection.experiment, node)
+    hub.set_focus(connection.experiment, node, payer=connection)
     return {"node": node}
 
 
@@ -165,7 +165,7 @@ def add_point(hub, connection, payload):
         session.add_point(fields["x"], fields["y"], fields["label"], fields["set"])
         return _data_counts(session)
 
-    return hub.trip(connection.experiment, add)
+    return hub.trip(connection.experiment, add, payer=connection)
 
 
 @handles("erase_points")
@@ -175,7 +175,7 @@ def erase_points(hub, connection, payload):
     def erase(session):
         return {"removed": session.erase_points(fields["x"], fields["y"], fields["radius"]), **_data_counts(session)}
 
-    return hub.trip(connection.experiment, erase)
+    return hub.trip(connection.experiment, erase, payer=connection)
 
 
 @handles("upload_data")
@@ -186,7 +186,7 @@ def upload_data(hub, connection, payload):
         session.load_csv(text)
         return _data_counts(session)
 
-    return hub.trip(connection.experiment, load)
+    return hub.trip(connection.experiment, load, payer=connection)
 
 
 @handles("download_data")
@@ -196,6 +196,7 @@ def download_data(hub, connection, payload):
         connection.experiment,
         lambda session: {"filename": "playground_data.csv", "csv": session.data_csv()},
         changes=False,
+        payer=connection,
     )
 
 
@@ -206,6 +207,7 @@ def export_script(hub, connection, payload):
         connection.experiment,
         lambda session: {"filename": "playground_run.py", "script": export.python_script(session)},
         changes=False,
+        payer=connection,
     )
 
 
@@ -216,6 +218,7 @@ def export_network(hub, connection, payload):
         connection.experiment,
         lambda session: {"filename": "playground_network.json", "network": session.export_json()},
         changes=False,
+        payer=connection,
     )
 
 
@@ -232,7 +235,7 @@ def import_network(hub, connection, payload):
             raise EventError("network", str(problem)) from None
         return messages.config(session)
 
-    return hub.trip(connection.experiment, load)
+    return hub.trip(connection.experiment, load, payer=connection)
 
 
 def current_sid() -> str:

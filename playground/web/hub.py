@@ -28,6 +28,7 @@ import time
 from collections import deque
 
 from ..experiments import Experiment, Lab
+from ..options import ConfigError
 from ..session import RUNNING, STOPPED, TrainingSession, train_group
 from ..store import Store
 from ..tokens import TokenBucket
@@ -44,7 +45,15 @@ class Connection:
     """One Socket.IO connection: its id, its event allowance, and what it watches (with its own ack state, kept by
     each experiment)."""
 
-    def __init__(self, sid: str, experiment: Experiment, rate_limit: float, rate_burst: float):
+    def __init__(
+        self,
+        sid: str,
+        experiment: Experiment,
+        rate_limit: float,
+        rate_burst: float,
+        native_share: float,
+        native_burst: float,
+    ):
         self.sid = sid
         self.experiment = experiment  # the experiment this connection created and controls
         self.watching: dict[str, Experiment] = {experiment.id: experiment}
@@ -52,6 +61,8 @@ class Connection:
         self.last_sent_at: dict[str, float] = {}
         self.wakeup = concurrency.Wakeup()
         self.events = TokenBucket(rate_limit, rate_burst, time.monotonic())  # control events it may send
+        # Seconds of the native thread its events may use (a share of it, saved up to a burst); may go negative.
+        self.native_time = TokenBucket(native_share, native_burst, time.monotonic())
         self.closed = False
         experiment.watch(sid)
 
@@ -95,7 +106,15 @@ class Hub:
 
         session, dataset, frame = concurrency.run_native(create)
         experiment = self.lab.create(session, self.frame_interval)
-        connection = Connection(sid, experiment, self.settings.events_per_second, self.settings.events_burst)
+        settings = self.settings
+        connection = Connection(
+            sid,
+            experiment,
+            settings.events_per_second,
+            settings.events_burst,
+            settings.event_native_share,
+            settings.event_native_burst,
+        )
         self.connections[sid] = connection
         self.socketio.emit("dataset", dataset, to=sid)
         self.socketio.emit("state", messages.state(session), to=sid)
@@ -124,13 +143,31 @@ class Hub:
 
     # --- events: one trip each ----------------------------------------------------------------------------------
 
-    def trip(self, experiment: Experiment, action, *, changes: bool = True, renders: bool = True):
+    def trip(
+        self, experiment: Experiment, action, *, payer: Connection | None, changes: bool = True, renders: bool = True
+    ):
         """Run `action(session)` in the native thread with everything a change needs, in one call: the reply, and
         (unless `changes` is False) the new data and status if they changed and (if `renders`) a frame of the new
         state. Sends those to the experiment's viewers and returns the reply. An error raised by `action` is raised
-        here (actions check their input before they change anything)."""
+        here (actions check their input before they change anything).
 
-        def work():
+        The native thread's time is charged to the `payer`'s allowance (the connection whose event this is): one
+        that spent it waits for it to refill before its next trip, so heavy events, even within the event rate,
+        cannot take the thread that trains everyone (docs/reliability.md). Raises ConfigError (field `busy`) when
+        the wait would be too long."""
+        if payer is not None:
+            self._wait_for_native_time(payer)
+
+        def work():  # the native thread's time it took, then the answer or the error it raised
+            # (never an exception second in a triple: tpool would take the result for an exc_info and raise it)
+            started = time.thread_time()
+            try:
+                answered = answer()
+            except Exception as problem:
+                return time.thread_time() - started, None, problem
+            return time.thread_time() - started, answered, None
+
+        def answer():
             session = experiment.session
             state_before, data_before = messages.state(session), session.data
             reply = action(session)
@@ -141,7 +178,12 @@ class Hub:
             frame = messages.frame(session, self._valid_focus(experiment)) if renders else None
             return reply, dataset, state if state != state_before else None, frame
 
-        reply, dataset, state, frame = concurrency.run_native(work)
+        seconds, answered, problem = concurrency.run_native(work)
+        if payer is not None:
+            payer.native_time.tokens -= seconds
+        if problem is not None or answered is None:
+            raise problem or RuntimeError("a trip returned nothing")
+        reply, dataset, state, frame = answered
         if dataset is not None:
             self._to_viewers(experiment, "dataset", dataset)
         if state is not None:
@@ -150,9 +192,20 @@ class Hub:
             self._store(experiment, frame, answers_event=True)
         return reply
 
-    def set_focus(self, experiment: Experiment, node: int | None) -> None:
+    def _wait_for_native_time(self, payer: Connection) -> None:
+        now = time.monotonic()
+        if payer.native_time.refill(now) >= 0:
+            return
+        wait = payer.native_time.due(now, 0.0) - now
+        if wait > self.settings.ack_timeout:
+            raise ConfigError(
+                {"busy": "is refused: this client's events have used the server's time for now; try again in a moment"}
+            )
+        self.socketio.sleep(wait)
+
+    def set_focus(self, experiment: Experiment, node: int | None, payer: Connection | None) -> None:
         experiment.focus = node
-        self.trip(experiment, lambda session: None)
+        self.trip(experiment, lambda session: None, payer=payer)
 
     @staticmethod
     def _valid_focus(experiment: Experiment) -> int | None:
@@ -161,19 +214,19 @@ class Hub:
             experiment.focus = focus = None  # the focused node went with a smaller network
         return focus
 
-    def start(self, experiment: Experiment) -> None:
+    def start(self, experiment: Experiment, payer: Connection | None) -> None:
         """Start training; raises ConfigError when the server already trains its maximum or the run diverged."""
 
         def start(session):
             self.lab.claim_place(experiment, time.monotonic())
             session.start()
 
-        self.trip(experiment, start, renders=False)  # its first turn brings a frame
+        self.trip(experiment, start, payer=payer, renders=False)  # its first turn brings a frame
         self.work.set()
 
-    def stop(self, experiment: Experiment) -> None:
+    def stop(self, experiment: Experiment, payer: Connection | None) -> None:
         """Stop after the current turn, and show where training stopped."""
-        self.trip(experiment, lambda session: session.stop())
+        self.trip(experiment, lambda session: session.stop(), payer=payer)
 
     def _to_viewers(self, experiment: Experiment, event: str, payload: dict) -> None:
         for sid in list(experiment.viewers):

@@ -36,6 +36,10 @@ class Settings:
     max_http_buffer_size: int = MAX_CSV_BYTES + 64_000
     events_per_second: float = 50.0  # each client's control events: this many a second,
     events_burst: float = 100.0  # in bursts of up to this many
+    # Each client's events may use this share of the one training thread's time (0.02: 2%), and save up this many
+    # seconds of it: a learner's clicks and slider drags stay far below, a script of heavy events waits.
+    event_native_share: float = 0.02
+    event_native_burst: float = 0.5
     frames_per_second: float = 30.0  # per experiment, at most
     # Per experiment, at least: when many train, training gives way to keep this rate (bench/load.py's class100).
     min_frames_per_second: float = 10.0

@@ -1,0 +1,60 @@
+"""Each client's events may use a share of the one native thread (Hub.trip charges what they take): a client that
+spent its share waits for it to refill, and is refused with `busy` when the wait would be long; the others, with
+their own shares, go on as before."""
+
+import pytest
+
+HEAVY = {"networkShape": [8, 8, 8, 8, 8, 8], "xSquared": True, "ySquared": True, "sinX": True}
+
+
+def send(client, event, payload=None):
+    reply = client.emit(event, payload, callback=True) if payload is not None else client.emit(event, callback=True)
+    client.get_received()
+    return reply
+
+
+@pytest.fixture
+def starved_app(make_app):
+    # No time saved up and a share so small that one heavy event's debt takes hours to repay.
+    return make_app(event_native_share=1e-6, event_native_burst=0.0)
+
+
+def test_a_client_that_spent_its_share_is_refused_busy_and_changes_nothing(starved_app):
+    socketio = starved_app.extensions["socketio"]
+    greedy, other = socketio.test_client(starved_app), socketio.test_client(starved_app)
+    hub = starved_app.extensions["playground_hub"]
+    assert send(greedy, "update_config", HEAVY)["ok"]  # the first trip may go: nothing is owed yet
+    reply = send(greedy, "update_config", {"learningRate": 0.1})
+    assert not reply["ok"] and reply["error"]["field"] == "busy"
+    assert "used the server's time" in reply["error"]["message"]
+    greedy_session = next(iter(hub.connections.values())).experiment.session  # the first to connect
+    assert greedy_session.config["learningRate"] == 0.03  # the refused event changed nothing
+    assert send(other, "update_config", {"learningRate": 0.1})["ok"]  # the others have their own share
+    greedy.disconnect()
+    other.disconnect()
+
+
+def test_a_client_in_debt_waits_for_its_share_and_its_event_then_runs(make_app):
+    app = make_app(event_native_share=0.05, event_native_burst=0.0)  # a debt of ms is repaid in a fraction of a second
+    socketio = app.extensions["socketio"]
+    client = socketio.test_client(app)
+    hub = app.extensions["playground_hub"]
+    (connection,) = hub.connections.values()
+    assert send(client, "update_config", HEAVY)["ok"]
+    assert connection.native_time.tokens < 0  # the rebuild's time was charged
+    assert send(client, "update_config", {"learningRate": 0.1})["ok"]  # it waited, then ran
+    assert connection.experiment.session.config["learningRate"] == 0.1
+    client.disconnect()
+
+
+def test_a_failed_event_is_charged_too(make_app):
+    app = make_app(event_native_share=1e-6, event_native_burst=0.0)
+    socketio = app.extensions["socketio"]
+    client = socketio.test_client(app)
+    (connection,) = app.extensions["playground_hub"].connections.values()
+    bad_csv = "x,y,label\n" + "1,2,3\n" * 4000  # parsed in the native thread, then refused (label 3)
+    reply = send(client, "upload_data", {"csv": bad_csv})
+    assert not reply["ok"] and reply["error"]["field"] == "csv"
+    assert connection.native_time.tokens < 0
+    assert send(client, "step")["error"]["field"] == "busy"
+    client.disconnect()
