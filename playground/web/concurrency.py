@@ -8,6 +8,7 @@ Everything else here is for green threads only.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import Callable
 from typing import TypeVar
@@ -34,8 +35,13 @@ LISTEN_BACKLOG = 1024
 
 
 def monkey_patch() -> None:
-    """Make the standard library cooperative; call before anything else is imported."""
+    """Make the standard library cooperative; call before anything else is imported.
+
+    psycopg 3 (the PostgreSQL store) waits for its server in C (poll) unless told otherwise, and it only notices
+    gevent's patching, not eventlet's: a query would then hold up every green thread. Its `wait_select` waits
+    through `select.select`, which is eventlet's green one once patched. Read when psycopg is first imported."""
     eventlet.monkey_patch()
+    os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 
 
 def run_native(function: Callable[..., T], *args) -> T:
