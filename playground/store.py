@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, LiteralString, Protocol, cast
 
 Document = dict | bytes
 
@@ -65,7 +65,7 @@ class SqliteStore:
     """The embedded store: one SQLite file (`:memory:` for a throwaway one). One connection, guarded by a lock, so
     that any thread may call it; WAL mode lets another process read while this one writes."""
 
-    TYPES = {"bytes": "BLOB", "float": "REAL"}  # SQLite's REAL is 8 bytes
+    TYPES: ClassVar[dict[str, str]] = {"bytes": "BLOB", "float": "REAL"}  # SQLite's REAL is 8 bytes
 
     def __init__(self, path: str | Path):
         path = str(path)
@@ -156,7 +156,8 @@ class PostgresStore:
     use; a broken connection is opened again on the next call. The schema version is kept in a table of its own,
     and two processes starting together migrate one after the other (an advisory lock)."""
 
-    TYPES = {"bytes": "BYTEA", "float": "DOUBLE PRECISION"}  # PostgreSQL's REAL is 4 bytes: seconds off by minutes
+    # PostgreSQL's REAL is 4 bytes: an expiry time would be off by minutes.
+    TYPES: ClassVar[dict[str, str]] = {"bytes": "BYTEA", "float": "DOUBLE PRECISION"}
     MIGRATION_LOCK = 7_413_001  # any number, the same in every process
 
     def __init__(self, url: str):
@@ -187,7 +188,7 @@ class PostgresStore:
                 raise StoreError(f"the store's schema is version {version}, newer than this server's")
             for statements in MIGRATIONS[version:]:
                 for statement in statements:
-                    db.execute(statement.format(**self.TYPES))  # pyright: ignore[reportArgumentType] (our own SQL)
+                    db.execute(cast(LiteralString, statement.format(**self.TYPES)))  # our own SQL
             db.execute("DELETE FROM schema_version")
             db.execute("INSERT INTO schema_version VALUES (%s)", (len(MIGRATIONS),))
 

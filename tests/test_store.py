@@ -178,9 +178,10 @@ def test_two_processes_share_the_postgresql_store(postgres_url):
 
 def test_an_unreachable_postgresql_says_so_without_its_password():
     url = f"postgresql://playground:secret@127.0.0.1:{free_port()}/postgres?connect_timeout=2"
-    with pytest.raises(StoreError, match="cannot open the PostgreSQL store at postgresql://playground@127.0.0.1") as e:
+    with pytest.raises(StoreError) as failure:
         open_store(url)
-    assert "secret" not in str(e.value)
+    assert str(failure.value).startswith("cannot open the PostgreSQL store at postgresql://playground@127.0.0.1:")
+    assert "secret" not in str(failure.value)
 
 
 COOPERATIVE_PROBE = """
