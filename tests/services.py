@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 from pathlib import Path
@@ -106,11 +107,12 @@ class PostgresServer:
 
 
 class HAProxy:
-    """HAProxy with deploy/haproxy.cfg in front of the given app servers' ports, listening on a free port."""
+    """HAProxy with deploy/haproxy.cfg in front of the given app servers' ports, listening on `port` (a free one
+    unless given: the app processes must know the front's address, their pages' origin, before they start)."""
 
-    def __init__(self, backends: list[int]):
+    def __init__(self, backends: list[int], port: int | None = None):
         program = require(shutil.which("haproxy"), "haproxy")
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = dict(
             os.environ,
@@ -129,8 +131,6 @@ class HAProxy:
     def _listening(self) -> bool:
         if self.process.poll() is not None:
             raise RuntimeError(f"HAProxy exited; see {self.log_path}")
-        import socket
-
         with socket.socket() as probe:
             return probe.connect_ex(("127.0.0.1", self.port)) == 0
 

@@ -50,6 +50,16 @@ def run_native(function: Callable[..., T], *args) -> T:
     return eventlet.tpool.execute(function, *args)  # pyright: ignore[reportReturnType] (tpool is untyped)
 
 
+def spawn(function: Callable[..., object], *args) -> None:
+    """Run `function(*args)` in a new green thread."""
+    eventlet.spawn(function, *args)
+
+
+def sleep(seconds: float) -> None:
+    """Let the other green threads run for `seconds` (0: one pass of the event loop)."""
+    eventlet.sleep(seconds)  # pyright: ignore[reportArgumentType] (its stub says int; it takes any number)
+
+
 class Wakeup:
     """Lets one green thread sleep until another says there is work; several wake-ups before it runs count once."""
 
@@ -81,7 +91,10 @@ def serve(app, host: str, port: int) -> None:
 
     settings = app.config["PLAYGROUND_SETTINGS"]
     harden_websockets()
-    listener = eventlet.listen((host, port), backlog=LISTEN_BACKLOG)
+    # eventlet sets SO_REUSEPORT by default: a second process on the same port would start silently and share it,
+    # and long-polling clients then break (../shared/reference/scale-out.md, section 3). A cluster gives each
+    # process its own port behind a proxy; a port in use is an error.
+    listener = eventlet.listen((host, port), backlog=LISTEN_BACKLOG, reuse_port=False)
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     limits = AddressLimits(
         settings.max_connections_per_address, settings.max_pending_requests_per_address, exempt=settings.proxies()
