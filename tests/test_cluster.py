@@ -88,6 +88,10 @@ def test_the_queue_url_gets_a_health_check_unless_it_has_one():
     own = Settings.from_env(environ={}, message_queue_url="redis://h/0?health_check_interval=5")
     assert own.message_queue() == "redis://h/0?health_check_interval=5&socket_connect_timeout=5"
     assert Settings.from_env(environ={}).message_queue() == ""
+    heroku = {"MESSAGE_QUEUE_URL": "rediss://:pw@ec2.example:6380", "MESSAGE_QUEUE_OPTIONS": "ssl_cert_reqs=none"}
+    assert Settings.from_env(environ=heroku).message_queue() == (
+        "rediss://:pw@ec2.example:6380?ssl_cert_reqs=none&health_check_interval=30&socket_connect_timeout=5"
+    )
 
 
 def test_an_emit_to_a_room_on_the_queue_reaches_the_clients_of_both_processes(pair, redis_server):

@@ -48,6 +48,9 @@ class Settings:
     # Cluster mode (README, "Scaling out"): a Redis URL (redis:// or rediss://) that every process of the deployment
     # joins, for Socket.IO's message queue (rooms span processes) and the command bus. Empty: one process alone.
     message_queue_url: str = ""
+    # Options added to that URL's query, e.g. "ssl_cert_reqs=none" for Heroku's Key-Value Store (its rediss:// URL,
+    # which Heroku sets and rotates itself, has a self-signed certificate).
+    message_queue_options: str = ""
     measure_lag: bool = False  # run a 10 ms green ticker whose oversleep /metrics reports (benchmarks)
     secret_key: str = ""
 
@@ -82,7 +85,7 @@ class Settings:
         if not self.message_queue_url:
             return ""
         parts = urlsplit(self.message_queue_url)
-        query = dict(parse_qsl(parts.query))
+        query = {**dict(parse_qsl(self.message_queue_options)), **dict(parse_qsl(parts.query))}
         query.setdefault("health_check_interval", "30")
         query.setdefault("socket_connect_timeout", "5")
         return urlunsplit(parts._replace(query=urlencode(query)))
