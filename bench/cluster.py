@@ -38,7 +38,7 @@ from bench.load import (
     spread,
 )
 from tests.live_server import LiveServer, free_port
-from tests.services import HAProxy, RedisServer
+from tests.services import HAProxy, RedisServer, cluster_settings
 
 PER_CLIENT_TARGETS = {"framesPerSecond.min": 20, "epochsPerSecond.min": 150}  # bench/load.py's class30
 SPEED_UP_TARGET = 1.5
@@ -56,9 +56,7 @@ class Cluster:
         front_port = free_port()
         self.apps = [
             LiveServer(
-                message_queue_url=self.redis.url,
-                trusted_proxies="127.0.0.1",
-                cors_allowed_origins=f"http://127.0.0.1:{front_port}",
+                **cluster_settings(self.redis.url, front_port),
                 measure_lag=1,
                 max_training_sessions=max(CLASS_SESSIONS, sessions),
                 **CLASS_ADDRESS_SETTINGS,

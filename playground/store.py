@@ -23,6 +23,7 @@ import json
 import sqlite3
 import threading
 import time
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar, LiteralString, Protocol, cast
 
@@ -61,11 +62,65 @@ def decode(raw: bytes, is_json: bool) -> Document:
     return json.loads(raw) if is_json else bytes(raw)
 
 
-class SqliteStore:
+class _SqlStore(ABC):
+    """The documents in one SQL table, the same statements for both back ends: written with `?` for parameters
+    (PostgreSQL's driver takes `%s`: its `_run` swaps them) and `KEY_ORDER` for the byte order of keys."""
+
+    TYPES: ClassVar[dict[str, str]]
+    KEY_ORDER: ClassVar[str]
+
+    @abstractmethod
+    def _run(self, sql: str, parameters: tuple = ()) -> list:
+        """Run one statement: its rows, or [the number of rows it changed]."""
+
+    def add(self, kind: str, key: str, value: Document, expires_at: float | None = None) -> bool:
+        # One statement: inserted, or it replaced an expired document; a live one is left as it is.
+        raw, is_json = encode(value)
+        changed = self._run(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET"
+            " value = excluded.value, is_json = excluded.is_json, expires_at = excluded.expires_at"
+            " WHERE documents.expires_at <= ?",
+            (kind, key, raw, int(is_json), expires_at, time.time()),
+        )
+        return changed[0] == 1
+
+    def put(self, kind: str, key: str, value: Document, expires_at: float | None = None) -> None:
+        raw, is_json = encode(value)
+        self._run(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET"
+            " value = excluded.value, is_json = excluded.is_json, expires_at = excluded.expires_at",
+            (kind, key, raw, int(is_json), expires_at),
+        )
+
+    def get(self, kind: str, key: str) -> Document | None:
+        rows = self._run(
+            "SELECT value, is_json FROM documents WHERE kind = ? AND key = ?"
+            " AND (expires_at IS NULL OR expires_at > ?)",
+            (kind, key, time.time()),
+        )
+        return decode(rows[0][0], bool(rows[0][1])) if rows else None
+
+    def delete(self, kind: str, key: str) -> bool:
+        return self._run("DELETE FROM documents WHERE kind = ? AND key = ?", (kind, key))[0] == 1
+
+    def scan(self, kind: str, prefix: str = "") -> dict[str, Document]:
+        rows = self._run(
+            "SELECT key, value, is_json FROM documents WHERE kind = ? AND substr(key, 1, ?) = ?"
+            f" AND (expires_at IS NULL OR expires_at > ?) ORDER BY {self.KEY_ORDER}",
+            (kind, len(prefix), prefix, time.time()),
+        )
+        return {key: decode(raw, bool(is_json)) for key, raw, is_json in rows}
+
+    def purge(self, now: float | None = None) -> int:
+        return self._run("DELETE FROM documents WHERE expires_at <= ?", (time.time() if now is None else now,))[0]
+
+
+class SqliteStore(_SqlStore):
     """The embedded store: one SQLite file (`:memory:` for a throwaway one). One connection, guarded by a lock, so
     that any thread may call it; WAL mode lets another process read while this one writes."""
 
     TYPES: ClassVar[dict[str, str]] = {"bytes": "BLOB", "float": "REAL"}  # SQLite's REAL is 8 bytes
+    KEY_ORDER = "key"  # SQLite compares text byte by byte
 
     def __init__(self, path: str | Path):
         path = str(path)
@@ -107,50 +162,12 @@ class SqliteStore:
         except sqlite3.Error as problem:
             raise StoreError(f"the SQLite store failed: {problem}") from problem
 
-    def add(self, kind: str, key: str, value: Document, expires_at: float | None = None) -> bool:
-        raw, is_json = encode(value)
-        self._run("DELETE FROM documents WHERE kind = ? AND key = ? AND expires_at <= ?", (kind, key, time.time()))
-        inserted = self._run(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", (kind, key, raw, is_json, expires_at)
-        )
-        return inserted[0] == 1
-
-    def put(self, kind: str, key: str, value: Document, expires_at: float | None = None) -> None:
-        raw, is_json = encode(value)
-        self._run(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET"
-            " value = excluded.value, is_json = excluded.is_json, expires_at = excluded.expires_at",
-            (kind, key, raw, is_json, expires_at),
-        )
-
-    def get(self, kind: str, key: str) -> Document | None:
-        rows = self._run(
-            "SELECT value, is_json FROM documents WHERE kind = ? AND key = ?"
-            " AND (expires_at IS NULL OR expires_at > ?)",
-            (kind, key, time.time()),
-        )
-        return decode(rows[0][0], bool(rows[0][1])) if rows else None
-
-    def delete(self, kind: str, key: str) -> bool:
-        return self._run("DELETE FROM documents WHERE kind = ? AND key = ?", (kind, key))[0] == 1
-
-    def scan(self, kind: str, prefix: str = "") -> dict[str, Document]:
-        rows = self._run(
-            "SELECT key, value, is_json FROM documents WHERE kind = ? AND substr(key, 1, ?) = ?"
-            " AND (expires_at IS NULL OR expires_at > ?) ORDER BY key",
-            (kind, len(prefix), prefix, time.time()),
-        )
-        return {key: decode(raw, bool(is_json)) for key, raw, is_json in rows}
-
-    def purge(self, now: float | None = None) -> int:
-        return self._run("DELETE FROM documents WHERE expires_at <= ?", (time.time() if now is None else now,))[0]
-
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
 
-class PostgresStore:
+class PostgresStore(_SqlStore):
     """The shared store: one PostgreSQL database for every process of a deployment. One connection in autocommit
     (each statement is its own transaction, and each operation is one statement), which psycopg lets any thread
     use; a broken connection is opened again on the next call. The schema version is kept in a table of its own,
@@ -158,6 +175,7 @@ class PostgresStore:
 
     # PostgreSQL's REAL is 4 bytes: an expiry time would be off by minutes.
     TYPES: ClassVar[dict[str, str]] = {"bytes": "BYTEA", "float": "DOUBLE PRECISION"}
+    KEY_ORDER = 'key COLLATE "C"'  # byte order, as SQLite's, whatever the database's locale
     MIGRATION_LOCK = 7_413_001  # any number, the same in every process
 
     def __init__(self, url: str):
@@ -199,52 +217,10 @@ class PostgresStore:
     def _run(self, sql: str, parameters: tuple = ()) -> list:
         try:
             with self._lock:
-                cursor = self._connection().execute(sql, parameters)  # pyright: ignore[reportArgumentType]
+                cursor = self._connection().execute(cast(LiteralString, sql.replace("?", "%s")), parameters)
                 return cursor.fetchall() if cursor.description else [cursor.rowcount]
         except self._psycopg.Error as problem:
             raise StoreError(f"the PostgreSQL store failed: {problem}") from problem
-
-    def add(self, kind: str, key: str, value: Document, expires_at: float | None = None) -> bool:
-        # One statement: inserted, or it replaced an expired document; a live one is left as it is.
-        raw, is_json = encode(value)
-        changed = self._run(
-            "INSERT INTO documents VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, key) DO UPDATE SET"
-            " value = excluded.value, is_json = excluded.is_json, expires_at = excluded.expires_at"
-            " WHERE documents.expires_at <= %s",
-            (kind, key, raw, int(is_json), expires_at, time.time()),
-        )
-        return changed[0] == 1
-
-    def put(self, kind: str, key: str, value: Document, expires_at: float | None = None) -> None:
-        raw, is_json = encode(value)
-        self._run(
-            "INSERT INTO documents VALUES (%s, %s, %s, %s, %s) ON CONFLICT (kind, key) DO UPDATE SET"
-            " value = excluded.value, is_json = excluded.is_json, expires_at = excluded.expires_at",
-            (kind, key, raw, int(is_json), expires_at),
-        )
-
-    def get(self, kind: str, key: str) -> Document | None:
-        rows = self._run(
-            "SELECT value, is_json FROM documents WHERE kind = %s AND key = %s"
-            " AND (expires_at IS NULL OR expires_at > %s)",
-            (kind, key, time.time()),
-        )
-        return decode(rows[0][0], bool(rows[0][1])) if rows else None
-
-    def delete(self, kind: str, key: str) -> bool:
-        return self._run("DELETE FROM documents WHERE kind = %s AND key = %s", (kind, key))[0] == 1
-
-    def scan(self, kind: str, prefix: str = "") -> dict[str, Document]:
-        # Byte order ("C"), as SQLite sorts, whatever the database's locale.
-        rows = self._run(
-            "SELECT key, value, is_json FROM documents WHERE kind = %s AND left(key, %s) = %s"
-            ' AND (expires_at IS NULL OR expires_at > %s) ORDER BY key COLLATE "C"',
-            (kind, len(prefix), prefix, time.time()),
-        )
-        return {key: decode(raw, bool(is_json)) for key, raw, is_json in rows}
-
-    def purge(self, now: float | None = None) -> int:
-        return self._run("DELETE FROM documents WHERE expires_at <= %s", (time.time() if now is None else now,))[0]
 
     def close(self) -> None:
         with self._lock:

@@ -106,6 +106,16 @@ class PostgresServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def cluster_settings(redis_url: str, front_port: int) -> dict:
+    """An app process's settings in a cluster (LiveServer's keywords): the queue, HAProxy on loopback as the proxy
+    whose X-Forwarded-For is believed, and the front's address as an origin (the page is served from there)."""
+    return {
+        "message_queue_url": redis_url,
+        "trusted_proxies": "127.0.0.1",
+        "cors_allowed_origins": f"http://127.0.0.1:{front_port}",
+    }
+
+
 class HAProxy:
     """HAProxy with deploy/haproxy.cfg in front of the given app servers' ports, listening on `port` (a free one
     unless given: the app processes must know the front's address, their pages' origin, before they start)."""

@@ -15,7 +15,7 @@ import socketio
 
 from playground.web.settings import Settings
 from tests.live_server import ROOT, LiveServer, free_port
-from tests.services import HAProxy, RedisServer
+from tests.services import HAProxy, RedisServer, cluster_settings
 from tests.test_server import call, in_order
 from tests.waiting import wait_until
 
@@ -30,13 +30,8 @@ def redis_server():
 FRONT_PORT = free_port()  # HAProxy's, known before the app processes start: the page's origin is the front's
 
 
-def cluster_server(redis_server: RedisServer, **settings) -> LiveServer:
-    return LiveServer(
-        message_queue_url=redis_server.url,
-        trusted_proxies="127.0.0.1",
-        cors_allowed_origins=f"http://127.0.0.1:{FRONT_PORT}",
-        **settings,
-    )
+def cluster_server(redis_server: RedisServer) -> LiveServer:
+    return LiveServer(**cluster_settings(redis_server.url, FRONT_PORT))
 
 
 @pytest.fixture(scope="module")

@@ -7,21 +7,14 @@ import pytest
 
 from tests.browser.conftest import Playground
 from tests.live_server import LiveServer, free_port
-from tests.services import HAProxy, RedisServer
+from tests.services import HAProxy, RedisServer, cluster_settings
 
 
 @pytest.fixture
 def cluster():
     redis_server = RedisServer()
     front_port = free_port()
-    apps = [
-        LiveServer(
-            message_queue_url=redis_server.url,
-            trusted_proxies="127.0.0.1",
-            cors_allowed_origins=f"http://127.0.0.1:{front_port}",
-        )
-        for _ in range(2)
-    ]
+    apps = [LiveServer(**cluster_settings(redis_server.url, front_port)) for _ in range(2)]
     front = HAProxy([app.port for app in apps], front_port)
     yield redis_server, apps, front
     front.stop()
