@@ -212,3 +212,18 @@ def test_a_postgresql_query_lets_other_green_threads_run_under_eventlet(postgres
     )
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) >= 10  # a tick every 10 ms during 500 ms, with room for a loaded machine
+
+
+def test_postgresql_opens_a_new_connection_after_losing_its_own(postgres_url):
+    """A database restart or an idle timeout ends the connection: that one call fails (it is not retried: an add
+    whose reply was lost could be claimed twice), and the next call works on a new connection."""
+    import psycopg
+
+    store = PostgresStore(postgres_url)
+    store.put("room", "K7QX", {"a": 1})
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid()")
+    with pytest.raises(StoreError, match="the PostgreSQL store failed"):
+        store.get("room", "K7QX")
+    assert store.get("room", "K7QX") == {"a": 1}
+    store.close()
