@@ -233,6 +233,7 @@ def test_redis_away_for_five_seconds_frames_go_on_the_page_is_told_and_the_room_
         outage_ends = time.monotonic() + 5
         wait_until(lambda: all(learner.services[-1]["degraded"] for learner in learners), message="the notices")
         assert "your own training goes on" in learners[0].services[-1]["message"]
+        assert all(server.metrics()["busDegraded"] for server in servers)
         during = [len(learner.frames) for learner in learners]
         wait_until(
             lambda: all(len(learner.frames) > seen + 30 for learner, seen in zip(learners, during, strict=True)),
@@ -244,6 +245,7 @@ def test_redis_away_for_five_seconds_frames_go_on_the_page_is_told_and_the_room_
         wait_until(
             lambda: all(not learner.services[-1]["degraded"] for learner in learners), timeout=30, message="recovery"
         )
+        assert not any(server.metrics()["busDegraded"] for server in servers)
         emitter = socketio.RedisManager(redis_server.url, channel="flask-socketio", write_only=True)
 
         def room_reaches_both() -> bool:  # the queue's listeners reconnect with a back-off of their own
