@@ -563,21 +563,19 @@ CLASS_SCENARIOS = {
 BASELINE_SETTINGS = {"max_group_size": 1}  # the server trains one network at a time: batching off
 
 
-def run_swarm(configs: list[dict], seconds: float, warmup: float, **settings) -> dict:
-    """A fresh server (`settings` as LiveServer takes them) and one swarm with a client per config. Returns the
-    swarm's result and the server's /metrics and CPU over the swarm's measuring window."""
+def drive_swarm(
+    url: str, configs: list[dict], seconds: float, warmup: float, opened: Callable[[int], None], closed: Callable
+) -> dict:
+    """One swarm against `url`, a client per config; `opened(swarm_pid)` runs when its measuring window opens and
+    `closed()` when it closes (the caller reads its servers' figures there). Returns the swarm's result."""
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("node (Node.js 20) is not on PATH")
-    settings = dict(
-        measure_lag=1, max_training_sessions=max(CLASS_SESSIONS, len(configs)), **CLASS_ADDRESS_SETTINGS, **settings
-    )
-    server = LiveServer(**settings)
     command = [
         node,
         str(SWARM),
         "--url",
-        server.url,
+        url,
         "--configs",
         "-",
         "--warmup",
@@ -591,32 +589,53 @@ def run_swarm(configs: list[dict], seconds: float, warmup: float, **settings) ->
     # The swarm ends by itself; the watchdog bounds the run all the same if the server stops answering.
     watchdog = threading.Timer(CONNECT_SECONDS + warmup + seconds + 60, swarm.kill)
     watchdog.start()
-    window: dict = {"env": {key.upper(): str(value) for key, value in settings.items()}}
+    result, window_closed = None, False
     try:
         assert swarm.stdin is not None and swarm.stdout is not None
         swarm.stdin.write(json.dumps(configs))
         swarm.stdin.close()
-        cpu = None
         for line in swarm.stdout:  # the swarm's phases, as they happen
             record = json.loads(line)
             if record["phase"] == "measure":
-                window["before"] = server.metrics(clear=True)
-                cpu = CpuMeter(server_pid(server), swarm.pid)
-            elif record["phase"] == "measured" and cpu is not None:
-                window["cpu"] = cpu.read()
-                window["after"] = server.metrics()
+                opened(swarm.pid)
+            elif record["phase"] == "measured":
+                closed()
+                window_closed = True
             elif record["phase"] == "result":
-                window["result"] = record
-        if swarm.wait() != 0 or not {"after", "result"} <= window.keys():
+                result = record
+        if swarm.wait() != 0 or result is None or not window_closed:
             raise RuntimeError(f"the swarm failed (exit status {swarm.returncode}; its stderr is above)")
-    except BaseException:
-        close_log(server, failed=True)
-        raise
+        return result
     finally:
         watchdog.cancel()
         if swarm.poll() is None:
             swarm.kill()
             swarm.wait()
+
+
+def run_swarm(configs: list[dict], seconds: float, warmup: float, **settings) -> dict:
+    """A fresh server (`settings` as LiveServer takes them) and one swarm with a client per config. Returns the
+    swarm's result and the server's /metrics and CPU over the swarm's measuring window."""
+    settings = dict(
+        measure_lag=1, max_training_sessions=max(CLASS_SESSIONS, len(configs)), **CLASS_ADDRESS_SETTINGS, **settings
+    )
+    server = LiveServer(**settings)
+    window: dict = {"env": {key.upper(): str(value) for key, value in settings.items()}}
+
+    def opened(swarm_pid: int) -> None:
+        window["before"] = server.metrics(clear=True)
+        window["meter"] = CpuMeter(server_pid(server), swarm_pid)
+
+    def closed() -> None:
+        window["cpu"] = window.pop("meter").read()
+        window["after"] = server.metrics()
+
+    try:
+        window["result"] = drive_swarm(server.url, configs, seconds, warmup, opened, closed)
+    except BaseException:
+        close_log(server, failed=True)
+        raise
+    finally:
         server.stop()
     close_log(server, failed=False)
     return window

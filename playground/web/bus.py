@@ -1,23 +1,33 @@
 """Commands that must reach server-side state in every process of a deployment (a teacher's "pause all" reaches the
 experiments of learners connected to other processes). Socket.IO's message queue reaches browsers, not server
 handlers, so these travel on a bus of their own. `LocalBus` is the embedded default (one process: a publish calls
-the handlers at once); a shared bus for several processes implements the same two methods.
+the handlers at once); `RedisBus` carries them between the processes of a cluster (`MESSAGE_QUEUE_URL`).
 
 A message is a JSON object; handlers run in green threads and must not block.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import uuid
+from collections import deque
 from collections.abc import Callable
+from typing import cast
+
+import redis
+
+from . import concurrency
 
 log = logging.getLogger(__name__)
 Handler = Callable[[dict], None]
+HealthHandler = Callable[[bool], None]
 
 
 class LocalBus:
     def __init__(self):
         self._handlers: dict[str, list[Handler]] = {}
+        self.degraded = False  # one process: nothing to lose
 
     def subscribe(self, topic: str, handler: Handler) -> None:
         self._handlers.setdefault(topic, []).append(handler)
@@ -28,3 +38,105 @@ class LocalBus:
                 handler(message)
             except Exception:  # one failing handler must not keep the message from the others
                 log.exception("bus handler for %s failed", topic)
+
+    def on_health(self, handler: HealthHandler) -> None:
+        """`handler(degraded)` whenever the bus loses or regains the other processes: never, for this one."""
+
+
+class RedisBus:
+    """The bus of a cluster: one Redis stream that every process appends to and reads.
+
+    A stream rather than pub/sub so that nothing is lost while Redis or the connection to it is away: each process
+    reads on from the last entry it saw, and what it publishes meanwhile waits in its outbox (bounded) and goes out
+    when Redis is back. A publish reaches this process's own handlers at once, whatever Redis does, and the reader
+    skips the entries this process wrote. Two green threads (`concurrency.spawn`) do the Redis work; never a native
+    thread. While either fails the bus is degraded, and
+    the health handlers are told each time that changes.
+    """
+
+    STREAM = "playground:bus"
+    MAX_LENGTH = 10_000  # entries kept in Redis (about: trimmed in whole blocks): minutes of a busy class
+    OUTBOX_LIMIT = 10_000  # messages of this process waiting for Redis; the oldest go first beyond it
+    READ_BLOCK_MS = 1000
+    RETRY_SECONDS = 0.5
+
+    def __init__(self, url: str):
+        self._redis = redis.Redis.from_url(url)  # connects on first use, again after any failure
+        self._local = LocalBus()
+        self.origin = uuid.uuid4().hex  # this process, in the entries it writes
+        self._outbox: deque[tuple[str, str]] = deque(maxlen=self.OUTBOX_LIMIT)
+        self._outbox_ready = concurrency.Wakeup()
+        self._problems: dict[str, str] = {}  # "read" / "send" -> what failed last
+        self._health_handlers: list[HealthHandler] = []
+        concurrency.spawn(self._read)
+        concurrency.spawn(self._send)
+
+    @property
+    def degraded(self) -> bool:
+        return bool(self._problems)
+
+    def subscribe(self, topic: str, handler: Handler) -> None:
+        self._local.subscribe(topic, handler)
+
+    def publish(self, topic: str, message: dict) -> None:
+        body = json.dumps(message, separators=(",", ":"), allow_nan=False)
+        self._local.publish(topic, message)
+        if len(self._outbox) == self.OUTBOX_LIMIT:
+            log.warning("bus outbox full while Redis is away: the oldest message is dropped")
+        self._outbox.append((topic, body))
+        self._outbox_ready.set()
+
+    def on_health(self, handler: HealthHandler) -> None:
+        self._health_handlers.append(handler)
+
+    def _health(self, side: str, problem: Exception | None) -> None:
+        was = self.degraded
+        if problem is None:
+            self._problems.pop(side, None)
+        else:
+            self._problems[side] = str(problem)
+        if self.degraded != was:
+            (log.warning if self.degraded else log.info)(
+                "bus %s: %s", "degraded" if self.degraded else "recovered", problem or "Redis answers again"
+            )
+            for handler in list(self._health_handlers):
+                handler(self.degraded)
+
+    def _send(self) -> None:
+        while True:
+            if not self._outbox:
+                self._outbox_ready.wait(self.READ_BLOCK_MS / 1000)
+                continue
+            topic, body = self._outbox[0]
+            try:
+                self._redis.xadd(
+                    self.STREAM,
+                    {"topic": topic, "origin": self.origin, "message": body},
+                    maxlen=self.MAX_LENGTH,
+                    approximate=True,
+                )
+            except redis.RedisError as problem:
+                self._health("send", problem)
+                concurrency.sleep(self.RETRY_SECONDS)
+                continue
+            self._outbox.popleft()
+            self._health("send", None)
+
+    def _read(self) -> None:
+        last_id: bytes | None = None  # the newest entry seen; None before the first contact (older ones are not ours)
+        while True:
+            try:
+                if last_id is None:
+                    newest = cast(list, self._redis.xrevrange(self.STREAM, count=1))
+                    last_id = newest[0][0] if newest else b"0-0"
+                reply = cast(list, self._redis.xread({self.STREAM: last_id}, count=100, block=self.READ_BLOCK_MS))
+            except redis.RedisError as problem:
+                self._health("read", problem)
+                concurrency.sleep(self.RETRY_SECONDS)
+                continue
+            self._health("read", None)
+            for _stream, entries in reply or ():
+                for entry_id, fields in entries:
+                    last_id = entry_id
+                    if fields[b"origin"].decode() != self.origin:
+                        self._local.publish(fields[b"topic"].decode(), json.loads(fields[b"message"]))

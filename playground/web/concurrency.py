@@ -8,6 +8,7 @@ Everything else here is for green threads only.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import Callable
 from typing import TypeVar
@@ -34,14 +35,29 @@ LISTEN_BACKLOG = 1024
 
 
 def monkey_patch() -> None:
-    """Make the standard library cooperative; call before anything else is imported."""
+    """Make the standard library cooperative; call before anything else is imported.
+
+    psycopg 3 (the PostgreSQL store) waits for its server in C (poll) unless told otherwise, and it only notices
+    gevent's patching, not eventlet's: a query would then hold up every green thread. Its `wait_select` waits
+    through `select.select`, which is eventlet's green one once patched. Read when psycopg is first imported."""
     eventlet.monkey_patch()
+    os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
 
 
 def run_native(function: Callable[..., T], *args) -> T:
     """Run `function(*args)` in the native thread (one: calls run one at a time, in order); only the calling green
     thread waits."""
     return eventlet.tpool.execute(function, *args)  # pyright: ignore[reportReturnType] (tpool is untyped)
+
+
+def spawn(function: Callable[..., object], *args) -> None:
+    """Run `function(*args)` in a new green thread."""
+    eventlet.spawn(function, *args)
+
+
+def sleep(seconds: float) -> None:
+    """Let the other green threads run for `seconds` (0: one pass of the event loop)."""
+    eventlet.sleep(seconds)  # pyright: ignore[reportArgumentType] (its stub says int; it takes any number)
 
 
 class Wakeup:
@@ -75,7 +91,10 @@ def serve(app, host: str, port: int) -> None:
 
     settings = app.config["PLAYGROUND_SETTINGS"]
     harden_websockets()
-    listener = eventlet.listen((host, port), backlog=LISTEN_BACKLOG)
+    # eventlet sets SO_REUSEPORT by default: a second process on the same port would start silently and share it,
+    # and long-polling clients then break (../shared/reference/scale-out.md, section 3). A cluster gives each
+    # process its own port behind a proxy; a port in use is an error.
+    listener = eventlet.listen((host, port), backlog=LISTEN_BACKLOG, reuse_port=False)
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     limits = AddressLimits(
         settings.max_connections_per_address, settings.max_pending_requests_per_address, exempt=settings.proxies()

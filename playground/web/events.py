@@ -247,7 +247,8 @@ def register(socketio, hub) -> None:
     @socketio.on("connect")
     def connect(auth=None):
         if len(hub.connections) >= hub.settings.max_connections:
-            socketio.emit(
+            hub.send(
+                current_sid(),
                 "error",
                 messages.error(
                     "connect",
@@ -258,7 +259,6 @@ def register(socketio, hub) -> None:
                         )
                     },
                 ),
-                to=current_sid(),
             )
             return False
         hub.connect(current_sid())
@@ -269,23 +269,23 @@ def register(socketio, hub) -> None:
         hub.disconnect(current_sid())
 
     for event, handler in HANDLERS.items():
-        socketio.on_event(event, _replying(socketio, hub, event, handler))
+        socketio.on_event(event, _replying(hub, event, handler))
 
     @socketio.on("*")
     def unknown(event, *args):
         connection = hub.connections.get(current_sid())
         if connection is None or not connection.events.take(time.monotonic()):
             return  # over the limit: not even an error, or floods would echo back
-        socketio.emit(
+        hub.send(
+            current_sid(),
             "error",
             messages.error(
                 event, {"event": f"{str(event)[:40]!r} is not an event of this server (see docs/protocol.md)"}
             ),
-            to=current_sid(),
         )
 
 
-def _replying(socketio, hub, event, handler):
+def _replying(hub, event, handler):
     @functools.wraps(handler)
     def reply(payload=None, *extra):
         connection = hub.connections.get(current_sid())
@@ -306,7 +306,7 @@ def _replying(socketio, hub, event, handler):
         except Exception:  # never a stack trace on the wire, and the session goes on
             log.exception("event %s failed", event)
             failure = messages.error(event, {"server": "could not handle this event; the session is unchanged"})
-        socketio.emit("error", failure, to=current_sid())
+        hub.send(current_sid(), "error", failure)
         return {"ok": False, "error": failure}
 
     return reply

@@ -11,7 +11,7 @@ from flask_socketio import SocketIO
 from ..session import warm_up
 from ..store import open_store
 from . import concurrency, events, guard, memory, packets, pages
-from .bus import LocalBus
+from .bus import LocalBus, RedisBus
 from .hub import Hub
 from .settings import Settings
 
@@ -32,9 +32,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         SECRET_KEY=settings.secret_key, PLAYGROUND_SETTINGS=settings, NODE_MODULES=str(ROOT / "node_modules")
     )
     app.register_blueprint(pages.blueprint)
+    queue = settings.message_queue()
     socketio = SocketIO(
         app,
         async_mode=concurrency.ASYNC_MODE,
+        message_queue=queue or None,  # cluster mode: emits to rooms reach the clients of every process
         cors_allowed_origins=settings.socketio_cors(),
         max_http_buffer_size=settings.max_http_buffer_size,
         json=packets,
@@ -45,7 +47,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     guard.guard_socketio(server, settings)
     guard.guard_engineio(server.eio)
     app.wsgi_app = guard.Middleware(app.wsgi_app, pages.SECURITY_HEADERS, settings.proxies())
-    hub = Hub(socketio, settings, store, LocalBus())
+    bus = RedisBus(queue) if queue else LocalBus()
+    hub = Hub(socketio, settings, store, bus)
     events.register(socketio, hub)
     app.extensions["playground_hub"] = hub
     # Everything allocated so far (torch, Flask) lives as long as the process: keep it out of the garbage

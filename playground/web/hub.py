@@ -19,6 +19,8 @@ watches it; the experiments and the rules of who trains live in `playground.expe
   shows nothing new is not sent at all.
 - An event makes one trip to the native thread, which returns its reply, the new data and state if they changed,
   and the new frame.
+- In cluster mode (a message queue joins the processes), everything sent to one client of this process goes
+  straight to it, never through the queue (`send`); only emits to Socket.IO rooms travel through Redis.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from ..session import RUNNING, STOPPED, TrainingSession, train_group
 from ..store import Store
 from ..tokens import TokenBucket
 from . import concurrency, memory, messages
-from .bus import LocalBus
+from .bus import LocalBus, RedisBus
 
 log = logging.getLogger(__name__)
 MIN_TURN_SECONDS = 0.003
@@ -73,7 +75,7 @@ def same_picture(frame: dict, other: dict) -> bool:
 
 
 class Hub:
-    def __init__(self, socketio, settings, store: Store, bus: LocalBus):
+    def __init__(self, socketio, settings, store: Store, bus: LocalBus | RedisBus):
         self.socketio = socketio
         self.settings = settings
         self.store = store  # rooms and saved experiments (playground/store.py)
@@ -87,6 +89,20 @@ class Hub:
         self.lag_samples: deque = deque(maxlen=6000)  # seconds a 10 ms green sleep overslept (last minute)
         if settings.measure_lag:
             socketio.start_background_task(self._measure_lag)
+        bus.on_health(self._bus_health)
+
+    def send(self, sid: str, event: str, payload: dict, callback=None) -> None:
+        """Send an event to one client of this process, never through the message queue. Through it every frame
+        would cost every other process CPU and Redis megabytes a minute (../shared/reference/scale-out.md), and the
+        ack gate of a learner's frames stays in the learner's process. (Aimed at a client of another process, it
+        would be dropped: each process sends only to its own connections.)"""
+        self.socketio.emit(event, payload, to=sid, callback=callback, ignore_queue=True)
+
+    def _bus_health(self, degraded: bool) -> None:
+        """Tell this process's clients that the shared services went away or came back (their own training does not
+        depend on them)."""
+        for sid in list(self.connections):
+            self.send(sid, "service", messages.service(degraded))
 
     def _measure_lag(self) -> None:
         """How late the event loop wakes a green thread: the delay every client's messages see too."""
@@ -116,8 +132,9 @@ class Hub:
             settings.event_native_burst,
         )
         self.connections[sid] = connection
-        self.socketio.emit("dataset", dataset, to=sid)
-        self.socketio.emit("state", messages.state(session), to=sid)
+        self.send(sid, "dataset", dataset)
+        self.send(sid, "state", messages.state(session))
+        self.send(sid, "service", messages.service(self.bus.degraded))
         self.socketio.start_background_task(self._emit_frames, connection)
         self._store(experiment, frame)
         if not self._scheduler_started:
@@ -230,7 +247,7 @@ class Hub:
 
     def _to_viewers(self, experiment: Experiment, event: str, payload: dict) -> None:
         for sid in list(experiment.viewers):
-            self.socketio.emit(event, payload, to=sid)
+            self.send(sid, event, payload)
 
     # --- frames -------------------------------------------------------------------------------------------------
 
@@ -267,10 +284,10 @@ class Hub:
                     continue
                 connection.last_sent[experiment.id], connection.last_sent_at[experiment.id] = frame, now
                 experiment.sent(connection.sid, now)
-                self.socketio.emit(
+                self.send(
+                    connection.sid,
                     "map_update",
                     messages.as_sent(frame, experiment.epochs_per_second(now)),
-                    to=connection.sid,
                     callback=lambda *_, c=connection, e=experiment: self._acknowledged(c, e),
                 )
         del connection  # the last reference to a closed connection: its memory is freed now

@@ -79,6 +79,17 @@ def config(session: TrainingSession) -> dict:
     return {"config": config_to_json(session.config), "hash": session.url_hash()}
 
 
+DEGRADED = (
+    "The class connection is interrupted (this server cannot reach the message queue): your own training goes on,"
+    " and the room catches up when it is back."
+)
+
+
+def service(degraded: bool) -> dict:
+    """A `service` payload: whether the services shared by the processes of a cluster are out of reach."""
+    return {"degraded": degraded, "message": DEGRADED if degraded else None}
+
+
 def error(event: str, problem: ConfigError | dict) -> dict:
     """An `error` payload: which field, and a sentence that says what is allowed."""
     fields = problem.errors if isinstance(problem, ConfigError) else problem

@@ -89,7 +89,8 @@ def health():
 
 @blueprint.route("/metrics")
 def metrics():
-    """Numbers for the benchmarks in bench/: event-loop lag (with MEASURE_LAG=1), sessions, memory.
+    """Numbers for the benchmarks in bench/ and operators: event-loop lag (with MEASURE_LAG=1), sessions, memory,
+    whether the cluster's shared services are out of reach.
     `?clear=1` starts a new lag window after reporting the current one. Only for loopback, or for the bearer of
     METRICS_TOKEN."""
     if not metrics_allowed():
@@ -104,6 +105,7 @@ def metrics():
         "training": hub.training_count(),
         "lagMs": {"samples": len(lags), "p50": quantile(0.5), "p99": quantile(0.99), "max": quantile(1.0)},
         "rssBytes": resource_usage_rss(),
+        "busDegraded": hub.bus.degraded,  # cluster mode: this process cannot reach Redis (never, alone)
     }
 
 

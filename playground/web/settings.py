@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, fields, replace
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..custom_data import MAX_CSV_BYTES
 
@@ -49,6 +50,12 @@ class Settings:
     # Where rooms and saved experiments are kept (playground/store.py): a SQLite file, created on first use (a
     # relative path is under the checkout), or ":memory:" for nothing kept past the process.
     database_url: str = "instance/playground.sqlite3"
+    # Cluster mode (README, "Scaling out"): a Redis URL (redis:// or rediss://) that every process of the deployment
+    # joins, for Socket.IO's message queue (rooms span processes) and the command bus. Empty: one process alone.
+    message_queue_url: str = ""
+    # Options added to that URL's query, e.g. "ssl_cert_reqs=none" for Heroku's Key-Value Store (its rediss:// URL,
+    # which Heroku sets and rotates itself, has a self-signed certificate).
+    message_queue_options: str = ""
     measure_lag: bool = False  # run a 10 ms green ticker whose oversleep /metrics reports (benchmarks)
     secret_key: str = ""
 
@@ -75,6 +82,18 @@ class Settings:
 
     def origins(self) -> list[str]:
         return _split(self.public_origins) or [f"http://localhost:{self.port}", f"http://127.0.0.1:{self.port}"]
+
+    def message_queue(self) -> str:
+        """The Redis URL with the connection options Flask-SocketIO has no other way to pass (redis-py reads them
+        from the URL), unless the URL sets them: an idle pub/sub connection is checked every 30 s (otherwise it can
+        die unnoticed when a server drops idle clients), and a connection attempt gives up after 5 s."""
+        if not self.message_queue_url:
+            return ""
+        parts = urlsplit(self.message_queue_url)
+        query = {**dict(parse_qsl(self.message_queue_options)), **dict(parse_qsl(parts.query))}
+        query.setdefault("health_check_interval", "30")
+        query.setdefault("socket_connect_timeout", "5")
+        return urlunsplit(parts._replace(query=urlencode(query)))
 
     def proxies(self) -> frozenset[str]:
         return frozenset(_split(self.trusted_proxies))

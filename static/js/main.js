@@ -11,7 +11,7 @@ import { OutputMap } from "./heatmap.js";
 import { installShortcuts } from "./keyboard.js";
 import { LossChart } from "./linechart.js";
 import { NetworkDiagram } from "./network.js";
-import { ConnectionBanner, DivergenceNotice, ErrorList } from "./notices.js";
+import { ConnectionBanner, DivergenceNotice, ErrorList, ServiceNotice } from "./notices.js";
 import { OwnData } from "./owndata.js";
 import { ConfigSync } from "./session.js";
 
@@ -34,6 +34,7 @@ window.__playgroundStats = stats;
 
 const errors = new ErrorList($("#errors"));
 const banner = new ConnectionBanner($("#connection-status"));
+const serviceNotice = new ServiceNotice($("#service-status"));
 const divergence = new DivergenceNotice($("#divergence"));
 const chart = new LossChart($("#linechart"), $("#chart-readout"));
 const outputMap = new OutputMap($("#heatmap"));
@@ -70,6 +71,7 @@ const connection = new Connection({
   state: (state) => { setStatus(state.status); setEpoch(state.epoch); showStopReason(state.reason); },
   error: (error) => (error.event === "connect" && error.field === "connection" ? banner.serverFull()
     : errors.show(error)),
+  service: (service) => serviceNotice.update(service),
 });
 
 const sync = new ConfigSync(connection, { onAccepted: configAccepted, onRejected: () => renderConfig() });

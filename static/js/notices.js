@@ -89,6 +89,18 @@ export class ConnectionBanner {
   }
 }
 
+/** What the server says of the services a cluster's processes share (the `service` event): shown while degraded. */
+export class ServiceNotice {
+  constructor(element) {
+    this.element = element;
+  }
+
+  update(service) {
+    this.element.textContent = service.message ?? "";
+    this.element.hidden = !service.degraded;
+  }
+}
+
 export class DivergenceNotice {
   constructor(element) {
     this.element = element;

@@ -1,0 +1,296 @@
+"""Cluster mode with its real parts: a redis-server on a free port, app processes (`python app.py`) that join its
+message queue, HAProxy in front with deploy/haproxy.cfg, real python-socketio clients (tests/services.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import socketio
+
+from playground.web.settings import Settings
+from tests.live_server import ROOT, LiveServer, free_port
+from tests.services import HAProxy, RedisServer, cluster_settings
+from tests.test_server import call, in_order
+from tests.waiting import wait_until
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+FRONT_PORT = free_port()  # HAProxy's, known before the app processes start: the page's origin is the front's
+
+
+def cluster_server(redis_server: RedisServer) -> LiveServer:
+    return LiveServer(**cluster_settings(redis_server.url, FRONT_PORT))
+
+
+@pytest.fixture(scope="module")
+def pair(redis_server):
+    """Two app processes on one message queue."""
+    servers = [cluster_server(redis_server), cluster_server(redis_server)]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+class Learner(socketio.Client):
+    """A client that keeps what the server sends and, like the page, sends its config again on every connect."""
+
+    def __init__(self, config: dict | None = None):
+        super().__init__(reconnection=True, reconnection_delay=1, reconnection_delay_max=1)
+        in_order(self)
+        self.config = config
+        self.frames: list[dict] = []
+        self.services: list[dict] = []
+        self.notes: list[dict] = []
+        self.restored: list[dict] = []
+        self.on("map_update", self.frames.append)
+        self.on("service", self.services.append)
+        self.on("note", self.notes.append)
+        self.on("connect", self._restore)
+
+    def _restore(self):
+        if self.config is not None:  # outside the client's reading thread, which the reply needs
+            threading.Thread(target=lambda: self.restored.append(call(self, "update_config", self.config))).start()
+
+    def server_cookie(self) -> str | None:
+        """Which app process HAProxy sends this client to (its stickiness cookie)."""
+        return self.eio.http.cookies.get("SERVERID") if self.eio.http else None
+
+
+def connected(url: str, transports: list[str] | None = None, **options) -> Learner:
+    learner = Learner(**options)
+    learner.connect(url, transports=transports or ["websocket"], wait_timeout=10)
+    wait_until(lambda: learner.frames, message="the first frame")
+    return learner
+
+
+def test_the_queue_url_gets_a_health_check_unless_it_has_one():
+    settings = Settings.from_env(environ={}, message_queue_url="rediss://:pw@host:6380/0?ssl_cert_reqs=none")
+    assert settings.message_queue() == (
+        "rediss://:pw@host:6380/0?ssl_cert_reqs=none&health_check_interval=30&socket_connect_timeout=5"
+    )
+    own = Settings.from_env(environ={}, message_queue_url="redis://h/0?health_check_interval=5")
+    assert own.message_queue() == "redis://h/0?health_check_interval=5&socket_connect_timeout=5"
+    assert Settings.from_env(environ={}).message_queue() == ""
+    heroku = {"MESSAGE_QUEUE_URL": "rediss://:pw@ec2.example:6380", "MESSAGE_QUEUE_OPTIONS": "ssl_cert_reqs=none"}
+    assert Settings.from_env(environ=heroku).message_queue() == (
+        "rediss://:pw@ec2.example:6380?ssl_cert_reqs=none&health_check_interval=30&socket_connect_timeout=5"
+    )
+
+
+def test_an_emit_to_a_room_on_the_queue_reaches_the_clients_of_both_processes(pair, redis_server):
+    learners = [connected(server.url) for server in pair]
+    emitter = socketio.RedisManager(redis_server.url, channel="flask-socketio", write_only=True)
+    try:
+        emitter.emit("note", {"to": "everyone"}, namespace="/")
+        wait_until(lambda: all(learner.notes == [{"to": "everyone"}] for learner in learners), message="both notes")
+        emitter.emit("note", {"to": "second"}, namespace="/", room=learners[1].get_sid())
+        wait_until(lambda: learners[1].notes[-1:] == [{"to": "second"}], message="the note to one sid")
+        assert learners[0].notes == [{"to": "everyone"}]
+    finally:
+        for learner in learners:
+            learner.disconnect()
+
+
+def test_a_learners_own_frames_and_events_never_enter_the_queue(pair, redis_server):
+    """Every emit through the queue is a PUBLISH on Redis: a training learner's frames, step results, state and
+    replies make none (before, each of them did, and the other process decoded each one)."""
+
+    def publishes() -> int:
+        stats = redis_server.info("commandstats").get("cmdstat_publish", "calls=0")
+        return int(stats.split(",")[0].removeprefix("calls="))
+
+    learner = connected(pair[0].url)
+    try:
+        before, frames_before = publishes(), len(learner.frames)
+        assert call(learner, "update_config", {"activation": "relu"})["ok"]
+        assert call(learner, "start_training")["ok"]
+        wait_until(lambda: len(learner.frames) > frames_before + 30, message="30 frames")
+        assert call(learner, "stop_training")["ok"]
+        assert publishes() == before
+    finally:
+        learner.disconnect()
+
+
+def read_lines(process: subprocess.Popen, into: list[dict]) -> None:
+    def read():
+        for line in process.stdout:  # pyright: ignore[reportOptionalIterable]
+            into.append(json.loads(line))
+
+    threading.Thread(target=read, daemon=True).start()
+
+
+def bus_peer(redis_server: RedisServer, *arguments: str) -> tuple[subprocess.Popen, list[dict]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.bus_peer", redis_server.url, *arguments],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[dict] = []
+    read_lines(process, lines)
+    return process, lines
+
+
+def test_a_bus_message_published_in_one_process_reaches_the_other_and_nothing_is_lost_while_redis_is_away():
+    redis_server = RedisServer()  # its own: this test stops it
+    listener, heard = bus_peer(redis_server, "listen", "room")
+    wait_until(lambda: {"listening": True} in heard, message="the listener")
+    publisher, said = bus_peer(redis_server, "publish", "room", "400")  # 8 s of messages
+    try:
+        wait_until(lambda: any("n" in line for line in heard), message="a first message across")
+        redis_server.stop()
+        wait_until(lambda: {"degraded": True} in said and {"degraded": True} in heard, message="both degraded")
+        outage_ends = time.monotonic() + 5
+        wait_until(lambda: time.monotonic() >= outage_ends, timeout=10, message="five seconds of outage")
+        assert publisher.poll() is None and listener.poll() is None
+        redis_server.start()
+        wait_until(lambda: heard[-1:] == [{"n": 399}], timeout=30, message="the last message across")
+        numbers = [line["n"] for line in heard if "n" in line]
+        assert numbers == list(range(numbers[0], 400)), "a message was lost or repeated"
+        assert {"degraded": False} in said and {"degraded": False} in heard
+    finally:
+        for process in (listener, publisher):
+            process.kill()
+            process.wait()
+        redis_server.stop()
+
+
+def test_polling_first_clients_through_haproxy_connect_and_stick(pair):
+    front = HAProxy([server.port for server in pair], FRONT_PORT)
+    learners: list[Learner] = []
+    try:
+        for _ in range(8):  # the page's way: long-polling first, then the upgrade to a WebSocket
+            learners.append(connected(front.url, transports=["polling", "websocket"]))
+        assert all(call(learner, "step")["ok"] for learner in learners)
+        wait_until(lambda: all(learner.transport() == "websocket" for learner in learners), message="the upgrades")
+        cookies = {learner.server_cookie() for learner in learners}
+        assert cookies == {"app1", "app2"}  # round robin for new sessions, each held by its cookie
+        counts = [server.counts()["connections"] for server in pair]
+        assert sum(counts) == 8 and min(counts) > 0
+    finally:
+        for learner in learners:
+            learner.disconnect()
+        front.stop()
+
+
+def test_when_a_process_is_killed_its_learners_are_back_on_the_other_with_their_config(redis_server):
+    servers = [cluster_server(redis_server), cluster_server(redis_server)]
+    front = HAProxy([server.port for server in servers], FRONT_PORT)
+    config = {"activation": "relu", "networkShape": [3], "seed": "failover", "learningRate": 0.1}
+    learners: list[Learner] = []
+    try:
+        for _ in range(4):
+            learners.append(connected(front.url, transports=["polling", "websocket"], config=dict(config)))
+        wait_until(lambda: all(learner.restored for learner in learners), message="the configs sent")
+        on_first = [learner for learner in learners if learner.server_cookie() == "app1"]
+        assert on_first, "round robin put no learner on the first process"
+        servers[0].process.kill()  # kill -9: no goodbye to anyone
+        servers[0].process.wait()
+        wait_until(
+            lambda: all(len(learner.restored) == 2 for learner in on_first), timeout=30, message="the reconnections"
+        )
+        for learner in on_first:
+            assert learner.server_cookie() == "app2"
+            assert learner.restored[1]["ok"] and learner.restored[1]["config"]["seed"] == "failover"
+            assert call(learner, "start_training")["ok"]
+        wait_until(
+            lambda: all(
+                learner.frames[-1]["layerSizes"] == [2, 3, 1] and learner.frames[-1]["epoch"] > 0
+                for learner in on_first
+            ),
+            message="the restored configs training on the second process",
+        )
+        assert servers[1].counts()["connections"] == len(learners)
+    finally:
+        for learner in learners:
+            learner.disconnect()
+        front.stop()
+        for server in servers:
+            server.stop()
+
+
+def test_redis_away_for_five_seconds_frames_go_on_the_page_is_told_and_the_room_recovers():
+    redis_server = RedisServer()  # its own: this test stops it
+    servers = [cluster_server(redis_server), cluster_server(redis_server)]
+    learners = [connected(server.url) for server in servers]
+    try:
+        for learner in learners:
+            assert call(learner, "start_training")["ok"]
+        assert all(learner.services == [{"degraded": False, "message": None}] for learner in learners)
+        redis_server.stop()
+        outage_ends = time.monotonic() + 5
+        wait_until(lambda: all(learner.services[-1]["degraded"] for learner in learners), message="the notices")
+        assert "your own training goes on" in learners[0].services[-1]["message"]
+        assert all(server.metrics()["busDegraded"] for server in servers)
+        during = [len(learner.frames) for learner in learners]
+        wait_until(
+            lambda: all(len(learner.frames) > seen + 30 for learner, seen in zip(learners, during, strict=True)),
+            message="frames during the outage",
+        )
+        wait_until(lambda: time.monotonic() >= outage_ends, timeout=10, message="five seconds of outage")
+        assert all(server.process.poll() is None for server in servers)
+        redis_server.start()
+        wait_until(
+            lambda: all(not learner.services[-1]["degraded"] for learner in learners), timeout=30, message="recovery"
+        )
+        assert not any(server.metrics()["busDegraded"] for server in servers)
+        emitter = socketio.RedisManager(redis_server.url, channel="flask-socketio", write_only=True)
+
+        def room_reaches_both() -> bool:  # the queue's listeners reconnect with a back-off of their own
+            emitter.emit("note", {"after": "outage"}, namespace="/")
+            return all(learner.notes for learner in learners)
+
+        wait_until(room_reaches_both, timeout=30, interval=0.5, message="a room emit after the outage")
+        assert all(server.process.poll() is None for server in servers)
+    finally:
+        for learner in learners:
+            learner.disconnect()
+        for server in servers:
+            server.stop()
+        redis_server.stop()
+
+
+def test_an_unreachable_store_at_start_is_said_in_one_line_and_the_server_exits():
+    done = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "HOST": "127.0.0.1",
+            "PORT": str(free_port()),
+            "DATABASE_URL": f"postgresql://playground:secret@127.0.0.1:{free_port()}/rooms?connect_timeout=2",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    said = [line for line in done.stderr.splitlines() if "Playground" in line]  # eventlet warns of itself too
+    assert len(said) == 1 and said[0].startswith("Neural Network Playground cannot start: cannot open the PostgreSQL")
+    assert "Traceback" not in done.stderr
+    assert "secret" not in done.stderr
+
+
+def test_a_second_process_on_a_port_in_use_fails_instead_of_sharing_it(pair):
+    """eventlet's default SO_REUSEPORT would let it start and take half the connections of the first."""
+    done = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env={**os.environ, "HOST": "127.0.0.1", "PORT": str(pair[0].port), "DATABASE_URL": ":memory:"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0 and "Address already in use" in done.stderr
