@@ -88,6 +88,8 @@ VALID = {
     "epochsPerSecond": [0, 1, 0.5, 1000],
     "stopAfterEpochs": [0, 1, 10_000_000],
     "stopBelowTestLoss": [0, 0.01, 10],
+    "seedRuns": [2, 20, 50],
+    "seedData": ["same", "redrawn"],
 }
 INVALID = {
     "activation": ["softmax", "", None, 1, "TANH"],
@@ -109,6 +111,8 @@ INVALID = {
     "epochsPerSecond": [-1, 1001, "fast"],
     "stopAfterEpochs": [-1, 1.5, 10_000_001],
     "stopBelowTestLoss": [-0.01, 11],
+    "seedRuns": [1, 51, 2.5, "20", True],
+    "seedData": ["new", "", None],
 }
 
 
