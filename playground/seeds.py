@@ -7,7 +7,7 @@ seed's stream (`TrainingSession.restart_from_seed`); on redrawn data, member i i
 `seed` = its seed opens, data and weights both from that seed (a link with that seed gives it back). The K seeds are
 drawn from a stream of the learner's seed, so the same link gives the same K runs.
 
-The summary is what the chart and its line show: the median test loss and the 10th–90th percentile band over the K
+The summary is what the chart and its line show: the median test loss and the 10th-90th percentile band over the K
 runs (a diverged run counts as an infinite loss), and how many reached a stop rule, after how many epochs (median
 and range). Pure Python + PyTorch, no web code; the web layer calls it from the native thread.
 """
@@ -48,7 +48,7 @@ def member_session(base: TrainingSession, seed: str, data: str) -> TrainingSessi
 
 
 def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0–100) with linear interpolation between the closest ranks, as numpy's default; an
+    """The q-th percentile (0 to 100) with linear interpolation between the closest ranks, as numpy's default; an
     infinite neighbour gives infinity."""
     ordered = sorted(values)
     position = q / 100 * (len(ordered) - 1)

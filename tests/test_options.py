@@ -31,6 +31,8 @@ def test_defaults_are_tf_playgrounds():
         "epochsPerSecond": 0,
         "stopAfterEpochs": 0,
         "stopBelowTestLoss": 0,
+        "seedRuns": 20,
+        "seedData": "same",
         **{
             "activation": "tanh",
             "regularization": "none",
