@@ -235,6 +235,51 @@ def import_network(hub, connection, payload):
     return hub.trip(connection.experiment, load)
 
 
+# --- many-seed runs (seeding.py, playground/seeds.py) ------------------------------------------------------------
+
+SEED_RUN_OPTIONS = ("seedRuns", "seedData")
+
+
+@handles("run_seeds")
+def run_seeds(hub, connection, payload):
+    """K runs of the current config; `seedRuns` and `seedData`, if given, are set first (the link keeps them)."""
+    changes = {} if payload is None else payload
+    if not isinstance(changes, dict):
+        raise EventError("payload", "must be empty or an object with seedRuns and/or seedData")
+    extra = sorted(set(changes) - set(SEED_RUN_OPTIONS), key=str)
+    if extra:
+        raise EventError(field_label(extra[0]), "is not a field of this event")
+    experiment = connection.experiment
+
+    def set_options(session):
+        session.update_config(changes)
+        return messages.config(session)
+
+    config = hub.trip(experiment, set_options)
+    count, data = config["config"]["seedRuns"], config["config"]["seedData"]
+    run = hub.seeds.start(experiment, count, data)
+    return {**config, "seeds": run.seeds, "status": run.status}
+
+
+@handles("stop_seeds")
+def stop_seeds(hub, connection, payload):
+    _no_payload(payload)
+    return {"status": hub.seeds.stop(connection.experiment)}
+
+
+@handles("adopt_seed")
+def adopt_seed(hub, connection, payload):
+    member = _object(payload, "member")["member"]
+    return hub.seeds.adopt(connection.experiment, member)
+
+
+@handles("close_seeds")
+def close_seeds(hub, connection, payload):
+    _no_payload(payload)
+    hub.seeds.close(connection.experiment)
+    return {}
+
+
 def current_sid() -> str:
     """The Socket.IO id of the connection whose event is being handled (Flask-SocketIO sets it on the request)."""
     return request.sid  # pyright: ignore[reportAttributeAccessIssue] (added by Flask-SocketIO, undeclared)

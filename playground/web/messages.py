@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import wire
 from ..options import ConfigError, config_to_json
+from ..seeds import SeedRun
 from ..session import STOPPED, TrainingSession, render_frames
 
 
@@ -55,6 +56,12 @@ STEP_RESULT_FIELDS = ("epoch", "trainLoss", "testLoss", "trainAccuracy", "testAc
 
 def step_result(frame_payload: dict, epochs_per_second: float) -> dict:
     return {**{name: frame_payload[name] for name in STEP_RESULT_FIELDS}, "epochsPerSecond": epochs_per_second}
+
+
+def seed_update(run: SeedRun) -> dict:
+    """A `seed_update` payload (its `seq` is set when sent): the run's summary and its members' small maps, drawn in
+    one batched pass. Native thread."""
+    return {"seq": 0, **run.summary(), "maps": wire.encode_small_maps([frame.heatmap for frame in run.render()])}
 
 
 def state(session: TrainingSession) -> dict:
