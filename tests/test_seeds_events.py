@@ -44,7 +44,7 @@ def seeded(client, hub, wait):
 
 def test_run_seeds_starts_k_runs_and_the_link_keeps_k(seeded):
     _, reply, first = seeded
-    assert reply["status"] == "running" and len(reply["seeds"]) == 3
+    assert reply["seedStatus"] == "running" and len(reply["seeds"]) == 3
     assert reply["config"]["seedRuns"] == 3 and "seedRuns=3" in reply["hash"]
     assert first["epochs"] == [0, 0, 0] and first["status"] == "running" and first["seq"] == 1
     assert len(first["testLosses"]) == 3 and first["rule"] is None and first["reached"] == 0
@@ -114,7 +114,7 @@ def test_stop_and_adopt_a_member_with_its_exact_state(seeded, hub, wait):
     later = first
     while max(later["epochs"]) < 3:
         later = next_update(client, hub, wait)
-    assert client.emit("stop_seeds", callback=True) == {"ok": True, "status": "stopped"}
+    assert client.emit("stop_seeds", callback=True) == {"ok": True, "seedStatus": "stopped"}
     runner = runner_of(hub, client)
     member = runner.run.members[2]
     state = {name: tensor.clone() for name, tensor in member.trainer.optimizer_state.items()}

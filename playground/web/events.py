@@ -258,13 +258,13 @@ def run_seeds(hub, connection, payload):
     config = hub.trip(experiment, set_options)
     count, data = config["config"]["seedRuns"], config["config"]["seedData"]
     run = hub.seeds.start(experiment, count, data)
-    return {**config, "seeds": run.seeds, "status": run.status}
+    return {**config, "seeds": run.seeds, "seedStatus": run.status}  # not `status`: that is the experiment's
 
 
 @handles("stop_seeds")
 def stop_seeds(hub, connection, payload):
     _no_payload(payload)
-    return {"status": hub.seeds.stop(connection.experiment)}
+    return {"seedStatus": hub.seeds.stop(connection.experiment)}
 
 
 @handles("adopt_seed")
