@@ -161,9 +161,8 @@ class Lab:
         experiments, but each takes a place as an experiment would), or raise ConfigError (field `session`) when
         fewer are free. A new reservation of the same owner replaces its last; the owner's own place counts as free
         (its experiment stops while the run trains)."""
-        self.reserved.pop(owner, None)
         others = [experiment for experiment in self.training(now) if experiment.id != owner]
-        free = self.max_training - len(others) - sum(self.reserved.values())
+        free = self.max_training - len(others) - sum(held for key, held in self.reserved.items() if key != owner)
         if count > free:
             raise ConfigError(
                 {

@@ -101,6 +101,9 @@ def test_a_seed_run_holds_k_training_places(seeded, app, socketio, hub):
         reply = others[0].emit("run_seeds", {"seedRuns": 4}, callback=True)
         assert reply["ok"] is False and reply["error"]["field"] == "session"
         assert "4 runs need 4 training places" in reply["error"]["message"]
+        assert runner_of(hub, seeded[0]).run.status == "running"  # nothing changed: the other run trains on
+        refused = hub.connections[hub.socketio.server.manager.sid_from_eio_sid(others[0].eio_sid, "/")].experiment
+        assert refused.session.config["seedRuns"] == 20 and refused.session.status == "running"
         seeded[0].emit("stop_seeds", callback=True)  # the 3 places come back
         assert others[0].emit("run_seeds", {"seedRuns": 4}, callback=True)["ok"]
     finally:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 
 from ..experiments import Experiment
-from ..options import ConfigError
+from ..options import ConfigError, validate_changes
 from ..seeds import SeedRun
 from ..session import RUNNING
 from ..tokens import TokenBucket
@@ -51,27 +51,36 @@ class SeedRuns:
             raise ConfigError({"seeds": "no many-seed run: start one with run_seeds"})
         return runner
 
-    def start(self, experiment: Experiment, count: int, data: str) -> SeedRun:
-        """Stop the experiment's own training and start K runs of its config (replacing a run it had); raises
-        ConfigError (field `session`) when the server has fewer than K training places free."""
-        self.close(experiment)
-        self.hub.lab.reserve(experiment.id, count, time.monotonic())
-        self.hub.stop(experiment)
+    def start(self, experiment: Experiment, changes: dict) -> dict:
+        """Set `changes` (seedRuns, seedData), stop the experiment's own training and start K runs of its config,
+        replacing a run it had; returns the reply. Raises ConfigError, changing nothing, for a bad option or (field
+        `session`) when the server has fewer than K training places free."""
+        config = {**experiment.session.config, **validate_changes(changes)}
+        count, data = config["seedRuns"], config["seedData"]
+        self.hub.lab.reserve(experiment.id, count, time.monotonic())  # replaces the last run's places
+        previous = self.runners.pop(experiment.id, None)
+        if previous is not None:
+            previous.closed = True
+            previous.wakeup.set()
+        created = {}
 
-        def create():
-            run = SeedRun(experiment.session, count, data)
+        def create(session):
+            session.update_config(changes)
+            session.stop()
+            run = created["run"] = SeedRun(session, count, data)
             run.start()
-            return run, messages.seed_update(run)
+            created["update"] = messages.seed_update(run)
+            return {**messages.config(session), "seeds": run.seeds, "seedStatus": run.status}
 
         try:
-            run, update = concurrency.run_native(create)
+            reply = self.hub.trip(experiment, create)
         except Exception:
             self.hub.lab.release(experiment.id)
             raise
-        runner = self.runners[experiment.id] = SeedRunner(experiment, run)
-        self._send(runner, update)
+        runner = self.runners[experiment.id] = SeedRunner(experiment, created["run"])
+        self._send(runner, created["update"])
         self.hub.socketio.start_background_task(self._train, runner)
-        return run
+        return reply
 
     def stop(self, experiment: Experiment) -> str:
         """Pause the run after its current trip, show where it stopped, and give its places back."""
