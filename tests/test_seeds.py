@@ -169,3 +169,14 @@ def test_adopting_a_member_goes_on_exactly_as_that_member_would():
     continued.train_for(60.0, max_epochs=9)
     assert_same_run(main, continued)
     assert main.url_hash() == continued.url_hash()
+
+
+def test_the_benchmark_counts_both_ways_in_one_run():
+    from bench.seeds import measure, update_cost
+
+    figures = measure(runs=3, seconds=0.2, rounds=1)
+    for data in ("same", "redrawn"):
+        row = figures[data]
+        assert row["group_epochs_per_second"] > 0 and row["one_after_another_epochs_per_second"] > 0
+        assert row["speed_up"] > 0 and isinstance(row["met"], bool)  # no figure is asserted: the lead reruns it
+    assert update_cost(3)["bytes"] > 0
