@@ -142,8 +142,10 @@ def test_stop_and_adopt_a_member_with_its_exact_state(seeded, hub, wait):
 
 
 def test_adopt_needs_a_run_and_a_member_in_range(seeded, client):
-    reply = seeded[0].emit("adopt_seed", {"member": 3}, callback=True)
-    assert reply["ok"] is False and reply["error"]["field"] == "member" and "from 0 to 2" in reply["error"]["message"]
+    for bad in (3, -1, 1.5, True, "1", None):
+        reply = seeded[0].emit("adopt_seed", {"member": bad}, callback=True)
+        assert reply["ok"] is False and reply["error"]["field"] == "member", bad
+        assert "a whole number from 0 to 2" in reply["error"]["message"]
     seeded[0].emit("close_seeds", callback=True)
     reply = seeded[0].emit("adopt_seed", {"member": 0}, callback=True)
     assert reply["ok"] is False and reply["error"]["field"] == "seeds"

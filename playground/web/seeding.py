@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 
 from ..experiments import Experiment
-from ..options import ConfigError, validate_changes
+from ..options import ConfigError, is_whole_number, validate_changes
 from ..seeds import SeedRun
 from ..session import RUNNING
 from ..tokens import TokenBucket
@@ -109,8 +109,9 @@ class SeedRuns:
         many-seed run ends. Returns the reply (the new config and epoch)."""
         runner = self.runner(experiment)
         count = len(runner.run)
-        if not (isinstance(member, int) and not isinstance(member, bool) and 0 <= member < count):
+        if not is_whole_number(member, 0, count - 1):
             raise ConfigError({"member": f"must be a whole number from 0 to {count - 1} (a run of this seed run)"})
+        member = int(member)
         self.close(experiment)
 
         def adopt(session):

@@ -96,5 +96,6 @@ export async function decodeSmallMaps(binary, count) {
     throw new Error(`maps holds ${symbols.length} bytes, not ${count} square maps`);
   }
   const codes = codesOf(symbols, width);
-  return { width, maps: Array.from({ length: count }, (_, i) => codes.subarray(i * width * width, (i + 1) * width * width)) };
+  const size = width * width;
+  return { width, maps: Array.from({ length: count }, (_, i) => codes.subarray(i * size, (i + 1) * size)) };
 }
