@@ -1,6 +1,8 @@
 """Many-seed runs over Socket.IO (the Flask-SocketIO test client, which never acknowledges: tests acknowledge by
 hand): start, bad K, the updates and their small maps, stop, adopt, the training places they hold."""
 
+import time
+
 import pytest
 import torch
 
@@ -157,3 +159,30 @@ def test_disconnect_ends_the_run_and_frees_its_places(app, socketio, hub, wait):
     assert len(hub.seeds.runners) == 1
     other.disconnect()
     assert not hub.seeds.runners and not hub.lab.reserved
+
+
+def test_a_run_nobody_reads_pauses(seeded, hub, wait, other_session_trains):
+    client, _, _ = seeded
+    runner = runner_of(hub, client)
+    stall = hub.settings.stall_seconds
+    wait(lambda: time.monotonic() - runner.sent_at > stall, message="the first update unacknowledged for a while")
+    other_session_trains(1)  # a turn that was under way when it stalled ends
+    paused_at = [member.epoch for member in runner.run.members]
+    other_session_trains(3)
+    assert [member.epoch for member in runner.run.members] == paused_at and runner.run.status == "running"
+    next_update(client, hub, wait)  # read again: it trains again
+    wait(lambda: runner.run.members[0].epoch > paused_at[0], message="training again after the acknowledgement")
+
+
+def test_a_paced_run_trains_at_the_speed_control(client, hub, wait):
+    assert client.emit("update_config", {"epochsPerSecond": 5}, callback=True)["ok"]
+    started = time.monotonic()
+    assert client.emit("run_seeds", {"seedRuns": 2}, callback=True)["ok"]
+    try:
+        latest = wait(lambda: updates(client), message="the first seed_update")[-1]
+        while max(latest["epochs"]) < 3:
+            latest = next_update(client, hub, wait)
+        # The bucket: one epoch at once, then 5 a second with a burst of one.
+        assert max(latest["epochs"]) <= 2 + 5 * (time.monotonic() - started)
+    finally:
+        client.emit("close_seeds", callback=True)
