@@ -117,6 +117,7 @@ class Lab:
         self.stall_seconds = stall_seconds
         self.experiments: dict[str, Experiment] = {}
         self.places: set[str] = set()  # the experiments that hold a training place
+        self.reserved: dict[str, int] = {}  # places held by many-seed runs (`reserve`): owner id -> places
         self._ids = itertools.count(1)
 
     def create(self, session: TrainingSession, frame_interval: float) -> Experiment:
@@ -135,7 +136,8 @@ class Lab:
         active = [e for e in list(self.experiments.values()) if e.running and not e.stalled(now, self.stall_seconds)]
         kept = [e.id for e in active if e.id in self.places]
         newcomers = [e.id for e in active if e.id not in self.places]
-        self.places = set(kept + newcomers[: max(0, self.max_training - len(kept))])
+        free = self.max_training - len(kept) - sum(self.reserved.values())
+        self.places = set(kept + newcomers[: max(0, free)])
         return [e for e in active if e.id in self.places]
 
     def training_count(self, now: float) -> int:
@@ -145,7 +147,7 @@ class Lab:
         """Keep a training place for an experiment about to start, or raise ConfigError (field `session`) when the
         server already trains its maximum."""
         if experiment.id not in {e.id for e in self.training(now)}:
-            if len(self.places) >= self.max_training:
+            if len(self.places) + sum(self.reserved.values()) >= self.max_training:
                 raise ConfigError(
                     {
                         "session": f"is refused: the server is already training its maximum of "
@@ -153,6 +155,25 @@ class Lab:
                     }
                 )
             self.places.add(experiment.id)
+
+    def reserve(self, owner: str, count: int, now: float) -> None:
+        """Hold `count` training places for a many-seed run (its members train in trips of their own, not as
+        experiments, but each takes a place as an experiment would), or raise ConfigError (field `session`) when
+        fewer are free. A new reservation of the same owner replaces its last; the owner's own place counts as free
+        (its experiment stops while the run trains)."""
+        others = [experiment for experiment in self.training(now) if experiment.id != owner]
+        free = self.max_training - len(others) - sum(held for key, held in self.reserved.items() if key != owner)
+        if count > free:
+            raise ConfigError(
+                {
+                    "session": f"is refused: {count} runs need {count} training places and {max(0, free)} of the "
+                    f"server's {self.max_training} are free; try fewer runs, or again in a moment"
+                }
+            )
+        self.reserved[owner] = count
+
+    def release(self, owner: str) -> None:
+        self.reserved.pop(owner, None)
 
     def ready(self, now: float, burst_seconds: float) -> tuple[list[tuple[Experiment, int | None]], float]:
         """Who trains this round, with each one's epoch allowance (None: no limit), and when the next paced

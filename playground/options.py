@@ -208,6 +208,17 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         "stopBelowTestLoss", "float", 0, "live", "Stop when the test loss falls below (0: never)", minimum=0, maximum=10
     ),
+    # "Run with K seeds" (playground/seeds.py): how many runs, and on which data. They change nothing in the run
+    # itself (view); the link keeps them.
+    Option("seedRuns", "int", 20, "view", "Runs of “Run with K seeds”", minimum=2, maximum=50),
+    _choice(
+        "seedData",
+        "same",
+        "view",
+        "Data of the K runs",
+        {"same": "The same data", "redrawn": "K redrawn datasets"},
+        ("same", "redrawn"),
+    ),
 )
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 

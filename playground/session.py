@@ -110,6 +110,18 @@ class TrainingSession:
         with `same_weights` the initial weights of this network again, to rerun the same experiment."""
         self._build_network(self.initial_parameters if same_weights else None)
 
+    def restart_from_seed(self, seed: str, data: datasets.DataSplit | None = None) -> None:
+        """Epoch 0, stopped, with initial weights drawn from `seed`'s own random stream, on `data` (default: the data
+        it has). A many-seed run's member on the same data is exactly this (playground/seeds.py)."""
+        if data is not None:
+            self.data = data
+        self._build_network(random=SeedRandom(seed).random)
+
+    def take_over(self, other: TrainingSession) -> None:
+        """Become `other` exactly (config, data, network, optimizer state, carry, epoch, stop rules): a many-seed
+        run's member made the main run. `other` must not be used afterwards, since both share its tensors."""
+        self.__dict__.update(other.__dict__)
+
     def regenerate(self) -> None:
         """New data from a new seed; the network and the epoch counter carry on (TF Playground's regenerate)."""
         self._seed_data(new_seed(self.rng))
@@ -208,13 +220,15 @@ class TrainingSession:
         """The loss in use: cross-entropy is for classification only; regression always uses the squared loss."""
         return training_rule(self.config)[1]
 
-    def _build_network(self, parameters: tuple | None = None) -> None:
+    def _build_network(self, parameters: tuple | None = None, random=None) -> None:
+        """A new network with `parameters`, or with initial weights drawn from `random` (default: the session's
+        continuing stream)."""
         self.feature_names = features.active_features(self.config, self.url_extras)
         output, loss = training_rule(self.config)
         sizes = [len(self.feature_names), *self.config["networkShape"], 1]
         self.net = PlaygroundNet(sizes, self.config["activation"], output)
         if parameters is None:
-            self.net.init_parameters(self.rng.random, zero=self.config["initZero"])
+            self.net.init_parameters(random or self.rng.random, zero=self.config["initZero"])
             self.initial_parameters = self.net.get_parameters()
         else:
             self.net.set_parameters(*parameters)

@@ -87,6 +87,34 @@ def encode_dead(dead) -> bytes | None:
     return np.packbits(mask, bitorder="little").tobytes() if mask is not None and mask.any() else None
 
 
+# --- the small multiples of a many-seed run: every member's output map, small --------------------------------------
+
+SMALL_MAP_SIZE = 25  # pixels a side: the heat map's 4×4 blocks
+_BLOCK = GRID_SIZE // SMALL_MAP_SIZE
+
+
+def small_maps(heatmaps: list[bytes]) -> np.ndarray:
+    """Heat maps (codes, 100×100) -> [count, 25, 25] codes of their 4×4 block means (NaN where a block has one)."""
+    codes = np.frombuffer(b"".join(heatmaps), np.uint8).reshape(-1, SMALL_MAP_SIZE, _BLOCK, SMALL_MAP_SIZE, _BLOCK)
+    means = codes.mean(axis=(2, 4), dtype=np.float64).astype(np.uint8)
+    means[(codes == NAN_CODE).any(axis=(2, 4))] = NAN_CODE
+    return means
+
+
+def encode_small_maps(heatmaps: list[bytes]) -> bytes:
+    """`seed_update.maps`: the members' small maps, one after another, as `maps` of a frame is encoded (symbols,
+    Up-filtered in rows of 25, one zlib stream)."""
+    deflate = zlib.compressobj(ZLIB_LEVEL, strategy=zlib.Z_RLE)
+    return deflate.compress(up_filtered(small_maps(heatmaps).tobytes(), SMALL_MAP_SIZE).tobytes()) + deflate.flush()
+
+
+def decode_small_maps(maps: bytes) -> list[bytes]:
+    """The inverse of `encode_small_maps`, as the page decodes it: each member's 625 codes (symbols' middle codes)."""
+    codes = _unfiltered(np.frombuffer(zlib.decompress(maps), np.uint8), SMALL_MAP_SIZE)
+    size = SMALL_MAP_SIZE * SMALL_MAP_SIZE
+    return [codes[start : start + size] for start in range(0, len(codes), size)]
+
+
 # --- the inverse, as the page decodes it (static/js/frames.js), for tests and the protocol's examples ------------
 
 

@@ -123,6 +123,10 @@ VALID = {  # one valid payload per event (None: the event takes no payload)
     "export_network": None,
     "import_network": {"network": VALID_NETWORK},
     "open_link": {"hash": "#activation=relu&noise=95&networkShape=9,2&seed=abc=def&x_hide=true"},
+    "run_seeds": {"seedRuns": 2},  # before the seed run's other events, which need a run
+    "stop_seeds": None,
+    "adopt_seed": {"member": 1},
+    "close_seeds": None,
 }
 
 HUGE_INTS = [10**30, -(10**30), 2**53 + 1, 2**63, -(2**63) - 1, 2**64, 10**99, -(10**99 - 1)]  # the wire: <= 100 chars

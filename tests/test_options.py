@@ -31,6 +31,8 @@ def test_defaults_are_tf_playgrounds():
         "epochsPerSecond": 0,
         "stopAfterEpochs": 0,
         "stopBelowTestLoss": 0,
+        "seedRuns": 20,
+        "seedData": "same",
         **{
             "activation": "tanh",
             "regularization": "none",
@@ -88,6 +90,8 @@ VALID = {
     "epochsPerSecond": [0, 1, 0.5, 1000],
     "stopAfterEpochs": [0, 1, 10_000_000],
     "stopBelowTestLoss": [0, 0.01, 10],
+    "seedRuns": [2, 20, 50],
+    "seedData": ["same", "redrawn"],
 }
 INVALID = {
     "activation": ["softmax", "", None, 1, "TANH"],
@@ -109,6 +113,8 @@ INVALID = {
     "epochsPerSecond": [-1, 1001, "fast"],
     "stopAfterEpochs": [-1, 1.5, 10_000_001],
     "stopBelowTestLoss": [-0.01, 11],
+    "seedRuns": [1, 51, 2.5, "20", True],
+    "seedData": ["new", "", None],
 }
 
 

@@ -57,13 +57,18 @@ SAMPLE_PAYLOADS = {
     "upload_data": {"csv": "1,2,1\n-1,-2,-1\n"},
     "reset": {"sameWeights": True},
     "open_link": {"hash": "#activation=relu&noise=95&x_hide=true"},
+    "run_seeds": {"seedRuns": 2, "seedData": "same"},
+    "adopt_seed": {"member": 1},
 }
+NEED_A_SEED_RUN = {"adopt_seed", "stop_seeds"}
 
 
 @pytest.mark.parametrize("event", sorted(CLIENT_EVENTS))
 def test_replies_carry_the_documented_fields(sio_client, event):
     payload_cell, reply_cell = CLIENT_EVENTS[event]
     payload = SAMPLE_PAYLOADS.get(event)
+    if event in NEED_A_SEED_RUN:
+        assert sio_client.emit("run_seeds", {"seedRuns": 2}, callback=True)["ok"]
     if event == "import_network":
         payload = {"network": sio_client.emit("export_network", callback=True)["network"]}
     if payload is not None and payload_cell != "any subset of the options (table below)":
@@ -79,6 +84,7 @@ def test_server_events_carry_the_documented_fields(sio_client, wait):
     sio_client.emit("update_config", {"noise": 10}, callback=True)
     sio_client.emit("step", callback=True)
     sio_client.emit("update_config", {"batchSize": 0}, callback=True)
+    sio_client.emit("run_seeds", {"seedRuns": 2}, callback=True)
     seen = {}
 
     def every_documented_event_seen() -> bool:

@@ -238,6 +238,42 @@ def import_network(hub, connection, payload):
     return hub.trip(connection.experiment, load, payer=connection)
 
 
+# --- many-seed runs (seeding.py, playground/seeds.py) ------------------------------------------------------------
+
+SEED_RUN_OPTIONS = ("seedRuns", "seedData")
+
+
+@handles("run_seeds")
+def run_seeds(hub, connection, payload):
+    """K runs of the current config; `seedRuns` and `seedData`, if given, are set first (the link keeps them)."""
+    changes = {} if payload is None else payload
+    if not isinstance(changes, dict):
+        raise EventError("payload", "must be empty or an object with seedRuns and/or seedData")
+    extra = sorted(set(changes) - set(SEED_RUN_OPTIONS), key=str)
+    if extra:
+        raise EventError(field_label(extra[0]), "is not a field of this event")
+    return hub.seeds.start(connection.experiment, changes, payer=connection)
+
+
+@handles("stop_seeds")
+def stop_seeds(hub, connection, payload):
+    _no_payload(payload)
+    return {"seedStatus": hub.seeds.stop(connection.experiment)}
+
+
+@handles("adopt_seed")
+def adopt_seed(hub, connection, payload):
+    member = _object(payload, "member")["member"]
+    return hub.seeds.adopt(connection.experiment, member, payer=connection)
+
+
+@handles("close_seeds")
+def close_seeds(hub, connection, payload):
+    _no_payload(payload)
+    hub.seeds.close(connection.experiment)
+    return {}
+
+
 def current_sid() -> str:
     """The Socket.IO id of the connection whose event is being handled (Flask-SocketIO sets it on the request)."""
     return request.sid  # pyright: ignore[reportAttributeAccessIssue] (added by Flask-SocketIO, undeclared)

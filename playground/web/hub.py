@@ -36,6 +36,7 @@ from ..store import Store
 from ..tokens import TokenBucket
 from . import concurrency, memory, messages
 from .bus import LocalBus, RedisBus
+from .seeding import SeedRuns
 
 log = logging.getLogger(__name__)
 MIN_TURN_SECONDS = 0.003
@@ -81,6 +82,7 @@ class Hub:
         self.store = store  # rooms and saved experiments (playground/store.py)
         self.bus = bus  # commands to the experiments of every process (bus.py)
         self.lab = Lab(settings.max_training_sessions, settings.max_group_size, settings.stall_seconds)
+        self.seeds = SeedRuns(self)  # many-seed runs, one per experiment at most (seeding.py)
         self.connections: dict[str, Connection] = {}
         self.work = concurrency.Wakeup()
         self.frame_interval = 1.0 / settings.frames_per_second  # each experiment's frames at most this often
@@ -150,6 +152,7 @@ class Hub:
         for experiment in connection.watching.values():
             experiment.unwatch(sid)
             if not experiment.viewers:
+                self.seeds.close(experiment)
                 self.lab.remove(experiment)
         connection.watching.clear()
         connection.last_sent.clear()

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import wire
 from ..options import ConfigError, config_to_json
+from ..seeds import SeedRun
 from ..session import STOPPED, TrainingSession, render_frames
 
 
@@ -54,6 +55,12 @@ def as_sent(frame_payload: dict, epochs_per_second: float) -> dict:
     """A stored frame as it goes to a viewer: with the training speed now (kept out of the stored frame, so that
     two frames of the same picture stay equal)."""
     return {**frame_payload, "epochsPerSecond": epochs_per_second}
+
+
+def seed_update(run: SeedRun) -> dict:
+    """A `seed_update` payload (its `seq` is set when sent): the run's summary and its members' small maps, drawn in
+    one batched pass. Native thread."""
+    return {"seq": 0, **run.summary(), "maps": wire.encode_small_maps([frame.heatmap for frame in run.render()])}
 
 
 def state(session: TrainingSession) -> dict:

@@ -90,3 +90,15 @@ function parameters(bytes, bits, layerSizes) {
 function shown(value) {
   return Number.isFinite(value) ? Number(value.toPrecision(DISPLAY_DIGITS)) : null;
 }
+
+/** A seed_update's `maps` (docs/protocol.md): `count` square maps of codes, Up-filtered in rows of their width. */
+export async function decodeSmallMaps(binary, count) {
+  const symbols = await inflate(binary);
+  const width = Math.round(Math.sqrt(symbols.length / count));
+  if (!count || width * width * count !== symbols.length) {
+    throw new Error(`maps holds ${symbols.length} bytes, not ${count} square maps`);
+  }
+  const codes = codesOf(symbols, width);
+  const size = width * width;
+  return { width, maps: Array.from({ length: count }, (_, i) => codes.subarray(i * size, (i + 1) * size)) };
+}

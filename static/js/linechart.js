@@ -24,6 +24,7 @@ export class LossChart {
     this.log = false;
     this.pointer = null;          // the read position as a fraction of the width (0..1), or null
     this.pinned = false;          // a tap (or a click, or a key) keeps the readout until dismissed
+    this.layer = null;            // drawn instead of the two series while set (a many-seed run: seeds.js)
     this.clear();
     new ResizeObserver(() => { this.dirty = true; this.draw(); }).observe(canvas);
     this.listen();
@@ -54,6 +55,12 @@ export class LossChart {
       this.series = this.series.map(half);
       this.epochs = half(this.epochs);
     }
+    this.dirty = true;
+  }
+
+  /** Show `layer` (an object with draw(context, width, height, log)) instead of the series; null: the series. */
+  setLayer(layer) {
+    this.layer = layer;
     this.dirty = true;
   }
 
@@ -133,6 +140,7 @@ export class LossChart {
     }
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
     context.clearRect(0, 0, width, height);
+    if (this.layer) { this.layer.draw(context, width, height, this.log); return; }
     const count = this.epochs.length;
     this.showReadout(count);
     if (count < 2 || !(this.max >= this.min)) return;

@@ -13,6 +13,7 @@ import { LossChart } from "./linechart.js";
 import { NetworkDiagram } from "./network.js";
 import { ConnectionBanner, DivergenceNotice, ErrorList, ServiceNotice } from "./notices.js";
 import { OwnData } from "./owndata.js";
+import { SeedPanel } from "./seeds.js";
 import { ConfigSync } from "./session.js";
 
 const $ = (selector) => document.querySelector(selector);
@@ -27,7 +28,7 @@ const MAP_BYTES = 100 * 100;
 // config was drawn (the server sends a config's reply before that config's first frame); the last frame's step result
 // as received (full precision) and the data's counts from the last `dataset` event.
 const stats = { framesDrawn: 0, framesReceived: 0, configs: 0, configFrame: 0, drawnFrame: 0, lastStep: null,
-                trainCount: 0, testCount: 0 };
+                trainCount: 0, testCount: 0, seedUpdates: 0 };
 window.__playgroundStats = stats;
 
 // --- widgets --------------------------------------------------------------------------------------------------
@@ -69,6 +70,7 @@ const connection = new Connection({
   map_update: onMapUpdate,
   dataset: onDataset,
   state: (state) => { setStatus(state.status); setEpoch(state.epoch); showStopReason(state.reason); },
+  seed_update: (update, ack) => seedPanel.onUpdate(update, ack),
   error: (error) => (error.event === "connect" && error.field === "connection" ? banner.serverFull()
     : errors.show(error)),
   service: (service) => serviceNotice.update(service),
@@ -82,6 +84,15 @@ const renderControls = buildControls(document, table, changeConfig, {
 });
 const ownData = new OwnData({ root: $("#own-data"), plot: $("#heatmap .plot"), heatmap: $("#heatmap"), send });
 const renderDatasets = buildDatasetPicker($("#datasets"), table, pageData.datasetThumbnails, changeConfig);
+
+const seedPanel = new SeedPanel({
+  root: $("#seed-runs"),
+  chart,
+  send,
+  lookup: () => currentLookup(),
+  onAdopted: () => { resetChart(); scheduleDraw(); },
+  stats,
+});
 
 const featureOptions = FEATURES.map((name) => ({ name, label: table.get(name)?.label ?? name }));
 const diagram = new NetworkDiagram($("#network"), {
@@ -163,6 +174,7 @@ function renderConfig() {
   // only for classification (regression always uses the squared error).
   $(".ui-momentum[data-option]").hidden = config.optimizer !== "momentum";
   $(".ui-loss[data-option]").hidden = config.problem === "regression";
+  $("#run-seeds").textContent = `Run with ${config.seedRuns} seeds`;
   ownData.setProblem(config.problem);
   outputMap.setShowTest(Boolean(config.showTestData));
   const lookup = currentLookup();
@@ -170,6 +182,7 @@ function renderConfig() {
     view.lookup = lookup;
     view.repaintAll = true;
     if (view.lastFrame) { pendingFrame = pendingFrame || view.lastFrame; scheduleDraw(); }
+    seedPanel.repaint();
   }
 }
 
@@ -181,6 +194,7 @@ function onConnect() {
   view.wantedFocus = null;
   view.focusInFlight = false;
   diagram.resetFocus();
+  seedPanel.hide();               // a seed run belongs to the connection that started it
   // A new connection is a new session: the address (the server's own link of the last accepted config, seed
   // included) brings the same experiment back; the changes still pending follow it.
   sync.openLink(location.hash).then((reply) => {
@@ -429,12 +443,20 @@ const step = () => send("step");
 const reset = () => send("reset");
 const restartSame = () => send("reset", { sameWeights: true });
 
+/** "Run with K seeds": K and the data as the controls show them (changes on their way included). */
+async function runSeeds() {
+  const { seedRuns, seedData } = sync.desired();
+  seedPanel.start(seedRuns);
+  seedPanel.started(await send("run_seeds", { seedRuns, seedData }));
+}
+
 $("#play-pause-button").addEventListener("click", playPause);
 $("#next-step-button").addEventListener("click", step);
 $("#reset-button").addEventListener("click", reset);
 $("#restart-same-button").addEventListener("click", restartSame);
 $("#log-scale").addEventListener("change", (event) => { chart.setLog(event.target.checked); scheduleDraw(); });
 $("#divergence-reset").addEventListener("click", reset);
+$("#run-seeds").addEventListener("click", runSeeds);
 $("#data-regen-button").addEventListener("click", () => send("regenerate"));
 $("#add-layers").addEventListener("click", () => changeLayers(+1));
 $("#remove-layers").addEventListener("click", () => changeLayers(-1));
