@@ -369,6 +369,9 @@ class Buffers:
         self.pre = scratch[0]
         if len(scratch) == 3:
             self.delta, self.grad = scratch[1:]
+            # The layers' inputs transposed, for the weight gradients: views made once (a group keeps its
+            # buffers from turn to turn), not at every step.
+            self.augmented_t = [block.transpose(1, 2) for block in augmented]
 
 
 def blocks_of_buffers(
@@ -533,11 +536,16 @@ class TrainerGroup:
 
     # --- maths -------------------------------------------------------------------------------------------------
 
-    def forward(self, buffers: Buffers, members: slice = slice(None)) -> torch.Tensor:
-        """Every node's output for the points held in `buffers` (for these members), in the buffers' precision (the
-        frames' are float32); returns the output rows."""
+    def forward(self, buffers: Buffers, members: slice | None = None) -> torch.Tensor:
+        """Every node's output for the points held in `buffers` (for these members, all by default), in the
+        buffers' precision (the frames' are float32); returns the output rows."""
+        # Training passes all members in float64: the weights as they are (slicing and converting them cost about
+        # a tenth of a training step's time, for nothing).
+        as_they_are = members is None and buffers.nodes.dtype == self.params.dtype
         for layer, (activate, _) in enumerate(self._kernels):
-            weights = self.augmented[layer][members].to(buffers.pre[layer].dtype)  # no copy when they agree
+            weights = self.augmented[layer]
+            if not as_they_are:
+                weights = weights[members or slice(None)].to(buffers.pre[layer].dtype)
             torch.bmm(weights, buffers.augmented[layer], out=buffers.pre[layer])
             activate(buffers.pre[layer], buffers.outputs[layer + 1])
         return buffers.outputs[-1]
@@ -557,9 +565,9 @@ class TrainerGroup:
                 delta.mul_(grad)
             target = self._gradients[layer]
             if accumulate:
-                target.baddbmm_(delta, buffers.augmented[layer].transpose(1, 2))
+                target.baddbmm_(delta, buffers.augmented_t[layer])
             else:
-                torch.bmm(delta, buffers.augmented[layer].transpose(1, 2), out=target)
+                torch.bmm(delta, buffers.augmented_t[layer], out=target)
             if layer:
                 torch.bmm(self._weights_t[layer], delta, out=buffers.delta[layer - 1])
                 delta = buffers.delta[layer - 1]

@@ -41,7 +41,7 @@ from .seeding import SeedRuns
 log = logging.getLogger(__name__)
 MIN_TURN_SECONDS = 0.003
 DRAIN_PASSES = 10  # event-loop passes after a turn's frames are stored (fewer leave sending to compete with training)
-TRAINING_SHARE = 0.55  # of each round's time (bench/load.py: the class targets need frames and epochs both)
+TRAINING_SHARE = 0.45  # of each round's time (bench/load.py: the class targets need frames and epochs both)
 
 
 class Connection:
