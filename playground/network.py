@@ -22,8 +22,6 @@ TF Playground semantics kept exactly (nn.ts, playground.ts oneStep):
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any, NamedTuple
@@ -283,6 +281,7 @@ class Trainer:
         self.optimizer_state = {name: torch.zeros_like(flat) for name in OPTIMIZERS[optimizer].state_names}
         self.steps = 0  # optimizer steps taken (Adam's bias correction needs them)
         self.data: TrainingData | None = None
+        self.stacked: tuple | None = None  # its last group's stacked data (TrainerGroup._stack_data)
 
     def set_data(self, train_inputs, train_labels, test_inputs, test_labels, batch_size: int) -> None:
         """Fix the training order, the batches and the evaluation set (all float64 tensors).
@@ -398,13 +397,6 @@ def blocks_of_buffers(
     ]
 
 
-# Stacked data of the last groups trained, per thread (the server trains in one): a group is made anew every turn,
-# and stacking 30 members' data took about a fifth of a two-epoch turn. Each stack holds its data alive: 30 members
-# of the default network take 2.3 MB, 30 of the largest 12 MB; the oldest stacks go beyond this many bytes.
-KEPT_DATA_BYTES = 16 * 2**20
-_kept_data = threading.local()
-
-
 class TrainerGroup:
     """Trainers of one kind, trained, evaluated and drawn as one stack of tensors.
 
@@ -479,24 +471,20 @@ class TrainerGroup:
 
     def _stack_data(self) -> None:
         """The members' training chunks and evaluation set as node matrices, stacked once per group, or taken from
-        the last groups of the same members' data (a trainer's data is replaced, never changed in place, so its
-        identity says it is the same)."""
+        the last group of these very members if their data is the same (a trainer's data is replaced, never changed
+        in place, so its identity tells). Each member keeps its last group's stack: a group is made anew every
+        turn, and restacking 30 members took about a fifth of a two-epoch turn; a stack lives as long as a member
+        that last trained in it."""
         data = self._member_data()
-        kept: OrderedDict = _kept_data.__dict__.setdefault("stacks", OrderedDict())
-        key = (self.kind, tuple(map(id, data)))
-        entry = kept.pop(key, None)
-        if entry is not None and all(a is b for a, b in zip(entry[0], data, strict=True)):
-            _, self._chunks, self._evaluation, self._scratch, _ = entry
-        else:
-            self._stack_new(data)
-        assert self._chunks is not None and self._evaluation is not None
-        storages = [buffers.nodes.untyped_storage() for buffers, *_ in self._chunks] + [
-            self._evaluation[0].nodes.untyped_storage()
-        ]
-        size = sum({storage.data_ptr(): storage.nbytes() for storage in storages}.values())
-        kept[key] = (data, self._chunks, self._evaluation, self._scratch, size)
-        while len(kept) > 1 and sum(entry[-1] for entry in kept.values()) > KEPT_DATA_BYTES:
-            kept.popitem(last=False)
+        key = (self.kind, tuple(map(id, self.trainers)), tuple(map(id, data)))
+        kept = self.trainers[0].stacked
+        if kept is not None and kept[0] == key:
+            _, _, self._chunks, self._evaluation, self._scratch = kept
+            return
+        self._stack_new(data)
+        stacked = (key, data, self._chunks, self._evaluation, self._scratch)  # the data held: its ids stay unique
+        for trainer in self.trainers:
+            trainer.stacked = stacked
 
     def _stack_new(self, data: list[TrainingData]) -> None:
         train_inputs = _stack([d.train_inputs for d in data])  # [N, n, features]

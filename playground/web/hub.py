@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 MIN_TURN_SECONDS = 0.003
 DRAIN_PASSES = 10  # event-loop passes after a turn's frames are stored (fewer leave sending to compete with training)
 TRAINING_SHARE = 0.45  # of each round's time (bench/load.py: the class targets need frames and epochs both)
+# ...and never less, even when frames cannot keep MIN_FRAMES_PER_SECOND (a hundred learners' frames alone take
+# longer than a tenth of a second: without it training stopped at an epoch per round)
+LEAST_TRAINING_SHARE = 0.35
 
 
 class Connection:
@@ -326,12 +329,14 @@ class Hub:
 
     def _training_seconds(self, other: float) -> float:
         """A round's training time: TRAINING_SHARE of the round, but a round no shorter than a frame interval at
-        the fastest frame rate (training fills it) and no longer than one at the slowest (frames come first)."""
+        the fastest frame rate (training fills it) and, while training keeps at least LEAST_TRAINING_SHARE, no
+        longer than one at the slowest (frames come first)."""
         settings = self.settings
         share = other * TRAINING_SHARE / (1 - TRAINING_SHARE)
+        least = other * LEAST_TRAINING_SHARE / (1 - LEAST_TRAINING_SHARE)
         fill = 1 / settings.frames_per_second - other
         most = 1 / settings.min_frames_per_second - other
-        return max(MIN_TURN_SECONDS, min(max(share, fill), most))
+        return max(MIN_TURN_SECONDS, least, min(max(share, fill), most))
 
     def _turn(self, group: list[tuple[Experiment, int | None]], seconds: float, within: float) -> float:
         """Train a group for `seconds` and draw its members whose frames are due within `within` seconds (so that
