@@ -151,7 +151,7 @@ def _logistic_grad(out, grad, ones):  # d tanh(z/2) = (1 - out²) / 2
 
 
 NUMPY_TANH_FROM = 512  # elements: numpy's vectorised tanh is 2-7x torch's here (float64 and float32), but its
-# call costs more, so the few elements of one member's batch stay with torch (bench/engine.py, "kernels")
+# call costs more, so the few elements of one member's batch stay with torch (bench/engine.py, "tanh_kernels")
 
 
 def _tanh(z, out):
