@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .datasets import DataSplit
 from .network import OPTIMIZERS, Evaluation, Trainer, TrainerGroup
 
 CHECKPOINT_EVERY = 10
@@ -56,7 +57,7 @@ class Checkpoint:
     steps: int
     evaluation: Evaluation
     rule: dict  # BRANCH_OPTIONS' values while it trained up to here
-    data: object  # the session's data (datasets.DataSplit) it trained on; shared, never copied
+    data: DataSplit  # the session's data it trained on; shared, never copied
 
 
 def capture(group: TrainerGroup, member: int, epoch: int, evaluation: Evaluation, rule: dict, data) -> Checkpoint:
@@ -115,9 +116,9 @@ class LossCurve:
         if len(self.epochs) >= MAX_LOSS_POINTS:
             self.stride *= 2
             keep = [i for i, e in enumerate(self.epochs) if e % self.stride == 0]
-            self.epochs, self.train, self.test = (
-                [values[i] for i in keep] for values in (self.epochs, self.train, self.test)
-            )
+            self.epochs = [self.epochs[i] for i in keep]
+            self.train = [self.train[i] for i in keep]
+            self.test = [self.test[i] for i in keep]
 
 
 @dataclass(eq=False)

@@ -383,6 +383,11 @@ class TrainingSession:
         self._evaluate()
         return branch
 
+    def become(self, other: TrainingSession) -> None:
+        """Take another session's whole state (an opened saved experiment) in place, so that whoever holds this
+        session (an experiment, its viewers) now holds that one."""
+        self.__dict__.update(other.__dict__)
+
     # --- what the outside sees ----------------------------------------------------------------------------------
 
     def frame(self, focus: int | None = None) -> frames.Frame:
@@ -446,7 +451,7 @@ class TrainingSession:
         state = [candidate.net.flat, trainer.accumulated, *trainer.optimizer_state.values()]
         if candidate.status != DIVERGED and not all(torch.isfinite(tensor).all() for tensor in state):
             raise ValueError("network: null (a non-finite number) is allowed only in a diverged network")
-        self.__dict__.update(candidate.__dict__)
+        self.become(candidate)
 
 
 def _json_numbers(values):

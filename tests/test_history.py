@@ -1,10 +1,12 @@
 """Time travel (playground/history.py) and saved experiments (playground/saved.py): the checkpoint policy, capture
 and restore to the bit, forks and their labels, and the saved bytes' round trip."""
 
+import numpy as np
 import pytest
 import torch
 
 from playground import history, saved
+from playground.datasets import DataSplit
 from playground.network import Evaluation
 from playground.options import ConfigError
 from playground.session import RUNNING, STOPPED, TrainingSession, train_group
@@ -40,8 +42,11 @@ def losses_after(session: TrainingSession, epochs: int) -> dict:
     return losses
 
 
+NO_DATA = DataSplit(*(np.zeros((0, 2)), np.zeros(0)) * 2)
+
+
 def fake_checkpoint(epoch: int) -> history.Checkpoint:
-    return history.Checkpoint(epoch, torch.zeros(1), None, 0, 0, Evaluation(0.0, 0.0, None, None), {}, None)
+    return history.Checkpoint(epoch, torch.zeros(1), None, 0, 0, Evaluation(0.0, 0.0, None, None), {}, NO_DATA)
 
 
 def test_checkpoints_are_dense_recently_sparse_further_back_and_bounded():
@@ -90,7 +95,8 @@ def test_a_checkpoint_restores_the_whole_training_state():
     losses_after(session, 7)
     history.restore(before, session.trainer)
     after = session.checkpoint()
-    assert torch.equal(after.state, before.state) and torch.equal(after.dead, before.dead)
+    assert after.dead is not None and before.dead is not None and torch.equal(after.dead, before.dead)
+    assert torch.equal(after.state, before.state)
     assert (after.carried, after.steps) == (before.carried, before.steps)
 
 

@@ -57,6 +57,9 @@ SAMPLE_PAYLOADS = {
     "upload_data": {"csv": "1,2,1\n-1,-2,-1\n"},
     "reset": {"sameWeights": True},
     "open_link": {"hash": "#activation=relu&noise=95&x_hide=true"},
+    "scrub": {"epoch": 0},
+    "save_experiment": {"title": "a run", "note": ""},
+    "resume": {"draft": None},
 }
 
 
@@ -66,6 +69,10 @@ def test_replies_carry_the_documented_fields(sio_client, event):
     payload = SAMPLE_PAYLOADS.get(event)
     if event == "import_network":
         payload = {"network": sio_client.emit("export_network", callback=True)["network"]}
+    if event == "fork":
+        payload = {"epoch": sio_client.emit("get_history", callback=True)["epoch"], "changes": {}}
+    if event == "open_experiment":
+        payload = {"id": sio_client.emit("save_experiment", SAMPLE_PAYLOADS["save_experiment"], callback=True)["id"]}
     if payload is not None and payload_cell != "any subset of the options (table below)":
         assert set(payload) == names(payload_cell)
     elif payload is None:

@@ -28,7 +28,7 @@ from ..experiments import Experiment, Lab
 from ..session import RUNNING, STOPPED, TrainingSession, train_group
 from ..store import Store
 from ..tokens import TokenBucket
-from . import concurrency, memory, messages
+from . import concurrency, memory, messages, saving
 from .bus import LocalBus
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ class Hub:
         self.settings = settings
         self.store = store  # rooms and saved experiments (playground/store.py)
         self.bus = bus  # commands to the experiments of every process (bus.py)
+        self.saves = saving.Saves(store, settings)  # saved experiments and drafts
         self.lab = Lab(settings.max_training_sessions, settings.max_group_size, settings.stall_seconds)
         self.connections: dict[str, Connection] = {}
         self.work = concurrency.Wakeup()

@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, render_template, request, send_
 
 from .. import datasets, features, frames
 from ..options import FEATURES, MAX_HIDDEN_LAYERS, MAX_NEURONS, OPTIONS
-from . import guard
+from . import guard, saving
 
 blueprint = Blueprint("pages", __name__)
 
@@ -64,6 +64,17 @@ def page_data() -> str:
 
 @blueprint.route("/")
 def index():
+    return render_template("index.html", page_data=page_data())
+
+
+@blueprint.route("/e/<experiment_id>")
+def saved_experiment(experiment_id):
+    """A saved experiment's link: the page, which opens it (`open_experiment`); an id that names none is a plain
+    404 page that says so."""
+    hub = current_app.extensions["playground_hub"]
+    if hub.saves.find(saving.EXPERIMENT, experiment_id) is None:
+        page = render_template("missing.html")
+        return current_app.response_class(page, status=404, mimetype="text/html")
     return render_template("index.html", page_data=page_data())
 
 

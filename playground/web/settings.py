@@ -44,6 +44,12 @@ class Settings:
     # Where rooms and saved experiments are kept (playground/store.py): a SQLite file, created on first use (a
     # relative path is under the checkout), or ":memory:" for nothing kept past the process.
     database_url: str = "instance/playground.sqlite3"
+    # Saved experiments and drafts (playground/web/saving.py): the largest one in bytes, the saves each client may
+    # make (an hour's worth, in bursts), and how long a learner's draft outlives their last visit.
+    max_experiment_bytes: int = 2_000_000
+    saves_per_hour: float = 60.0
+    saves_burst: float = 10.0
+    draft_days: float = 30.0
     measure_lag: bool = False  # run a 10 ms green ticker whose oversleep /metrics reports (benchmarks)
     secret_key: str = ""
 
