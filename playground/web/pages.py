@@ -11,7 +11,7 @@ import os
 
 from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
 
-from .. import datasets, features, frames
+from .. import datasets, features, frames, history, saved
 from ..options import FEATURES, MAX_HIDDEN_LAYERS, MAX_NEURONS, OPTIONS
 from . import guard, saving
 
@@ -53,6 +53,8 @@ def page_data() -> str:
             "options": [option.to_json() for option in OPTIONS],
             "features": list(FEATURES),
             "limits": {"hiddenLayers": [0, MAX_HIDDEN_LAYERS], "neurons": [1, MAX_NEURONS]},
+            "branchOptions": list(history.BRANCH_OPTIONS),
+            "saving": {"title": saved.TITLE_LENGTH, "note": saved.NOTE_LENGTH},
             "featureThumbnails": base64.b64encode(frames.thumbnails(feature_maps())).decode(),
             "datasetThumbnails": {
                 name: [[round(v, 3) for v in point] for point in datasets.thumbnail_points(name)]
