@@ -3,7 +3,8 @@
 What is kept: the config and the link's extra keys, the data trained on (own points included), the random stream's
 state, the network with its whole training state (playground/history.py's checkpoint of now), the initial weights,
 the stop rules' state, and the time travel history (every branch's losses and checkpoints, with the data each
-trained on). Opening the bytes gives a session that trains on exactly as the saved one would have.
+trained on; a checkpoint without carried samples leaves out their summed gradient, which nothing reads).
+Opening the bytes gives a session that trains on exactly as the saved one would have.
 
 Layout: `MAGIC`, then a zlib stream of a 4-byte little-endian header length, a JSON header (everything small, and
 where each array is) and the arrays' raw little-endian bytes one after the other. No pickle: opening untrusted
@@ -64,10 +65,14 @@ def pack(session: TrainingSession, title: str = "", note: str = "") -> bytes:
             arrays.add(np.array([len(split.train_labels)]))
         return data_index[id(split)]
 
+    size = session.net.flat.numel()
+
     def checkpoint(c: history.Checkpoint) -> dict:
+        # Without carried samples the summed gradient is never read (the next batch overwrites it): not kept.
+        state = c.state if c.carried else torch.cat([c.state[:size], c.state[2 * size :]])
         return {
             "epoch": c.epoch,
-            "state": arrays.add(c.state),
+            "state": arrays.add(state),
             "dead": None if c.dead is None else arrays.add(c.dead.numpy().astype(np.uint8)),
             "carried": c.carried,
             "steps": c.steps,
@@ -149,11 +154,16 @@ def _session(head: dict, arrays: list[np.ndarray]) -> TrainingSession:
             )  # fmt: skip
         return splits[index]
 
+    size = session.net.flat.numel()
+
     def checkpoint(c: dict) -> history.Checkpoint:
         dead = None if c["dead"] is None else torch.from_numpy(arrays[c["dead"]].astype(bool))
+        state = torch.from_numpy(arrays[c["state"]])
+        if not c["carried"]:
+            state = torch.cat([state[:size], torch.zeros(size, dtype=state.dtype), state[size:]])
         return history.Checkpoint(
             c["epoch"],
-            torch.from_numpy(arrays[c["state"]]),
+            state,
             dead,
             c["carried"],
             c["steps"],

@@ -168,7 +168,9 @@ def test_a_draft_brings_own_data_and_the_trained_run_back_after_a_reload(app, so
         assert reply["ok"] and reply["restored"] and reply["draft"] == draft
         session = session_of(socketio, hub, second)
         assert session.epoch == 7 and len(session.data.test_labels) == 251
-        assert torch.equal(session.checkpoint().state, trained.state)
+        restored = session.checkpoint()  # the summed gradient of no carried sample is not kept: nothing reads it
+        assert torch.equal(session.net.flat, trained.state[: session.net.flat.numel()])
+        assert (restored.carried, restored.steps) == (trained.carried, trained.steps)
         unknown = second.emit("resume", {"draft": "Z" * 16}, callback=True)
         assert unknown["ok"] and not unknown["restored"] and unknown["draft"] != "Z" * 16
     finally:

@@ -34,6 +34,11 @@ export class Timeline {
       extraRoot: null,
       placedElsewhere: [],
     });
+    // Built: `[data-option]` means the page's own control of an option (CSS, tests), so these holders drop it.
+    for (const holder of holders.children) {
+      holder.dataset.branchOption = holder.dataset.option;
+      delete holder.dataset.option;
+    }
     this.range.addEventListener("input", () => { this.wanted = Number(this.range.value); this.scrub(); });
     root.querySelector("#fork-button").addEventListener("click", () => this.fork());
     root.querySelector("#live-button").addEventListener("click", () => this.live());

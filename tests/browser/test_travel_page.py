@@ -42,7 +42,7 @@ def test_continue_from_here_forks_and_the_chart_shows_both_labelled_branches(pla
     train_to(playground, 50)
     page = playground.page
     scrub_to(playground, 20)
-    page.locator("#timeline-options [data-option=learningRate] select").select_option("0.3")
+    page.locator("#timeline-options [data-branch-option=learningRate] select").select_option("0.3")
     histories = stats(playground, "histories")
     page.click("#fork-button")
     playground.wait_until(lambda: stats(playground, "histories") > histories, message="the history after the fork")
