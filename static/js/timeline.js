@@ -56,6 +56,9 @@ export class Timeline {
       this.changes = {};
       this.renderOptions(config);
     }
+    // As on the page's own controls: momentum means something only for SGD with momentum.
+    const momentum = this.root.querySelector("[data-branch-option=momentum]");
+    if (momentum) momentum.hidden = config.optimizer !== "momentum";
   }
 
   /** One scrub in flight at a time, the latest wanted epoch next (the server limits events per second). */
