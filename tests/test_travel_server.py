@@ -5,7 +5,7 @@ import urllib.request
 
 import socketio
 
-from playground.store import SqliteStore
+from playground.store import open_store
 from playground.web import saving
 from tests.test_server import call, in_order
 from tests.waiting import wait_until
@@ -37,7 +37,7 @@ def test_a_restart_keeps_saved_experiments_and_the_learners_draft(start_server):
         history = call(client, "get_history")
     finally:
         client.disconnect()
-    store = SqliteStore(server.environment["DATABASE_URL"])
+    store = open_store(server.environment["DATABASE_URL"])  # whichever back end the server was given
     try:
         wait_until(lambda: store.get(saving.DRAFT, draft) is not None, 10, "the draft written at disconnect")
     finally:
