@@ -444,7 +444,7 @@ class TrainingSession:
         if exported.get("training") is not None:
             _import_training(candidate, exported["training"])
         epoch = exported.get("epoch", 0)
-        candidate.epoch = int(epoch) if is_whole_number(epoch, 0, math.inf) else 0
+        candidate.epoch = int(epoch) if is_whole_number(epoch, 0, 2**53) else 0  # beyond: a float, not a count
         candidate._evaluate()
         candidate.history = history.History(candidate.checkpoint())
         trainer = candidate.trainer
