@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from . import custom_data, datasets, features, frames
+from . import custom_data, datasets, features, frames, history
 from .network import OPTIMIZERS, Evaluation, PlaygroundNet, Trainer, TrainerGroup
 from .options import (
     OPTIONS,
@@ -241,6 +241,7 @@ class TrainingSession:
         self._started_at_epoch = 0  # stop rules: see start()
         self._stopped_below: float | None = None
         self._evaluate()
+        self.history = history.History(self.checkpoint())
 
     def inputs_for(self, points) -> torch.Tensor:
         return features.feature_matrix(torch.as_tensor(points, dtype=torch.float64), self.feature_names)
@@ -335,6 +336,72 @@ class TrainingSession:
             blocks[int(layer)][int(node), cols - 1 if source is None else int(source)] = float(value)
         self._evaluate()
 
+    # --- time travel (playground/history.py) -----------------------------------------------------------------------
+
+    def rule(self) -> dict:
+        """The options a branch may change, as they are now."""
+        return {name: self.config[name] for name in history.BRANCH_OPTIONS}
+
+    def checkpoint(self) -> history.Checkpoint:
+        """The whole training state now, as a checkpoint."""
+        evaluation = Evaluation(self.train_loss, self.test_loss, self.train_accuracy, self.test_accuracy)
+        return history.capture_trainer(self.trainer, self.epoch, evaluation, self.rule(), self.data)
+
+    def at_epoch(self, epoch) -> TrainingSession:
+        """A stopped copy of this session at its checkpoint nearest `epoch` (on the current branch), to draw; the
+        live run is not touched. Raises ConfigError (field `epoch`) for anything but a whole number."""
+        if not is_whole_number(epoch, 0, math.inf):
+            raise ConfigError({"epoch": "must be a whole number from 0 (a checkpoint's epoch)"})
+        checkpoint = self.history.nearest(int(epoch))
+        view = object.__new__(TrainingSession)
+        view.__dict__.update(self.__dict__)
+        view.net = PlaygroundNet(self.net.layer_sizes, self.config["activation"], self.net.activation_names[-1])
+        view.trainer = Trainer(view.net, checkpoint.rule["regularization"], self.trainer.optimizer, self.trainer.loss)
+        history.restore(checkpoint, view.trainer)
+        view.data, view.epoch, view.status, view.stop_reason = checkpoint.data, checkpoint.epoch, STOPPED, None
+        view.train_loss, view.test_loss, view.train_accuracy, view.test_accuracy = checkpoint.evaluation
+        return view
+
+    def fork(self, epoch, changes) -> history.Branch:
+        """Continue from a checkpoint: the run goes back to it (weights, training state, data, epoch and the rates it
+        trained with), then takes `changes` (some of history.BRANCH_OPTIONS) and trains on as a new branch, labelled
+        with what changed. `epoch` is a checkpoint's epoch on the current branch, or the current epoch. Raises
+        ConfigError naming the bad field, changing nothing."""
+        if not isinstance(changes, dict):
+            raise ConfigError({"changes": f"must be an object of some of {', '.join(history.BRANCH_OPTIONS)}"})
+        allowed = ", ".join(history.BRANCH_OPTIONS)
+        for name in changes:
+            if name not in history.BRANCH_OPTIONS:
+                raise ConfigError({str(name)[:40]: f"cannot change in a branch; a branch may change {allowed}"})
+        clean = validate_changes(changes)
+        kept = self.history.checkpoints()
+        if epoch == self.epoch and is_whole_number(epoch, 0, math.inf):
+            checkpoint = kept.get(self.epoch) or self.checkpoint()
+        elif is_whole_number(epoch, 0, math.inf) and int(epoch) in kept:
+            checkpoint = kept[int(epoch)]
+        else:
+            raise ConfigError({"epoch": f"must be the current epoch ({self.epoch}) or a checkpoint's (get_history)"})
+        rule = {**checkpoint.rule, **clean}
+        try:
+            branch = self.history.fork(checkpoint, history.describe_changes(checkpoint.rule, rule, checkpoint.epoch))
+        except ValueError as problem:
+            raise ConfigError({"epoch": f"cannot start a branch: {problem}"}) from None
+        self.config.update(rule)
+        self.trainer.regularization = rule["regularization"]
+        if checkpoint.data is not self.data:
+            self.data = checkpoint.data
+            self._attach_data()
+        history.restore(checkpoint, self.trainer)
+        self.epoch = self._started_at_epoch = checkpoint.epoch
+        self.stop_reason = None
+        self._evaluate()
+        return branch
+
+    def become(self, other: TrainingSession) -> None:
+        """Take another session's whole state (an opened saved experiment) in place, so that whoever holds this
+        session (an experiment, its viewers) now holds that one."""
+        self.__dict__.update(other.__dict__)
+
     # --- what the outside sees ----------------------------------------------------------------------------------
 
     def frame(self, focus: int | None = None) -> frames.Frame:
@@ -391,13 +458,14 @@ class TrainingSession:
         if exported.get("training") is not None:
             _import_training(candidate, exported["training"])
         epoch = exported.get("epoch", 0)
-        candidate.epoch = int(epoch) if is_whole_number(epoch, 0, math.inf) else 0
+        candidate.epoch = int(epoch) if is_whole_number(epoch, 0, 2**53) else 0  # beyond: a float, not a count
         candidate._evaluate()
+        candidate.history = history.History(candidate.checkpoint())
         trainer = candidate.trainer
         state = [candidate.net.flat, trainer.accumulated, *trainer.optimizer_state.values()]
         if candidate.status != DIVERGED and not all(torch.isfinite(tensor).all() for tensor in state):
             raise ValueError("network: null (a non-finite number) is allowed only in a diverged network")
-        self.__dict__.update(candidate.__dict__)
+        self.become(candidate)
 
 
 def _json_numbers(values):
@@ -484,11 +552,16 @@ def _train_together(sessions: Sequence[TrainingSession], seconds: float, max_epo
         while staying == active:
             group.train_epoch()
             staying = []
-            for index, evaluation in zip(active, group.evaluate(), strict=True):
+            for member, (index, evaluation) in enumerate(zip(active, group.evaluate(), strict=True)):
                 session = sessions[index]
                 session.epoch += 1
                 counts[index] += 1
                 session._evaluate(evaluation)
+                session.history.record(session.epoch, evaluation)
+                if session.history.due(session.epoch):
+                    session.history.keep(
+                        history.capture(group, member, session.epoch, evaluation, session.rule(), session.data)
+                    )
                 finite = session.status != DIVERGED
                 session.stop_reason = session.stop_rule_reached() if finite else None
                 if session.stop_reason:

@@ -59,6 +59,9 @@ SAMPLE_PAYLOADS = {
     "open_link": {"hash": "#activation=relu&noise=95&x_hide=true"},
     "run_seeds": {"seedRuns": 2, "seedData": "same"},
     "adopt_seed": {"member": 1},
+    "scrub": {"epoch": 0},
+    "save_experiment": {"title": "a run", "note": ""},
+    "resume": {"draft": None},
 }
 NEED_A_SEED_RUN = {"adopt_seed", "stop_seeds"}
 
@@ -71,6 +74,10 @@ def test_replies_carry_the_documented_fields(sio_client, event):
         assert sio_client.emit("run_seeds", {"seedRuns": 2}, callback=True)["ok"]
     if event == "import_network":
         payload = {"network": sio_client.emit("export_network", callback=True)["network"]}
+    if event == "fork":
+        payload = {"epoch": sio_client.emit("get_history", callback=True)["epoch"], "changes": {}}
+    if event == "open_experiment":
+        payload = {"id": sio_client.emit("save_experiment", SAMPLE_PAYLOADS["save_experiment"], callback=True)["id"]}
     if payload is not None and payload_cell != "any subset of the options (table below)":
         assert set(payload) == names(payload_cell)
     elif payload is None:

@@ -13,12 +13,13 @@ import time
 
 from flask import request
 
-from .. import export
+from .. import export, saved
 from ..options import ConfigError, field_label, is_whole_number
 from . import messages
 
 log = logging.getLogger(__name__)
 HANDLERS = {}
+READ_ONLY = set()  # events that change nothing a draft keeps (saving.py)
 
 
 class EventError(Exception):
@@ -27,9 +28,11 @@ class EventError(Exception):
         self.fields = {field: message}
 
 
-def handles(event: str):
+def handles(event: str, read_only: bool = False):
     def register(function):
         HANDLERS[event] = function
+        if read_only:
+            READ_ONLY.add(event)
         return function
 
     return register
@@ -142,7 +145,7 @@ def set_weight(hub, connection, payload):
     return hub.trip(connection.experiment, edit, payer=connection)
 
 
-@handles("set_focus")
+@handles("set_focus", read_only=True)
 def set_focus(hub, connection, payload):
     node = _object(payload, "node")["node"]
     count = sum(connection.experiment.session.net.layer_sizes)
@@ -189,7 +192,7 @@ def upload_data(hub, connection, payload):
     return hub.trip(connection.experiment, load, payer=connection)
 
 
-@handles("download_data")
+@handles("download_data", read_only=True)
 def download_data(hub, connection, payload):
     _no_payload(payload)
     return hub.trip(
@@ -200,7 +203,7 @@ def download_data(hub, connection, payload):
     )
 
 
-@handles("export_script")
+@handles("export_script", read_only=True)
 def export_script(hub, connection, payload):
     _no_payload(payload)
     return hub.trip(
@@ -211,7 +214,7 @@ def export_script(hub, connection, payload):
     )
 
 
-@handles("export_network")
+@handles("export_network", read_only=True)
 def export_network(hub, connection, payload):
     _no_payload(payload)
     return hub.trip(
@@ -274,6 +277,73 @@ def close_seeds(hub, connection, payload):
     return {}
 
 
+# --- time travel (playground/history.py) ------------------------------------------------------------------------
+
+
+@handles("get_history", read_only=True)
+def get_history(hub, connection, payload):
+    _no_payload(payload)
+    return hub.trip(connection.experiment, messages.history, changes=False)
+
+
+@handles("scrub", read_only=True)
+def scrub(hub, connection, payload):
+    epoch = _object(payload, "epoch")["epoch"]
+    experiment = connection.experiment
+
+    def draw(session):
+        view = session.at_epoch(epoch)
+        return {"epoch": view.epoch, "frame": messages.frame(view, hub._valid_focus(experiment))}
+
+    return hub.trip(experiment, draw, changes=False)
+
+
+@handles("fork")
+def fork(hub, connection, payload):
+    fields = _object(payload, "epoch", "changes")
+
+    def go_back(session):
+        branch = session.fork(fields["epoch"], fields["changes"])
+        return {**messages.config(session), "epoch": session.epoch, "branch": {"id": branch.id, "label": branch.label}}
+
+    return hub.trip(connection.experiment, go_back)
+
+
+# --- saved experiments and drafts (saving.py) --------------------------------------------------------------------
+
+
+def _text(fields: dict, name: str, longest: int) -> str:
+    value = fields[name]
+    if not isinstance(value, str) or len(value) > longest:
+        raise EventError(name, f"must be text of at most {longest} characters")
+    return value
+
+
+@handles("save_experiment", read_only=True)
+def save_experiment(hub, connection, payload):
+    fields = _object(payload, "title", "note")
+    title, note = _text(fields, "title", saved.TITLE_LENGTH), _text(fields, "note", saved.NOTE_LENGTH)
+    return hub.saves.save(hub, connection, title, note)
+
+
+@handles("open_experiment")
+def open_experiment(hub, connection, payload):
+    key = _object(payload, "id")["id"]
+    found = hub.saves.open(hub, connection, key)
+    session = connection.experiment.session
+    return {**messages.config(session), "epoch": session.epoch, "id": key, **found}
+
+
+@handles("resume", read_only=True)
+def resume(hub, connection, payload):
+    draft = _object(payload, "draft")["draft"]
+    if draft is not None and not isinstance(draft, str):
+        raise EventError("draft", "must be null (a new draft) or the draft id this server gave")
+    restored = hub.saves.resume(hub, connection, draft)
+    session = connection.experiment.session
+    return {**messages.config(session), "draft": hub.saves.drafts[connection.sid].key, "restored": restored}
+
+
 def current_sid() -> str:
     """The Socket.IO id of the connection whose event is being handled (Flask-SocketIO sets it on the request)."""
     return request.sid  # pyright: ignore[reportAttributeAccessIssue] (added by Flask-SocketIO, undeclared)
@@ -302,6 +372,9 @@ def register(socketio, hub) -> None:
 
     @socketio.on("disconnect")
     def disconnect(reason=None):
+        connection = hub.connections.get(current_sid())
+        if connection is not None:
+            hub.saves.closed(hub, connection)  # before the experiment goes: a reload finds its draft
         hub.disconnect(current_sid())
 
     for event, handler in HANDLERS.items():
@@ -336,7 +409,10 @@ def _replying(hub, event, handler):
                 )
             if extra:
                 raise EventError("payload", "must be a single argument")
-            return {"ok": True, **handler(hub, connection, payload)}
+            reply = {"ok": True, **handler(hub, connection, payload)}
+            if event not in READ_ONLY:
+                hub.saves.changed(connection)
+            return reply
         except (ConfigError, EventError) as problem:
             failure = messages.error(event, problem.errors if isinstance(problem, ConfigError) else problem.fields)
         except Exception:  # never a stack trace on the wire, and the session goes on

@@ -34,7 +34,7 @@ from ..options import ConfigError
 from ..session import RUNNING, STOPPED, TrainingSession, train_group
 from ..store import Store
 from ..tokens import TokenBucket
-from . import concurrency, memory, messages
+from . import concurrency, memory, messages, saving
 from .bus import LocalBus, RedisBus
 from .seeding import SeedRuns
 
@@ -84,6 +84,7 @@ class Hub:
         self.settings = settings
         self.store = store  # rooms and saved experiments (playground/store.py)
         self.bus = bus  # commands to the experiments of every process (bus.py)
+        self.saves = saving.Saves(store, settings)  # saved experiments and drafts
         self.lab = Lab(settings.max_training_sessions, settings.max_group_size, settings.stall_seconds)
         self.seeds = SeedRuns(self)  # many-seed runs, one per experiment at most (seeding.py)
         self.connections: dict[str, Connection] = {}

@@ -106,3 +106,25 @@ def error(event: str, problem: ConfigError | dict) -> dict:
 
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
+
+
+def history(session: TrainingSession) -> dict:
+    """`get_history`'s reply: every branch's losses (the current one along its whole line, the others from where
+    they forked) as Float64Array bytes [epochs..., train losses..., test losses...], and the checkpoints' epochs on
+    the current line. Native thread."""
+    run = session.history
+
+    def losses(branch) -> bytes:
+        curve = run.curve(branch)
+        first = 0 if branch is run.current else next(i for i, e in enumerate(curve.epochs) if e >= branch.start)
+        return np.array([curve.epochs[first:], curve.train[first:], curve.test[first:]], dtype=np.float64).tobytes()
+
+    return {
+        "epoch": session.epoch,
+        "current": run.current.id,
+        "branches": [
+            {"id": b.id, "label": b.label, "parent": b.parent, "start": b.start, "losses": losses(b)}
+            for b in run.branches.values()
+        ],
+        "checkpoints": np.array(sorted(run.checkpoints()), dtype=np.float64).tobytes(),
+    }

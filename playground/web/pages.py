@@ -11,9 +11,9 @@ import os
 
 from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
 
-from .. import datasets, features, frames
+from .. import datasets, features, frames, history, saved
 from ..options import FEATURES, MAX_HIDDEN_LAYERS, MAX_NEURONS, OPTIONS
-from . import guard
+from . import guard, saving
 
 blueprint = Blueprint("pages", __name__)
 
@@ -53,6 +53,8 @@ def page_data() -> str:
             "options": [option.to_json() for option in OPTIONS],
             "features": list(FEATURES),
             "limits": {"hiddenLayers": [0, MAX_HIDDEN_LAYERS], "neurons": [1, MAX_NEURONS]},
+            "branchOptions": list(history.BRANCH_OPTIONS),
+            "saving": {"title": saved.TITLE_LENGTH, "note": saved.NOTE_LENGTH},
             "featureThumbnails": base64.b64encode(frames.thumbnails(feature_maps())).decode(),
             "datasetThumbnails": {
                 name: [[round(v, 3) for v in point] for point in datasets.thumbnail_points(name)]
@@ -64,6 +66,17 @@ def page_data() -> str:
 
 @blueprint.route("/")
 def index():
+    return render_template("index.html", page_data=page_data())
+
+
+@blueprint.route("/e/<experiment_id>")
+def saved_experiment(experiment_id):
+    """A saved experiment's link: the page, which opens it (`open_experiment`); an id that names none is a plain
+    404 page that says so."""
+    hub = current_app.extensions["playground_hub"]
+    if hub.saves.find(saving.EXPERIMENT, experiment_id) is None:
+        page = render_template("missing.html")
+        return current_app.response_class(page, status=404, mimetype="text/html")
     return render_template("index.html", page_data=page_data())
 
 

@@ -56,6 +56,12 @@ class Settings:
     # Options added to that URL's query, e.g. "ssl_cert_reqs=none" for Heroku's Key-Value Store (its rediss:// URL,
     # which Heroku sets and rotates itself, has a self-signed certificate).
     message_queue_options: str = ""
+    # Saved experiments and drafts (playground/web/saving.py): the largest one in bytes, the saves each client may
+    # make (an hour's worth, in bursts), and how long a learner's draft outlives their last visit.
+    max_experiment_bytes: int = 2_000_000
+    saves_per_hour: float = 60.0
+    saves_burst: float = 10.0
+    draft_days: float = 30.0
     measure_lag: bool = False  # run a 10 ms green ticker whose oversleep /metrics reports (benchmarks)
     secret_key: str = ""
 

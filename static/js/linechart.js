@@ -3,9 +3,12 @@
 // Beyond TF's: a linear or log scale, and a readout of the point under the pointer (hover, tap, or the arrow keys
 // when the chart has the keyboard focus). Drawn on a canvas, and only when a point arrives or the readout moves
 // (the caller schedules `draw` in its animation frame).
+// Time travel adds other branches of the run (`setBranches`): each one's losses drawn dashed in its own colour from
+// where it forked, and the x axis then counts epochs, so that every curve sits at its epochs.
 
 const MAX_POINTS = 1024;     // past this the series are halved (every other point); the shape stays the same
 const PAD = 1.5;
+export const BRANCH_COLORS = ["#e8710a", "#1a73e8", "#9334e6", "#188038", "#d01884", "#b06000", "#12b5cb"];
 
 /** A loss as the readout shows it: 4 significant digits (a log scale's small values stay readable). */
 function readable(value) {
@@ -36,7 +39,24 @@ export class LossChart {
     this.min = Infinity;
     this.max = -Infinity;
     this.minPositive = Infinity;
+    this.branches = [];                         // other branches: {epochs, train, test, color}
     this.dirty = true;
+  }
+
+  /** The other branches of the run (time travel), drawn behind the current one's losses. */
+  setBranches(branches) {
+    this.branches = branches;
+    for (const branch of branches) {
+      for (const value of [...branch.train, ...branch.test]) this.include(value);
+    }
+    this.dirty = true;
+  }
+
+  include(value) {
+    if (value === null || !Number.isFinite(value)) return;
+    this.min = Math.min(this.min, value);
+    this.max = Math.max(this.max, value);
+    if (value > 0) this.minPositive = Math.min(this.minPositive, value);
   }
 
   /** Append one (train, test) point at `epoch`; null (not finite) leaves a gap. */
@@ -44,11 +64,7 @@ export class LossChart {
     this.epochs.push(epoch);
     [train, test].forEach((value, i) => {
       this.series[i].push(value);
-      if (value !== null && Number.isFinite(value)) {
-        this.min = Math.min(this.min, value);
-        this.max = Math.max(this.max, value);
-        if (value > 0) this.minPositive = Math.min(this.minPositive, value);
-      }
+      this.include(value);
     });
     if (this.epochs.length > MAX_POINTS) {
       const half = (values) => values.filter((_, index) => index % 2 === 0);
@@ -144,23 +160,25 @@ export class LossChart {
     const count = this.epochs.length;
     this.showReadout(count);
     if (count < 2 || !(this.max >= this.min)) return;
-    const x = (i) => (i / (count - 1)) * width;
     const y = this.scale(height);
-    context.lineWidth = 1.5;
+    let x = (i) => (i / (count - 1)) * width;
     context.lineJoin = "round";
-    this.series.forEach((values, s) => {
-      context.beginPath();
-      let drawing = false;
-      for (let i = 0; i < count; i++) {
-        const v = values[i];
-        if (v === null || !Number.isFinite(v)) { drawing = false; continue; }
-        if (drawing) context.lineTo(x(i), y(v));
-        else context.moveTo(x(i), y(v));
-        drawing = true;
+    if (this.branches.length) {
+      const last = Math.max(this.epochs[count - 1], ...this.branches.map((b) => b.epochs[b.epochs.length - 1] ?? 0));
+      const first = this.epochs[0], span = last - first || 1;
+      const atEpoch = (epoch) => ((epoch - first) / span) * width;
+      x = (i) => atEpoch(this.epochs[i]);
+      context.setLineDash([4, 3]);
+      context.lineWidth = 1.25;
+      for (const branch of this.branches) {
+        for (const values of [branch.train, branch.test]) {
+          this.stroke(values.length, (i) => atEpoch(branch.epochs[i]), (i) => values[i], y, branch.color);
+        }
       }
-      context.strokeStyle = this.colors[s];
-      context.stroke();
-    });
+      context.setLineDash([]);
+    }
+    context.lineWidth = 1.5;
+    this.series.forEach((values, s) => this.stroke(count, x, (i) => values[i], y, this.colors[s]));
     if (this.pointer !== null) {
       const index = Math.round(this.pointer * (count - 1));
       const at = Math.round(x(index)) + 0.5;
@@ -179,6 +197,22 @@ export class LossChart {
         context.fill();
       });
     }
+  }
+
+  /** One curve of `count` points (a gap where a value is not finite). */
+  stroke(count, x, value, y, color) {
+    const { context } = this;
+    context.beginPath();
+    let drawing = false;
+    for (let i = 0; i < count; i++) {
+      const v = value(i);
+      if (v === null || !Number.isFinite(v)) { drawing = false; continue; }
+      if (drawing) context.lineTo(x(i), y(v));
+      else context.moveTo(x(i), y(v));
+      drawing = true;
+    }
+    context.strokeStyle = color;
+    context.stroke();
   }
 
   /** value -> y in CSS pixels, linear or log10 over the values since the reset. */

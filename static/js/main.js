@@ -9,12 +9,14 @@ import { formatEpoch, formatLoss } from "./format.js";
 import { decodeFrame } from "./frames.js";
 import { OutputMap } from "./heatmap.js";
 import { installShortcuts } from "./keyboard.js";
-import { LossChart } from "./linechart.js";
+import { BRANCH_COLORS, LossChart } from "./linechart.js";
 import { NetworkDiagram } from "./network.js";
 import { ConnectionBanner, DivergenceNotice, ErrorList, ServiceNotice } from "./notices.js";
 import { OwnData } from "./owndata.js";
 import { SeedPanel } from "./seeds.js";
+import { DraftKeeper, SavePanel, savedIdOfAddress } from "./saving.js";
 import { ConfigSync } from "./session.js";
+import { Timeline, branchLosses } from "./timeline.js";
 
 const $ = (selector) => document.querySelector(selector);
 const pageData = JSON.parse($("#page-data").textContent);
@@ -28,7 +30,7 @@ const MAP_BYTES = 100 * 100;
 // config was drawn (the server sends a config's reply before that config's first frame); the last frame's step result
 // as received (full precision) and the data's counts from the last `dataset` event.
 const stats = { framesDrawn: 0, framesReceived: 0, configs: 0, configFrame: 0, drawnFrame: 0, lastStep: null,
-                trainCount: 0, testCount: 0, seedUpdates: 0 };
+                trainCount: 0, testCount: 0, seedUpdates: 0, checkpointsDrawn: 0, histories: 0, drawnStatus: null };
 window.__playgroundStats = stats;
 
 // --- widgets --------------------------------------------------------------------------------------------------
@@ -62,6 +64,7 @@ const view = {
   preview: null,            // an inactive feature's full-size map, shown in the big map while it is hovered
   featureMaps: null,        // the seven features' full-size maps (GET /feature-maps), once loaded
   lastHeatmap: null,        // the newest frame's big map, to show again when a preview ends
+  liveFrame: null,          // the newest live frame while a checkpoint is shown (time travel)
 };
 
 const connection = new Connection({
@@ -93,6 +96,13 @@ const seedPanel = new SeedPanel({
   onAdopted: () => { resetChart(); scheduleDraw(); },
   stats,
 });
+const timeline = new Timeline($("#timeline"), table, pageData.branchOptions, send, {
+  showCheckpoint,
+  showLive,
+  forked: () => loadHistory(),
+});
+const drafts = new DraftKeeper();
+const savePanel = new SavePanel($("#saving"), pageData.saving, send);
 
 const featureOptions = FEATURES.map((name) => ({ name, label: table.get(name)?.label ?? name }));
 const diagram = new NetworkDiagram($("#network"), {
@@ -144,6 +154,9 @@ function configAccepted(config, reply) {
   document.body.classList.remove("awaiting-config");
   if (reply?.reset) resetChart();
   if (typeof reply?.hash === "string") history.replaceState(null, "", reply.hash);
+  drafts.write();
+  if (reply?.reset && timeline.scrubbing) timeline.live();
+  timeline.setConfig(config);
   if (Array.isArray(reply?.hidden)) hideControls(reply.hidden);
   for (const notice of reply?.notices ?? []) errors.notice(notice);
   renderConfig();
@@ -188,19 +201,89 @@ function renderConfig() {
 
 // --- connection -----------------------------------------------------------------------------------------------
 
-function onConnect() {
+async function onConnect() {
   const wasRunning = view.status === "running";
   view.sentFocus = null;          // a new session shows the output
   view.wantedFocus = null;
   view.focusInFlight = false;
   diagram.resetFocus();
   seedPanel.hide();               // a seed run belongs to the connection that started it
-  // A new connection is a new session: the address (the server's own link of the last accepted config, seed
-  // included) brings the same experiment back; the changes still pending follow it.
+  if (timeline.scrubbing) timeline.live();
+  const restartIfRunning = () => { if (wasRunning && view.status !== "running") send("start_training"); };
+  // A new connection is a new session. First the learner's draft (their own data and trained run, kept by the
+  // server across a reload or a restart) if this address still shows it; else the saved experiment the address
+  // names (/e/<id>); else the address's link (the server's own link of the last accepted config, seed included),
+  // which brings the same experiment back, with the changes still pending after it.
+  let resumed = null;
+  try {
+    resumed = await connection.request("resume", { draft: drafts.wanted() });
+  } catch {
+    resumed = null;               // not connected any more: the next connection tries again
+  }
+  if (resumed?.ok) drafts.remember(resumed.draft);
+  if (resumed?.ok && resumed.restored) {
+    sync.acceptFrom(resumed);
+    loadHistory();
+    restartIfRunning();
+    return;
+  }
+  const savedId = savedIdOfAddress();
+  if (savedId) {
+    const opened = await send("open_experiment", { id: savedId });
+    if (opened?.ok) {
+      savePanel.show(opened.title, opened.note);
+      loadHistory();
+      return;
+    }
+  }
   sync.openLink(location.hash).then((reply) => {
     if (reply && !reply.ok) sync.openLink("");       // a link the server cannot read at all: its defaults
-    else if (reply && wasRunning && view.status !== "running") send("start_training");
+    else if (reply) restartIfRunning();
   });
+}
+
+/** The chart from the server's history: the current branch's losses along its whole line, the other branches
+ * dashed from where they forked, each in the legend with what it changed. */
+async function loadHistory() {
+  const reply = await send("get_history");
+  if (!reply?.ok) return;
+  resetChart();
+  const others = [];
+  let last = null;
+  reply.branches.forEach((branch, index) => {
+    const losses = branchLosses(branch.losses);
+    if (branch.id !== reply.current) {
+      others.push({ ...losses, color: BRANCH_COLORS[index % BRANCH_COLORS.length] });
+      return;
+    }
+    const finite = (value) => (Number.isFinite(value) ? value : null);
+    losses.epochs.forEach((epoch, i) => {
+      last = { epoch, train: finite(losses.train[i]), test: finite(losses.test[i]) };
+      chart.add(last.epoch, last.train, last.test);
+    });
+  });
+  chart.setBranches(others);
+  timeline.showBranches(reply.branches, reply.current);
+  view.chartLast = last;
+  stats.histories++;
+  scheduleDraw();
+}
+
+/** Time travel: a checkpoint's frame, drawn by the server from it; live frames wait (acknowledged) meanwhile. */
+function showCheckpoint(payload) {
+  decodeFrame(payload).then((frame) => {
+    if (!timeline.scrubbing) return;
+    view.repaintAll = true;
+    drawFrame(frame, false);
+    stats.checkpointsDrawn++;
+  }, (error) => console.error("decoding a checkpoint's frame failed", error));
+}
+
+function showLive() {
+  view.repaintAll = true;
+  pendingFrame = pendingFrame || view.liveFrame || view.lastFrame;
+  view.liveFrame = null;
+  scheduleDraw();
 }
 
 /** Send a request; its reply's config (reset, regenerate) updates the page. Errors arrive as `error` events. */
@@ -209,7 +292,7 @@ async function send(event, payload) {
     const reply = await connection.request(event, payload);
     if (reply?.ok) {
       if (reply.status) setStatus(reply.status);
-      if (typeof reply.epoch === "number") setEpoch(reply.epoch);
+      if (typeof reply.epoch === "number" && event !== "scrub") setEpoch(reply.epoch);   // a scrub's is then's
       if (reply.config) sync.acceptFrom(reply);
     }
     return reply;
@@ -291,6 +374,7 @@ function setEpoch(epoch) {
   if (epoch === view.epoch) return;
   view.epoch = epoch;
   $("#iter-number").textContent = formatEpoch(epoch);
+  timeline.setEpoch(epoch);
 }
 
 // --- frames ---------------------------------------------------------------------------------------------------
@@ -324,7 +408,10 @@ function draw() {
   pendingFrame = null;
   pendingAcks = [];
   try {
-    if (frame) drawFrame(frame);
+    if (frame && timeline.scrubbing) {
+      view.liveFrame = frame;                    // shown when the learner comes back to now
+      setEpoch(frame.epoch);
+    } else if (frame) drawFrame(frame);
     // While training, the chart (like the numbers) is redrawn on every other frame; its points keep coming in
     // between, and any frame of a stopped session draws it.
     if (!frame || frame.status !== "running" || stats.framesDrawn % 2 === 1) chart.draw();
@@ -337,7 +424,8 @@ function draw() {
   }
 }
 
-function drawFrame(frame) {
+/** A live frame, or (`live` false) a checkpoint's: that one leaves the counters and the play button alone. */
+function drawFrame(frame, live = true) {
   const heatmap = asBytes(frame.heatmap), thumbnails = asBytes(frame.thumbnails);
   const lookup = currentLookup();
   if (diagram.setStructure(frame.layerSizes, frame.features, view.hidden)) {
@@ -353,6 +441,12 @@ function drawFrame(frame) {
   // 15 changes a second read the same, and each write costs a layout and a repaint of its own region.
   // Any frame of a stopped session writes them all, so what stays on screen is exact.
   const running = frame.status === "running";
+  if (!live) {
+    setText("#loss-train", formatLoss(frame.trainLoss));
+    setText("#loss-test", formatLoss(frame.testLoss));
+    showAccuracy(frame.trainAccuracy, frame.testAccuracy);
+    return;
+  }
   if (!running || stats.framesDrawn % 2 === 0) {
     setEpoch(frame.epoch);
     setText("#loss-train", formatLoss(frame.trainLoss));
@@ -369,6 +463,7 @@ function drawFrame(frame) {
   view.lastFrame = frame;
   stats.framesDrawn++;
   stats.drawnFrame = frame.received;
+  stats.drawnStatus = frame.status;
 }
 
 /** Epochs per second under the counter; rounded to tens above 100 so the text (and layout) rarely changes. */
@@ -408,6 +503,7 @@ function setText(selector, text) {
 
 function resetChart() {
   chart.clear();
+  timeline.showBranches([], null);
   view.chartLast = null;
 }
 
