@@ -65,12 +65,7 @@ class TrainingSession:
         server cannot use are clamped or replaced (`notices` says which). Raises ConfigError only for a hash that is
         not a string of at most 4,000 characters."""
         link = read_link(url_hash)
-        changes = {
-            option.name: link.config.get(option.name, option.default) for option in OPTIONS if option.name != "seed"
-        }
-        if "seed" in link.config:
-            changes["seed"] = link.config["seed"]
-        result = self._apply(changes, link.extras, reseed="seed" in link.config)
+        result = self._apply(link_changes(link), link.extras, reseed="seed" in link.config)
         return {**result, "notices": link.notices, "hidden": link.hidden}
 
     def _apply(self, clean: dict, url_extras: dict | None = None, reseed: bool = False) -> dict:
@@ -121,6 +116,7 @@ class TrainingSession:
     def _replace_data(self, data: datasets.DataSplit) -> None:
         """Train on these points from now on; the network and the epoch carry on, as after regenerate."""
         self.data = data
+        self.own_data = True  # not the generated data any more (a class's challenge counts generated data only)
         self._attach_data()
         self._evaluate()
 
@@ -196,6 +192,7 @@ class TrainingSession:
 
     def _seed_data(self, seed: str) -> None:
         self.config["seed"] = seed
+        self.own_data = False
         self.rng = SeedRandom(seed)
         problem = self.config["problem"]
         name = self.config["dataset" if problem == "classification" else "regDataset"]
@@ -384,6 +381,15 @@ class TrainingSession:
         if candidate.status != DIVERGED and not all(torch.isfinite(tensor).all() for tensor in state):
             raise ValueError("network: null (a non-finite number) is allowed only in a diverged network")
         self.__dict__.update(candidate.__dict__)
+
+
+def link_changes(link) -> dict:
+    """The options a link (`options.read_link`) sets: those it names, the defaults for the others, and its seed
+    only if it names one."""
+    changes = {option.name: link.config.get(option.name, option.default) for option in OPTIONS if option.name != "seed"}
+    if "seed" in link.config:
+        changes["seed"] = link.config["seed"]
+    return changes
 
 
 def _json_numbers(values):

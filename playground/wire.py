@@ -79,6 +79,13 @@ def encode_dead(dead) -> bytes | None:
     return np.packbits(mask, bitorder="little").tobytes() if mask is not None and mask.any() else None
 
 
+def output_thumbnail(payload: dict) -> bytes:
+    """The output node's 10×10 thumbnail of a `map_update` payload, as codes (a classroom wall's tile): its
+    last 100 symbols, unfiltered with the thumbnails above it."""
+    symbols = np.frombuffer(zlib.decompress(payload["maps"]), np.uint8)
+    return _unfiltered(symbols[HEATMAP_BYTES:], THUMBNAIL_SIZE)[-THUMBNAIL_SIZE * THUMBNAIL_SIZE :]
+
+
 # --- the inverse, as the page decodes it (static/js/frames.js), for tests and the protocol's examples ------------
 
 

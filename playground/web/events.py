@@ -13,8 +13,10 @@ import time
 
 from flask import request
 
-from .. import export
-from ..options import ConfigError, field_label, is_whole_number
+from .. import export, rooms
+from ..options import ConfigError, field_label, is_whole_number, read_link, validate_changes
+from ..rooms import RoomError
+from ..session import link_changes
 from . import messages
 
 log = logging.getLogger(__name__)
@@ -52,11 +54,25 @@ def _object(payload, *required) -> dict:
     return payload
 
 
+def _locks(hub, connection) -> tuple[str, ...]:
+    """The settings the teacher locked, if this connection is a learner in a class (playground/rooms.py)."""
+    rules = hub.classroom.rules(connection.sid) if hub.classroom else None
+    return rules.locks if rules else ()
+
+
+def _refuse_locked(locks, session, proposed: dict) -> None:
+    if locks:
+        rooms.refuse_locked(locks, rooms.changed_names(session.config, proposed))
+
+
 @handles("update_config")
 def update_config(hub, connection, payload):
     experiment = connection.experiment
+    locks = _locks(hub, connection)
 
     def change(session):
+        if locks:
+            _refuse_locked(locks, session, validate_changes(payload))
         result = session.update_config(payload)
         if result["reset"]:
             experiment.focus = None  # a new network: the focused index may name another node
@@ -69,8 +85,11 @@ def update_config(hub, connection, payload):
 def open_link(hub, connection, payload):
     url_hash = _object(payload, "hash")["hash"]
     experiment = connection.experiment
+    locks = _locks(hub, connection)
 
     def open_it(session):
+        if locks:
+            _refuse_locked(locks, session, link_changes(read_link(url_hash)))
         result = session.open_link(url_hash)
         if result["reset"]:
             experiment.focus = None
@@ -82,6 +101,9 @@ def open_link(hub, connection, payload):
 @handles("start_training")
 def start_training(hub, connection, payload):
     _no_payload(payload)
+    rules = hub.classroom.rules(connection.sid) if hub.classroom else None
+    if rules and rules.paused:
+        raise EventError("status", "is paused by the teacher: training starts again when the teacher resumes it")
     hub.start(connection.experiment)
     return {"status": connection.experiment.session.status}
 
@@ -123,6 +145,7 @@ def reset(hub, connection, payload):
 @handles("regenerate")
 def regenerate(hub, connection, payload):
     _no_payload(payload)
+    rooms.refuse_locked(_locks(hub, connection), ["seed"])  # new data comes from a new seed
 
     def new_data(session):
         session.regenerate()
@@ -222,8 +245,15 @@ def export_network(hub, connection, payload):
 @handles("import_network")
 def import_network(hub, connection, payload):
     network = _object(payload, "network")["network"]
+    locks = _locks(hub, connection)
 
     def load(session):
+        if locks and isinstance(network, dict):
+            try:
+                config = validate_changes(network.get("config"))
+            except ConfigError:
+                config = {}  # import_json names what is wrong with it
+            _refuse_locked(locks, session, config)
         try:
             session.import_json(network)
         except ConfigError as problem:
@@ -298,7 +328,7 @@ def _replying(socketio, hub, event, handler):
             if extra:
                 raise EventError("payload", "must be a single argument")
             return {"ok": True, **handler(hub, connection, payload)}
-        except (ConfigError, EventError) as problem:
+        except (ConfigError, EventError, RoomError) as problem:
             failure = messages.error(event, problem.errors if isinstance(problem, ConfigError) else problem.fields)
         except Exception:  # never a stack trace on the wire, and the session goes on
             log.exception("event %s failed", event)

@@ -69,6 +69,8 @@ class Hub:
         self.work = concurrency.Wakeup()
         self.frame_interval = 1.0 / settings.frames_per_second  # per experiment; longer when many train
         self._scheduler_started = False
+        self.leaving: list = []  # called with the sid of each connection that closes (the classroom's hook)
+        self.classroom = None  # classroom.Classroom: rooms, their learners and the wall (set by the factory)
         self.lag_samples: deque = deque(maxlen=6000)  # seconds a 10 ms green sleep overslept (last minute)
         if settings.measure_lag:
             socketio.start_background_task(self._measure_lag)
@@ -106,6 +108,8 @@ class Hub:
         connection = self.connections.pop(sid, None)
         if connection is None:
             return
+        for forget in self.leaving:
+            forget(sid)
         connection.closed = True
         for experiment in connection.watching.values():
             experiment.unwatch(sid)
@@ -125,8 +129,16 @@ class Hub:
         (unless `changes` is False) the new data and status if they changed and (if `renders`) a frame of the new
         state. Sends those to the experiment's viewers and returns the reply. An error raised by `action` is raised
         here (actions check their input before they change anything)."""
+        (reply,) = self.trip_all([(experiment, action)], changes=changes, renders=renders)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
 
-        def work():
+    def trip_all(self, actions: list[tuple[Experiment, object]], *, changes: bool = True, renders: bool = True) -> list:
+        """`trip` for many experiments in one native call (a teacher's action on a whole class): returns each
+        action's reply, or the exception it raised (that experiment is left as it was)."""
+
+        def one(experiment: Experiment, action):
             session = experiment.session
             state_before, data_before = messages.state(session), session.data
             reply = action(session)
@@ -137,14 +149,25 @@ class Hub:
             frame = messages.frame(session, self._valid_focus(experiment)) if renders else None
             return reply, dataset, state if state != state_before else None, frame
 
-        reply, dataset, state, frame = concurrency.run_native(work)
-        if dataset is not None:
-            self._to_viewers(experiment, "dataset", dataset)
-        if state is not None:
-            self._to_viewers(experiment, "state", state)
-        if frame is not None:
-            self._store(experiment, frame, answers_event=True)
-        return reply
+        def work():
+            outcomes = []
+            for experiment, action in actions:
+                try:
+                    outcomes.append(one(experiment, action))
+                except Exception as problem:  # handed back: trip raises it, a class's action reports it
+                    outcomes.append((problem, None, None, None))
+            return outcomes
+
+        replies = []
+        for (experiment, _), (reply, dataset, state, frame) in zip(actions, concurrency.run_native(work), strict=True):
+            if dataset is not None:
+                self._to_viewers(experiment, "dataset", dataset)
+            if state is not None:
+                self._to_viewers(experiment, "state", state)
+            if frame is not None:
+                self._store(experiment, frame, answers_event=True)
+            replies.append(reply)
+        return replies
 
     def set_focus(self, experiment: Experiment, node: int | None) -> None:
         experiment.focus = node
@@ -160,12 +183,17 @@ class Hub:
     def start(self, experiment: Experiment) -> None:
         """Start training; raises ConfigError when the server already trains its maximum or the run diverged."""
 
+        self.trip(experiment, self.starter(experiment), renders=False)  # its first turn brings a frame
+        self.work.set()
+
+    def starter(self, experiment: Experiment):
+        """The action that starts an experiment's training (for `trip_all`; call `work.set()` after)."""
+
         def start(session):
             self.lab.claim_place(experiment, time.monotonic())
             session.start()
 
-        self.trip(experiment, start, renders=False)  # its first turn brings a frame
-        self.work.set()
+        return start
 
     def stop(self, experiment: Experiment) -> None:
         """Stop after the current turn, and show where training stopped."""

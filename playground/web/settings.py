@@ -44,6 +44,7 @@ class Settings:
     # Where rooms and saved experiments are kept (playground/store.py): a SQLite file, created on first use (a
     # relative path is under the checkout), or ":memory:" for nothing kept past the process.
     database_url: str = "instance/playground.sqlite3"
+    room_hours: float = 12.0  # a class (its code, names and leaderboard) is deleted this long after it opened
     measure_lag: bool = False  # run a 10 ms green ticker whose oversleep /metrics reports (benchmarks)
     secret_key: str = ""
 
