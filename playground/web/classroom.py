@@ -582,8 +582,8 @@ def spotlight(hub, connection, payload):
     room = classroom.teacher_room(connection.sid)
     name = None if member is None else _member(classroom, room, member)["name"]
     _, room = _teacher_action(hub, connection, lambda room: room.update(spotlight=member))
-    hub.bus.publish("room", {"type": "spotlight", "code": room["code"]})
     classroom.socketio.emit("spotlight", {"member": member, "name": name}, to=f"project:{room['code']}")
+    hub.bus.publish("room", {"type": "spotlight", "code": room["code"]})  # then its frames
     return {"member": member, "name": name}
 
 
