@@ -143,20 +143,24 @@ class Hub:
             state_before, data_before = messages.state(session), session.data
             reply = action(session)
             if not changes:
-                return reply, None, None, None
+                return reply, None, None
             dataset = messages.dataset(session) if session.data is not data_before else None
             state = messages.state(session)
-            frame = messages.frame(session, self._valid_focus(experiment)) if renders else None
-            return reply, dataset, state if state != state_before else None, frame
+            return reply, dataset, state if state != state_before else None
 
         def work():
-            outcomes = []
+            outcomes, drawn = [], []
             for experiment, action in actions:
                 try:
                     outcomes.append(one(experiment, action))
+                    drawn.append(experiment)
                 except Exception as problem:  # handed back: trip raises it, a class's action reports it
-                    outcomes.append((problem, None, None, None))
-            return outcomes
+                    outcomes.append((problem, None, None))
+            # The frames of the new states, drawn in batched passes (a class pushed one config: one signature).
+            shown = drawn if changes and renders else []
+            frames = messages.frames([e.session for e in shown], [self._valid_focus(e) for e in shown])
+            by_id = dict(zip((e.id for e in shown), frames, strict=True))
+            return [(*outcome, by_id.get(e.id)) for (e, _), outcome in zip(actions, outcomes, strict=True)]
 
         replies = []
         for (experiment, _), (reply, dataset, state, frame) in zip(actions, concurrency.run_native(work), strict=True):
