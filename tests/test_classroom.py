@@ -230,6 +230,12 @@ def test_the_teacher_watches_a_learners_run_read_only(teacher, connect, hub, soc
     # Read-only: the wall's own events change its own (unseen) run, never the learner's.
     assert call(teacher.wall, "update_config", {"networkShape": [1]})["ok"]
     assert session_of(hub, socketio, learner).config["networkShape"] == (7,)
+    # The wall's own run, which nobody views now, is gone; when the wall leaves, the learner's run stays.
+    wall_run = hub.connections[sid_of(socketio, teacher.wall)].experiment
+    assert wall_run.id not in hub.lab.experiments
+    learner_run = hub.connections[sid_of(socketio, learner)].experiment
+    teacher.wall.disconnect()
+    assert learner_run.id in hub.lab.experiments and sid_of(socketio, learner) in learner_run.viewers
 
 
 def test_spotlight_reaches_the_projector_with_the_run(teacher, connect, wait):

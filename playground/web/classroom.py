@@ -64,6 +64,7 @@ class Classroom:
         self.wrong_codes: dict[str, TokenBucket] = {}  # address -> wrong codes
         self.thumbnails: dict[str, tuple[int, bytes]] = {}  # experiment id -> (seq, output thumbnail)
         self.histories: dict[str, deque] = {}  # member -> (time, epoch, test loss) while running
+        self.best: dict[str, dict | None] = {}  # "<code>:<member>" -> the leaderboard entry stored last
         self.started = False
         hub.classroom = self
         hub.leaving.append(self.forget)
@@ -262,14 +263,14 @@ class Classroom:
                 self.watch(self.hub.connections[sid], target)
 
     def watch(self, connection, experiment) -> None:
-        """The connection views this experiment (read-only) instead of whatever it viewed; its own experiment is
-        left (nobody else views it), so the frames it receives are that run's only."""
+        """The connection views this experiment (read-only) instead of whatever it viewed, its own run included
+        (which nobody else views, so it goes): the frames it receives are that run's only."""
         for other in list(connection.watching.values()):
             if other is not experiment:
                 other.unwatch(connection.sid)
                 connection.watching.pop(other.id, None)
                 connection.last_sent.pop(other.id, None)
-                if not other.viewers and other is not connection.experiment:
+                if not other.viewers:
                     self.hub.lab.remove(other)
         if experiment is None:
             return
@@ -385,8 +386,11 @@ class Classroom:
     def _record(self, code: str, run: rooms.Run, learner: Learner) -> None:
         key = f"{code}:{learner.member}"
         entry = rooms.leaderboard_entry(run, learner.name, time.time())
-        old = self.store.get(REACHED, key)
-        if rooms.better_entry(entry, old if isinstance(old, dict) else None):
+        if key not in self.best:
+            stored = self.store.get(REACHED, key)
+            self.best[key] = stored if isinstance(stored, dict) else None
+        if rooms.better_entry(entry, self.best[key]):
+            self.best[key] = entry
             self.store.put(REACHED, key, entry, self.rooms[code]["expiresAt"])
 
 
@@ -505,6 +509,7 @@ def leave_class(hub, connection, payload):
 
 
 def _delete_member(classroom: Classroom, code: str, member: str, name: str) -> None:
+    classroom.best.pop(f"{code}:{member}", None)
     for kind, key in ((MEMBER, f"{code}:{member}"), (NAME, rooms.name_slot(code, name)), (REACHED, f"{code}:{member}")):
         classroom.store.delete(kind, key)
 
@@ -571,6 +576,7 @@ def set_challenge(hub, connection, payload):
     classroom, room = _teacher_action(hub, connection, lambda room: room.update(challenge=challenge))
     for key in classroom.store.scan(REACHED, f"{room['code']}:"):  # a new goal, a new leaderboard
         classroom.store.delete(REACHED, key)
+        classroom.best.pop(key, None)
     hub.bus.publish("room", {"type": "rules", "code": room["code"]})
     return {"challenge": challenge}
 
@@ -623,6 +629,7 @@ def close_class(hub, connection, payload):
     for kind in (MEMBER, NAME, REACHED):
         for key in classroom.store.scan(kind, f"{code}:"):
             classroom.store.delete(kind, key)
+            classroom.best.pop(key, None)
     classroom.store.delete(ROOM, code)
     hub.bus.publish("room", {"type": "close", "code": code})
     classroom.socketio.emit("roster", {"members": []}, to=f"teach:{code}")
