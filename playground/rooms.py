@@ -15,7 +15,7 @@ import math
 import secrets
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from .options import OPTIONS, OPTIONS_BY_NAME, ConfigError, validate_changes
@@ -254,7 +254,7 @@ def leaderboard(entries: Iterable[dict]) -> list[dict]:
 # --- the class view -----------------------------------------------------------------------------------------------
 
 
-def stuck(history: list[tuple[float, int, float | None]]) -> bool:
+def stuck(history: Sequence[tuple[float, int, float | None]]) -> bool:
     """`history`: (time, epoch, test loss) samples of one run, oldest first. Stuck: the loss stayed flat and high
     over the last STUCK_SECONDS and STUCK_EPOCHS."""
     if not history:
@@ -264,10 +264,10 @@ def stuck(history: list[tuple[float, int, float | None]]) -> bool:
     if now - history[0][0] < STUCK_SECONDS or loss is None or loss <= STUCK_LOSS:
         return False
     first_epoch = min(sample[1] for sample in window)
-    losses = [sample[2] for sample in window]
-    if epoch - first_epoch < STUCK_EPOCHS or any(value is None for value in losses):
+    losses = [sample[2] for sample in window if sample[2] is not None]
+    if epoch - first_epoch < STUCK_EPOCHS or len(losses) < len(window):  # a diverged moment is not flat
         return False
-    return (max(losses) - min(losses)) <= STUCK_CHANGE * loss  # pyright: ignore[reportCallIssue, reportArgumentType]
+    return max(losses) - min(losses) <= STUCK_CHANGE * loss
 
 
 def class_summary(runs: list[Run], stuck_members: set[str]) -> dict:

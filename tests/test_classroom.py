@@ -355,6 +355,6 @@ def test_every_classroom_event_replies_and_sends_the_documented_fields(connect, 
         assert set(reply) - {"ok"} == names(reply_cell), event
     for event, payload in steps:
         cell = CLASS_CLIENT_EVENTS[event][0]
-        assert (payload is None and cell == "none") or set(payload) == names(cell), event
+        assert cell == "none" if payload is None else set(payload) == names(cell), event
     for event, payload in seen.items():
         assert set(payload) == names(CLASS_SERVER_EVENTS[event][0]), event

@@ -11,7 +11,7 @@ class Page(socketio.Client):
     """A page's connection: keeps what the server sends, acknowledges frames, and reconnects by itself."""
 
     def __init__(self):
-        super().__init__(reconnection=True, reconnection_delay=0.2, reconnection_delay_max=0.5)
+        super().__init__(reconnection=True, reconnection_delay=1, reconnection_delay_max=1)
         in_order(self)
         self.walls, self.states, self.rosters = [], [], []
         self.on("wall", self.walls.append)
