@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .options import OPTIONS, OPTIONS_BY_NAME, ConfigError, validate_changes
+from .options import OPTIONS, OPTIONS_BY_NAME, ConfigError, field_label, validate_changes
 
 # Easy to read aloud and to type: no 0/O, 1/I/L (and no lower case at all: codes are read case-blind).
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -66,7 +66,7 @@ def new_key() -> str:
 
 
 def key_hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()  # any string a client sends
 
 
 def key_matches(key, stored_hash: str) -> bool:
@@ -139,7 +139,7 @@ def read_locks(names) -> list[str]:
     wrong = [name for name in names if name not in LOCKABLE]
     if wrong:
         allowed = ", ".join(LOCKABLE)
-        raise RoomError("locks", f"{wrong[0][:40]!r} is not an option that can be locked (one of {allowed})")
+        raise RoomError("locks", f"{field_label(wrong[0])!r} is not an option that can be locked (one of {allowed})")
     return sorted(set(names), key=LOCKABLE.index)
 
 
@@ -181,7 +181,7 @@ class Challenge:
             raise RoomError("challenge", "must be an object with dataset, maxHiddenNeurons and a target")
         extra = sorted(set(payload) - {"dataset", "maxHiddenNeurons", "belowTestLoss", "aboveTestAccuracy"})
         if extra:
-            raise RoomError(extra[0][:40], "is not a field of a challenge")
+            raise RoomError(field_label(extra[0]), "is not a field of a challenge")
         datasets = OPTIONS_BY_NAME["dataset"].choices
         if payload.get("dataset") not in datasets:
             raise RoomError("dataset", f"must be one of {', '.join(datasets)}")

@@ -81,7 +81,13 @@ class TrainingSession:
                 effects.add("reset")  # a hidden input leaves the network
         if "stopBelowTestLoss" in changed:
             self._stopped_below = None  # a new threshold is a new rule
-        if "seed" in changed or (reseed and effects & {"regenerate", "reset"}):
+        # A change that names its seed regenerates from it even when it is the seed already (a teacher's pushed
+        # config with the seed fixed: every learner gets the teacher's data, whatever their seed was).
+        if (
+            "seed" in changed
+            or (reseed and effects & {"regenerate", "reset"})
+            or ("seed" in clean and "regenerate" in effects)
+        ):
             self._seed_data(self.config["seed"])
             effects.add("regenerate")
         elif "regenerate" in effects:

@@ -230,12 +230,26 @@ def test_the_teacher_watches_a_learners_run_read_only(teacher, connect, hub, soc
     # Read-only: the wall's own events change its own (unseen) run, never the learner's.
     assert call(teacher.wall, "update_config", {"networkShape": [1]})["ok"]
     assert session_of(hub, socketio, learner).config["networkShape"] == (7,)
-    # The wall's own run, which nobody views now, is gone; when the wall leaves, the learner's run stays.
+    # The wall's own run waits unviewed (so untrained) for its return; when the wall leaves, it goes, and the
+    # learner's run stays.
     wall_run = hub.connections[sid_of(socketio, teacher.wall)].experiment
-    assert wall_run.id not in hub.lab.experiments
+    assert not wall_run.viewers and wall_run.id in hub.lab.experiments
     learner_run = hub.connections[sid_of(socketio, learner)].experiment
     teacher.wall.disconnect()
+    assert wall_run.id not in hub.lab.experiments
     assert learner_run.id in hub.lab.experiments and sid_of(socketio, learner) in learner_run.viewers
+
+
+def test_watching_nobody_shows_the_own_run_again(teacher, connect, hub, socketio, wait):
+    learner = connect()
+    member = join(learner, teacher.code, "Bea")["member"]
+    assert call(teacher.wall, "watch_member", {"member": member})["ok"]
+    assert call(teacher.wall, "watch_member", {"member": None}) == {"ok": True, "member": None, "name": None}
+    wall_run = hub.connections[sid_of(socketio, teacher.wall)].experiment
+    assert set(hub.connections[sid_of(socketio, teacher.wall)].watching) == {wall_run.id}
+    assert call(teacher.wall, "update_config", {"networkShape": [3]})["ok"]
+    inbox = Inbox(teacher.wall)
+    wait(lambda: any(f["layerSizes"] == [2, 3, 1] for f in inbox.of("map_update")), message="its own run's frame")
 
 
 def test_spotlight_reaches_the_projector_with_the_run(teacher, connect, wait):

@@ -112,7 +112,11 @@ class Classroom:
             key=lambda member: member["joinedAt"],
         )
 
-    def forget(self, sid: str) -> None:
+    def forget(self, connection) -> None:
+        """A connection closed. Its own run goes too if it was viewing another (the hub frees what it watches)."""
+        sid = connection.sid
+        if connection.experiment.id not in connection.watching:
+            self.hub.lab.remove(connection.experiment)
         learner = self.learners.pop(sid, None)
         self.teachers.pop(sid, None)
         self.join_limits.pop(sid, None)
@@ -257,23 +261,23 @@ class Classroom:
 
     def _spotlight(self, code: str, member: str | None) -> None:
         """This process's projector pages of the room watch the spotlit run (if it trains here)."""
-        target = None if member is None else self.experiment_of(code, member)
+        target = None if member is None else self.experiment_of(code, member)  # None: their own run
         for sid, teaching in list(self.teachers.items()):
             if teaching.code == code and teaching.page == "projector" and sid in self.hub.connections:
                 self.watch(self.hub.connections[sid], target)
 
     def watch(self, connection, experiment) -> None:
-        """The connection views this experiment (read-only) instead of whatever it viewed, its own run included
-        (which nobody else views, so it goes): the frames it receives are that run's only."""
+        """The connection views this experiment (read-only) instead of whatever it viewed, its own run included,
+        so the frames it receives are that run's only; None: its own run again. Its own run, unviewed meanwhile,
+        is not trained (nobody reads it) and stays for its return."""
+        experiment = experiment or connection.experiment
         for other in list(connection.watching.values()):
             if other is not experiment:
                 other.unwatch(connection.sid)
                 connection.watching.pop(other.id, None)
                 connection.last_sent.pop(other.id, None)
-                if not other.viewers:
+                if not other.viewers and other is not connection.experiment:
                     self.hub.lab.remove(other)
-        if experiment is None:
-            return
         connection.watching[experiment.id] = experiment
         experiment.watch(connection.sid)
         session = experiment.session

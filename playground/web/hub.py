@@ -69,7 +69,7 @@ class Hub:
         self.work = concurrency.Wakeup()
         self.frame_interval = 1.0 / settings.frames_per_second  # per experiment; longer when many train
         self._scheduler_started = False
-        self.leaving: list = []  # called with the sid of each connection that closes (the classroom's hook)
+        self.leaving: list = []  # called with each connection that closes (the classroom's hook)
         self.classroom = None  # classroom.Classroom: rooms, their learners and the wall (set by the factory)
         self.lag_samples: deque = deque(maxlen=6000)  # seconds a 10 ms green sleep overslept (last minute)
         if settings.measure_lag:
@@ -109,7 +109,7 @@ class Hub:
         if connection is None:
             return
         for forget in self.leaving:
-            forget(sid)
+            forget(connection)
         connection.closed = True
         for experiment in connection.watching.values():
             experiment.unwatch(sid)
