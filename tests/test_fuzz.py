@@ -153,6 +153,7 @@ def seed_fuzz_class(hub) -> None:
         hub.store.put(rooms.MEMBER, f"{code}:{member}", document, room["expiresAt"])
         hub.store.put(rooms.NAME, rooms.name_slot(code, name), {"member": member}, room["expiresAt"])
 
+
 HUGE_INTS = [10**30, -(10**30), 2**53 + 1, 2**63, -(2**63) - 1, 2**64, 10**99, -(10**99 - 1)]  # the wire: <= 100 chars
 SPECIAL_FLOATS = [math.nan, math.inf, -math.inf, -0.0, 0.0, 1e308, -1e308, 5e-324, 1.5, 1e-300]
 WEIRD_TEXT = [
