@@ -107,7 +107,7 @@ def test_a_wrong_or_malformed_code_is_refused_clearly(connect):
 def test_join_attempts_are_rate_limited(connect):
     learner = connect()
     replies = [call(learner, "join_class", {"code": "ZZZZZZ", "name": "Bo"}) for _ in range(int(rooms.JOIN_BURST) + 1)]
-    assert [reply["error"]["field"] for reply in replies][-1] == "rate"
+    assert [reply["error"]["field"] for reply in replies][-1] == "attempts"
 
 
 def test_a_taken_name_is_refused_with_a_suggestion(teacher, connect):

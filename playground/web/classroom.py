@@ -132,7 +132,7 @@ class Classroom:
         address = request.remote_addr or ""
         wrong = self.wrong_codes.get(address)
         if not bucket.take(now) or (wrong is not None and wrong.refill(now) < 1):
-            raise RoomError("rate", "too many attempts to join: wait a minute and try again")
+            raise RoomError("attempts", "are too many: wait a minute and try again to join or to open the class")
 
     def wrong_code(self) -> None:
         now = time.monotonic()
