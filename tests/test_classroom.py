@@ -165,6 +165,10 @@ def test_a_locked_setting_is_refused_and_names_the_lock(teacher, connect, hub, s
     assert call(learner, "update_config", {"learningRate": 0.03, "noise": 10})["ok"]  # the same value is no change
     assert call(learner, "open_link", {"hash": "#learningRate=1"})["error"]["field"] == "learningRate"
     assert call(learner, "regenerate")["error"]["field"] == "seed"
+    assert call(teacher, "lock_settings", {"locks": ["dataset"]})["ok"]
+    point = {"x": 1, "y": 1, "label": 1, "set": "train"}
+    for event, payload in [("add_point", point), ("upload_data", {"csv": "1,1,1\n"})]:
+        assert call(learner, event, payload)["error"]["field"] == "dataset", event
     assert call(teacher, "lock_settings", {"locks": ["nonsense"]})["error"]["field"] == "locks"
     assert call(teacher, "lock_settings", {"locks": []})["ok"]
     assert call(learner, "update_config", {"learningRate": 0.3})["ok"]

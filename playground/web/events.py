@@ -183,6 +183,7 @@ def _data_counts(session) -> dict:
 @handles("add_point")
 def add_point(hub, connection, payload):
     fields = _object(payload, "x", "y", "label", "set")
+    rooms.refuse_locked(_locks(hub, connection), ["dataset"])  # own points replace the dataset the teacher locked
 
     def add(session):
         session.add_point(fields["x"], fields["y"], fields["label"], fields["set"])
@@ -194,6 +195,7 @@ def add_point(hub, connection, payload):
 @handles("erase_points")
 def erase_points(hub, connection, payload):
     fields = _object(payload, "x", "y", "radius")
+    rooms.refuse_locked(_locks(hub, connection), ["dataset"])
 
     def erase(session):
         return {"removed": session.erase_points(fields["x"], fields["y"], fields["radius"]), **_data_counts(session)}
@@ -204,6 +206,7 @@ def erase_points(hub, connection, payload):
 @handles("upload_data")
 def upload_data(hub, connection, payload):
     text = _object(payload, "csv")["csv"]
+    rooms.refuse_locked(_locks(hub, connection), ["dataset"])
 
     def load(session):
         session.load_csv(text)
