@@ -65,12 +65,7 @@ class TrainingSession:
         server cannot use are clamped or replaced (`notices` says which). Raises ConfigError only for a hash that is
         not a string of at most 4,000 characters."""
         link = read_link(url_hash)
-        changes = {
-            option.name: link.config.get(option.name, option.default) for option in OPTIONS if option.name != "seed"
-        }
-        if "seed" in link.config:
-            changes["seed"] = link.config["seed"]
-        result = self._apply(changes, link.extras, reseed="seed" in link.config)
+        result = self._apply(link_changes(link), link.extras, reseed="seed" in link.config)
         return {**result, "notices": link.notices, "hidden": link.hidden}
 
     def _apply(self, clean: dict, url_extras: dict | None = None, reseed: bool = False) -> dict:
@@ -86,7 +81,13 @@ class TrainingSession:
                 effects.add("reset")  # a hidden input leaves the network
         if "stopBelowTestLoss" in changed:
             self._stopped_below = None  # a new threshold is a new rule
-        if "seed" in changed or (reseed and effects & {"regenerate", "reset"}):
+        # A change that names its seed regenerates from it even when it is the seed already (a teacher's pushed
+        # config with the seed fixed: every learner gets the teacher's data, whatever their seed was).
+        if (
+            "seed" in changed
+            or (reseed and effects & {"regenerate", "reset"})
+            or ("seed" in clean and "regenerate" in effects)
+        ):
             self._seed_data(self.config["seed"])
             effects.add("regenerate")
         elif "regenerate" in effects:
@@ -133,6 +134,7 @@ class TrainingSession:
     def _replace_data(self, data: datasets.DataSplit) -> None:
         """Train on these points from now on; the network and the epoch carry on, as after regenerate."""
         self.data = data
+        self.own_data = True  # not the generated data any more (a class's challenge counts generated data only)
         self._attach_data()
         self._evaluate()
 
@@ -208,6 +210,7 @@ class TrainingSession:
 
     def _seed_data(self, seed: str) -> None:
         self.config["seed"] = seed
+        self.own_data = False
         self.rng = SeedRandom(seed)
         problem = self.config["problem"]
         name = self.config["dataset" if problem == "classification" else "regDataset"]
@@ -466,6 +469,15 @@ class TrainingSession:
         if candidate.status != DIVERGED and not all(torch.isfinite(tensor).all() for tensor in state):
             raise ValueError("network: null (a non-finite number) is allowed only in a diverged network")
         self.become(candidate)
+
+
+def link_changes(link) -> dict:
+    """The options a link (`options.read_link`) sets: those it names, the defaults for the others, and its seed
+    only if it names one."""
+    changes = {option.name: link.config.get(option.name, option.default) for option in OPTIONS if option.name != "seed"}
+    if "seed" in link.config:
+        changes["seed"] = link.config["seed"]
+    return changes
 
 
 def _json_numbers(values):

@@ -115,6 +115,13 @@ def decode_small_maps(maps: bytes) -> list[bytes]:
     return [codes[start : start + size] for start in range(0, len(codes), size)]
 
 
+def output_thumbnail(payload: dict) -> bytes:
+    """The output node's 10×10 thumbnail of a `map_update` payload, as codes (a classroom wall's tile): its
+    last 100 symbols, unfiltered with the thumbnails above it."""
+    symbols = _symbols(payload)
+    return _unfiltered(symbols[HEATMAP_BYTES:], THUMBNAIL_SIZE)[-THUMBNAIL_SIZE * THUMBNAIL_SIZE :]
+
+
 # --- the inverse, as the page decodes it (static/js/frames.js), for tests and the protocol's examples ------------
 
 
@@ -123,9 +130,8 @@ def decode(payload: dict) -> dict:
     (each symbol's middle code), `weights[layer][to][from]`, `biases[layer][to]` (float32 values, None where not
     finite) and `dead[layer][to][from]` (or None)."""
     sizes, packed = payload["layerSizes"], payload["packed"]
-    count = sum(outputs * (inputs + 1) for inputs, outputs in itertools.pairwise(sizes))
+    count, dead_bytes = _packed_lengths(payload)
     values = np.frombuffer(packed[: 4 * count], "<f4").astype(float)
-    dead_bytes = (count + 7) // 8 if payload["dead"] else 0
     bits = (
         np.unpackbits(
             np.frombuffer(packed[4 * count : 4 * count + dead_bytes], np.uint8), count=count, bitorder="little"
@@ -133,7 +139,7 @@ def decode(payload: dict) -> dict:
         if dead_bytes
         else np.zeros(count, bool)
     )
-    symbols = np.frombuffer(zlib.decompress(packed[4 * count + dead_bytes :]), np.uint8)
+    symbols = _symbols(payload)
     heatmap = _unfiltered(symbols[:HEATMAP_BYTES], GRID_SIZE)
     thumbnails = _unfiltered(symbols[HEATMAP_BYTES:], THUMBNAIL_SIZE)
     weights, biases, dead, offset = [], [], [], 0
@@ -151,6 +157,18 @@ def decode(payload: dict) -> dict:
         "biases": biases,
         "dead": dead if payload["dead"] else None,
     }
+
+
+def _packed_lengths(payload: dict) -> tuple[int, int]:
+    """How many parameters `packed` starts with, and how many bytes of dead-link bits follow them."""
+    count = sum(outputs * (inputs + 1) for inputs, outputs in itertools.pairwise(payload["layerSizes"]))
+    return count, (count + 7) // 8 if payload["dead"] else 0
+
+
+def _symbols(payload: dict) -> np.ndarray:
+    """The maps' symbols (Up-filtered): the zlib stream at the end of `packed`, inflated."""
+    count, dead_bytes = _packed_lengths(payload)
+    return np.frombuffer(zlib.decompress(payload["packed"][4 * count + dead_bytes :]), np.uint8)
 
 
 def _unfiltered(filtered: np.ndarray, width: int) -> bytes:

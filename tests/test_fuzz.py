@@ -38,7 +38,7 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
 
-from playground import saved
+from playground import rooms, saved
 from playground.experiments import Experiment
 from playground.options import OPTIONS, OPTIONS_BY_NAME
 from playground.session import EXPORT_FORMAT, TrainingSession
@@ -134,8 +134,36 @@ VALID = {  # one valid payload per event (None: the event takes no payload)
     "save_experiment": {"title": "fuzz", "note": "a note"},
     "open_experiment": {"id": "fuzzSavedRun0000"},  # put in each app's store by `saved_run`
     "resume": {"draft": None},
+    # The classroom, in an order that each is accepted in: a class the fuzz apps have from the start (`fuzz_class`),
+    # its teacher, a learner, the teacher's actions, then a class of the connection's own, closed at the end.
+    "teach": {"code": "FUZZ22", "key": "fuzz-teacher-key", "page": "playground"},
+    "join_class": {"code": "FUZZ22", "name": "Fuzzy"},
+    "rejoin_class": {"code": "FUZZ22", "key": "fuzzmember.key"},
+    "push_config": {"hash": "#learningRate=0.1", "fixSeed": False},
+    "lock_settings": {"locks": []},
+    "pause_all": None,
+    "resume_all": None,
+    "set_challenge": {"challenge": {"dataset": "circle", "maxHiddenNeurons": 8, "belowTestLoss": 0.1}},
+    "spotlight": {"member": None},
+    "watch_member": {"member": None},
+    "remove_member": {"member": "fuzzother"},
+    "leave_class": None,
+    "start_class": None,
+    "close_class": None,
 }
 SAVED_RUN = saved.pack(TrainingSession({"seed": "fuzz-saved"}))
+
+
+def seed_fuzz_class(hub) -> None:
+    """The class of VALID: its teacher key, a member whose key rejoins and one to remove."""
+    now, code = time.time(), "FUZZ22"
+    room = {**rooms.new_room(code, "fuzz-teacher-key", now, hours=12), "link": f"http://localhost/join/{code}"}
+    hub.store.put(rooms.ROOM, code, room, room["expiresAt"])
+    for member, name in (("fuzzmember", "Member"), ("fuzzother", "Other")):
+        document = rooms.new_member(member, name, f"{member}.key", now)
+        hub.store.put(rooms.MEMBER, f"{code}:{member}", document, room["expiresAt"])
+        hub.store.put(rooms.NAME, rooms.name_slot(code, name), {"member": member}, room["expiresAt"])
+
 
 HUGE_INTS = [10**30, -(10**30), 2**53 + 1, 2**63, -(2**63) - 1, 2**64, 10**99, -(10**99 - 1)]  # the wire: <= 100 chars
 SPECIAL_FLOATS = [math.nan, math.inf, -math.inf, -0.0, 0.0, 1e308, -1e308, 5e-324, 1.5, 1e-300]
@@ -526,11 +554,30 @@ def saved_run(app, bug_app):
         each.extensions["playground_hub"].store.put(saving.EXPERIMENT, VALID["open_experiment"]["id"], SAVED_RUN)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fuzz_class(app):
+    seed_fuzz_class(app.extensions["playground_hub"])
+
+
 @pytest.fixture(scope="module")
 def connection(app):
     conn = Connection(app)
     yield conn
     conn.close()
+
+
+@pytest.fixture(autouse=True)
+def outside_any_class(request):
+    """Each test starts with the module's connection in no class: a lock or a pause a fuzzed classroom event set
+    must not refuse the next test's valid changes."""
+    yield
+    if "connection" in request.fixturenames:
+        connection = request.getfixturevalue("connection")
+        classroom = connection.hub.classroom
+        classroom.learners.pop(connection.sid, None)
+        classroom.teachers.pop(connection.sid, None)
+        if connection.sid in connection.hub.connections:
+            classroom.watch(connection.hub.connections[connection.sid], None)
 
 
 @pytest.fixture(scope="module")

@@ -71,6 +71,9 @@ def test_effects_of_changes():
     assert result["regenerated"] and session.config["seed"] != "s"
     assert session.update_config({"dataset": "xor", "seed": "given"})["regenerated"]
     assert session.config["seed"] == "given"
+    assert session.update_config({"dataset": "circle", "seed": "given"})["regenerated"]  # the same seed, named
+    assert session.config["seed"] == "given"
+    assert session.data.train_points.tolist() == TrainingSession({"seed": "given"}).data.train_points.tolist()
     assert session.update_config({"discretize": True, "showTestData": True}) == {
         "changed": ["discretize", "showTestData"],
         "regenerated": False,

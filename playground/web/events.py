@@ -13,8 +13,10 @@ import time
 
 from flask import request
 
-from .. import export, saved
-from ..options import ConfigError, field_label, is_whole_number
+from .. import export, rooms, saved
+from ..options import ConfigError, field_label, is_whole_number, read_link, validate_changes
+from ..rooms import RoomError
+from ..session import link_changes
 from . import messages
 
 log = logging.getLogger(__name__)
@@ -55,11 +57,25 @@ def _object(payload, *required) -> dict:
     return payload
 
 
+def _locks(hub, connection) -> tuple[str, ...]:
+    """The settings the teacher locked, if this connection is a learner in a class (playground/rooms.py)."""
+    rules = hub.classroom.rules(connection.sid) if hub.classroom else None
+    return rules.locks if rules else ()
+
+
+def _refuse_locked(locks, session, proposed: dict) -> None:
+    if locks:
+        rooms.refuse_locked(locks, rooms.changed_names(session.config, proposed))
+
+
 @handles("update_config")
 def update_config(hub, connection, payload):
     experiment = connection.experiment
+    locks = _locks(hub, connection)
 
     def change(session):
+        if locks:
+            _refuse_locked(locks, session, validate_changes(payload))
         result = session.update_config(payload)
         if result["reset"]:
             experiment.focus = None  # a new network: the focused index may name another node
@@ -72,8 +88,11 @@ def update_config(hub, connection, payload):
 def open_link(hub, connection, payload):
     url_hash = _object(payload, "hash")["hash"]
     experiment = connection.experiment
+    locks = _locks(hub, connection)
 
     def open_it(session):
+        if locks:
+            _refuse_locked(locks, session, link_changes(read_link(url_hash)))
         result = session.open_link(url_hash)
         if result["reset"]:
             experiment.focus = None
@@ -85,6 +104,9 @@ def open_link(hub, connection, payload):
 @handles("start_training")
 def start_training(hub, connection, payload):
     _no_payload(payload)
+    rules = hub.classroom.rules(connection.sid) if hub.classroom else None
+    if rules and rules.paused:
+        raise EventError("status", "is paused by the teacher: training starts again when the teacher resumes it")
     hub.start(connection.experiment, payer=connection)
     return {"status": connection.experiment.session.status}
 
@@ -126,6 +148,7 @@ def reset(hub, connection, payload):
 @handles("regenerate")
 def regenerate(hub, connection, payload):
     _no_payload(payload)
+    rooms.refuse_locked(_locks(hub, connection), ["seed"])  # new data comes from a new seed
 
     def new_data(session):
         session.regenerate()
@@ -163,6 +186,7 @@ def _data_counts(session) -> dict:
 @handles("add_point")
 def add_point(hub, connection, payload):
     fields = _object(payload, "x", "y", "label", "set")
+    rooms.refuse_locked(_locks(hub, connection), ["dataset"])  # own points replace the dataset the teacher locked
 
     def add(session):
         session.add_point(fields["x"], fields["y"], fields["label"], fields["set"])
@@ -174,6 +198,7 @@ def add_point(hub, connection, payload):
 @handles("erase_points")
 def erase_points(hub, connection, payload):
     fields = _object(payload, "x", "y", "radius")
+    rooms.refuse_locked(_locks(hub, connection), ["dataset"])
 
     def erase(session):
         return {"removed": session.erase_points(fields["x"], fields["y"], fields["radius"]), **_data_counts(session)}
@@ -184,6 +209,7 @@ def erase_points(hub, connection, payload):
 @handles("upload_data")
 def upload_data(hub, connection, payload):
     text = _object(payload, "csv")["csv"]
+    rooms.refuse_locked(_locks(hub, connection), ["dataset"])
 
     def load(session):
         session.load_csv(text)
@@ -228,8 +254,15 @@ def export_network(hub, connection, payload):
 @handles("import_network")
 def import_network(hub, connection, payload):
     network = _object(payload, "network")["network"]
+    locks = _locks(hub, connection)
 
     def load(session):
+        if locks and isinstance(network, dict):
+            try:
+                config = validate_changes(network.get("config"))
+            except ConfigError:
+                config = {}  # import_json names what is wrong with it
+            _refuse_locked(locks, session, config)
         try:
             session.import_json(network)
         except ConfigError as problem:
@@ -413,7 +446,7 @@ def _replying(hub, event, handler):
             if event not in READ_ONLY:
                 hub.saves.changed(connection)
             return reply
-        except (ConfigError, EventError) as problem:
+        except (ConfigError, EventError, RoomError) as problem:
             failure = messages.error(event, problem.errors if isinstance(problem, ConfigError) else problem.fields)
         except Exception:  # never a stack trace on the wire, and the session goes on
             log.exception("event %s failed", event)

@@ -10,7 +10,7 @@ from flask_socketio import SocketIO
 
 from ..session import warm_up
 from ..store import open_store
-from . import concurrency, events, guard, memory, packets, pages
+from . import classroom, concurrency, events, guard, memory, packets, pages
 from .bus import LocalBus, RedisBus
 from .hub import Hub
 from .settings import Settings
@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.wsgi_app = guard.Middleware(app.wsgi_app, pages.SECURITY_HEADERS, settings.proxies())
     bus = RedisBus(queue) if queue else LocalBus()
     hub = Hub(socketio, settings, store, bus)
+    classroom.Classroom(hub, socketio)  # before events.register: its handlers are among events.HANDLERS
     events.register(socketio, hub)
     app.extensions["playground_hub"] = hub
     # Everything allocated so far (torch, Flask) lives as long as the process: keep it out of the garbage

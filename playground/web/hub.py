@@ -92,6 +92,8 @@ class Hub:
         self.frame_interval = 1.0 / settings.frames_per_second  # each experiment's frames at most this often
         self.round_seconds = 0.0  # the last round's length
         self._scheduler_started = False
+        self.leaving: list = []  # called with each connection that closes (the classroom's hook)
+        self.classroom = None  # classroom.Classroom: rooms, their learners and the wall (set by the factory)
         self.lag_samples: deque = deque(maxlen=6000)  # seconds a 10 ms green sleep overslept (last minute)
         if settings.measure_lag:
             socketio.start_background_task(self._measure_lag)
@@ -152,6 +154,8 @@ class Hub:
         connection = self.connections.pop(sid, None)
         if connection is None:
             return
+        for forget in self.leaving:
+            forget(connection)
         connection.closed = True
         for experiment in connection.watching.values():
             experiment.unwatch(sid)
@@ -179,42 +183,63 @@ class Hub:
         that spent it waits for it to refill before its next trip, so heavy events, even within the event rate,
         cannot take the thread that trains everyone (docs/reliability.md). Raises ConfigError (field `busy`) when
         the wait would be too long."""
+        (reply,) = self.trip_all([(experiment, action)], payer=payer, changes=changes, renders=renders)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    def trip_all(
+        self,
+        actions: list[tuple[Experiment, object]],
+        *,
+        payer: Connection | None,
+        changes: bool = True,
+        renders: bool = True,
+    ) -> list:
+        """`trip` for many experiments in one native call (a teacher's action on a whole class): returns each
+        action's reply, or the exception it raised (that experiment is left as it was)."""
         if payer is not None:
             self._wait_for_native_time(payer)
 
-        def work():  # the native thread's time it took, then the answer or the error it raised
-            # (never an exception second in a triple: tpool would take the result for an exc_info and raise it)
-            started = time.thread_time()
-            try:
-                answered = answer()
-            except Exception as problem:
-                return time.thread_time() - started, None, problem
-            return time.thread_time() - started, answered, None
-
-        def answer():
+        def one(experiment: Experiment, action):
             session = experiment.session
             state_before, data_before = messages.state(session), session.data
             reply = action(session)
             if not changes:
-                return reply, None, None, None
+                return reply, None, None
             dataset = messages.dataset(session) if session.data is not data_before else None
             state = messages.state(session)
-            frame = messages.frame(session, self._valid_focus(experiment)) if renders else None
-            return reply, dataset, state if state != state_before else None, frame
+            return reply, dataset, state if state != state_before else None
 
-        seconds, answered, problem = concurrency.run_native(work)
+        def work():  # each action's outcome, and the native thread's time they took
+            started = time.thread_time()
+            outcomes, drawn = [], []
+            for experiment, action in actions:
+                try:
+                    outcomes.append(one(experiment, action))
+                    drawn.append(experiment)
+                except Exception as problem:  # handed back: trip raises it, a class's action reports it
+                    outcomes.append((problem, None, None))
+            # The frames of the new states, drawn in batched passes (a class pushed one config: one signature).
+            shown = drawn if changes and renders else []
+            frames = messages.frames([e.session for e in shown], [self._valid_focus(e) for e in shown])
+            by_id = dict(zip((e.id for e in shown), frames, strict=True))
+            done = [(*outcome, by_id.get(e.id)) for (e, _), outcome in zip(actions, outcomes, strict=True)]
+            return done, time.thread_time() - started
+
+        done, seconds = concurrency.run_native(work)
         if payer is not None:
             payer.native_time.tokens -= seconds
-        if problem is not None or answered is None:
-            raise problem or RuntimeError("a trip returned nothing")
-        reply, dataset, state, frame = answered
-        if dataset is not None:
-            self._to_viewers(experiment, "dataset", dataset)
-        if state is not None:
-            self._to_viewers(experiment, "state", state)
-        if frame is not None:
-            self._store(experiment, frame, answers_event=True)
-        return reply
+        replies = []
+        for (experiment, _), (reply, dataset, state, frame) in zip(actions, done, strict=True):
+            if dataset is not None:
+                self._to_viewers(experiment, "dataset", dataset)
+            if state is not None:
+                self._to_viewers(experiment, "state", state)
+            if frame is not None:
+                self._store(experiment, frame, answers_event=True)
+            replies.append(reply)
+        return replies
 
     def _wait_for_native_time(self, payer: Connection) -> None:
         now = time.monotonic()
@@ -240,13 +265,17 @@ class Hub:
 
     def start(self, experiment: Experiment, payer: Connection | None) -> None:
         """Start training; raises ConfigError when the server already trains its maximum or the run diverged."""
+        self.trip(experiment, self.starter(experiment), payer=payer, renders=False)  # its first turn brings a frame
+        self.work.set()
+
+    def starter(self, experiment: Experiment):
+        """The action that starts an experiment's training (for `trip_all`; call `work.set()` after)."""
 
         def start(session):
             self.lab.claim_place(experiment, time.monotonic())
             session.start()
 
-        self.trip(experiment, start, payer=payer, renders=False)  # its first turn brings a frame
-        self.work.set()
+        return start
 
     def stop(self, experiment: Experiment, payer: Connection | None) -> None:
         """Stop after the current turn, and show where training stopped."""

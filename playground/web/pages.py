@@ -11,7 +11,7 @@ import os
 
 from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
 
-from .. import datasets, features, frames, history, saved
+from .. import datasets, features, frames, history, rooms, saved
 from ..options import FEATURES, MAX_HIDDEN_LAYERS, MAX_NEURONS, OPTIONS
 from . import guard, saving
 
@@ -78,6 +78,32 @@ def saved_experiment(experiment_id):
         page = render_template("missing.html")
         return current_app.response_class(page, status=404, mimetype="text/html")
     return render_template("index.html", page_data=page_data())
+
+
+def _class_code(code: str) -> str:
+    try:
+        return rooms.read_code(code)
+    except rooms.RoomError:
+        abort(404)
+
+
+@blueprint.route("/join/<code>")
+def join(code):
+    """The playground, asking for a display name to join the class `code` (the page reads its address)."""
+    _class_code(code)
+    return render_template("index.html", page_data=page_data())
+
+
+@blueprint.route("/teach/<code>")
+def teach(code):
+    """The teacher's wall: every learner's run, the class view and the teacher's controls."""
+    return render_template("teach.html", page_data=page_data(), code=_class_code(code))
+
+
+@blueprint.route("/project/<code>")
+def project(code):
+    """The projector: the run the teacher spotlights, full screen, read-only."""
+    return render_template("project.html", page_data=page_data(), code=_class_code(code))
 
 
 @blueprint.route("/feature-maps")

@@ -21,8 +21,8 @@ export class Connection {
       if (reason === "io server disconnect") setTimeout(() => this.socket.connect(), REFUSED_RETRY_MS);
     });
     this.socket.on("connect_error", (error) => handlers.disconnect?.(error.message));
-    for (const event of ["map_update", "dataset", "state", "error", "service", "seed_update"]) {
-      if (handlers[event]) this.socket.on(event, handlers[event]);
+    for (const [event, handler] of Object.entries(handlers)) {
+      if (event !== "connect" && event !== "disconnect") this.socket.on(event, handler);
     }
   }
 

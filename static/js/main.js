@@ -2,6 +2,7 @@
 // The server owns every number, and reads and writes the links: this module only keeps what the page needs to draw
 // the newest frame once per animation frame, and sends the page's address on every (re)connection.
 import { asBytes, base64Bytes, byteLookup } from "./colors.js";
+import { ClassBar } from "./classroom.js";
 import { Connection, NotConnected } from "./connection.js";
 import { OptionsTable, buildControls, buildDatasetPicker } from "./controls.js";
 import { installFiles } from "./files.js";
@@ -74,12 +75,14 @@ const connection = new Connection({
   dataset: onDataset,
   state: (state) => { setStatus(state.status); setEpoch(state.epoch); showStopReason(state.reason); },
   seed_update: (update, ack) => seedPanel.onUpdate(update, ack),
+  class_state: (state) => classBar.state(state),
   error: (error) => (error.event === "connect" && error.field === "connection" ? banner.serverFull()
     : errors.show(error)),
   service: (service) => serviceNotice.update(service),
 });
 
 const sync = new ConfigSync(connection, { onAccepted: configAccepted, onRejected: () => renderConfig() });
+const classBar = new ClassBar({ send, onConfig: (reply) => sync.acceptFrom(reply) });
 
 const renderControls = buildControls(document, table, changeConfig, {
   extraRoot: $("#more-options"),
@@ -157,6 +160,7 @@ function configAccepted(config, reply) {
   drafts.write();
   if (reply?.reset && timeline.scrubbing) timeline.live();
   timeline.setConfig(config);
+  classBar.configAccepted(reply?.hash);
   if (Array.isArray(reply?.hidden)) hideControls(reply.hidden);
   for (const notice of reply?.notices ?? []) errors.notice(notice);
   renderConfig();
@@ -239,6 +243,7 @@ async function onConnect() {
   sync.openLink(location.hash).then((reply) => {
     if (reply && !reply.ok) sync.openLink("");       // a link the server cannot read at all: its defaults
     else if (reply) restartIfRunning();
+    if (reply) classBar.connected();                // then back in the class, if the page was in one
   });
 }
 

@@ -1,0 +1,643 @@
+"""The classroom's events (docs/protocol.md, "Classroom"), the bus handler that applies a teacher's actions to this
+process's learners, and the wall's emitter. Thin: the rules are in `playground.rooms`, the room's state in the store.
+
+- A teacher's action is checked here (the teacher key's hash, in the store), written to the store, then published
+  on the bus (`hub.bus.publish("room", ...)`); the handler subscribed at start applies it to this process's
+  experiments of that room. With a bus that spans processes, every process applies it to its own learners.
+- The wall: one green loop builds a tile per local learner of each room from the newest frame the scheduler
+  already rendered (its output thumbnail, no extra native call), a few times a second, and emits them to the
+  Socket.IO room `teach:<code>` (the message queue carries it across processes). The challenge is checked there too,
+  on the server's own numbers.
+- Learners in a room are this process's connections; names and keys stay in the store, so a restart loses no room.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import segno
+from flask import request
+
+from .. import rooms, wire
+from ..options import config_to_json, read_link
+from ..rooms import MEMBER, NAME, REACHED, ROOM, RoomError
+from ..session import DIVERGED, STOPPED, link_changes
+from ..tokens import TokenBucket
+from . import messages
+from .events import EventError, _no_payload, _object, handles
+
+log = logging.getLogger(__name__)
+WALL_SECONDS = 0.25  # the wall's tiles, four times a second
+PURGE_SECONDS = 60.0  # expired rooms leave the store and the learners are told
+MAX_ADDRESSES = 10_000  # join buckets of addresses kept; beyond, they start again
+
+
+@dataclass
+class Learner:
+    code: str
+    member: str
+    name: str
+    joined_at: float
+
+
+@dataclass
+class Teaching:
+    code: str
+    page: str  # playground | wall | projector
+
+
+PAGES = ("playground", "wall", "projector")
+
+
+class Classroom:
+    def __init__(self, hub, socketio):
+        self.hub, self.socketio, self.store = hub, socketio, hub.store
+        self.hours = hub.settings.room_hours
+        self.learners: dict[str, Learner] = {}  # sid -> learner, of this process
+        self.teachers: dict[str, Teaching] = {}
+        self.rooms: dict[str, dict] = {}  # code -> the room's document, for the rooms with someone here
+        self.join_limits: dict[str, TokenBucket] = {}  # sid -> join attempts
+        self.wrong_codes: dict[str, TokenBucket] = {}  # address -> wrong codes
+        self.thumbnails: dict[str, tuple[int, bytes]] = {}  # experiment id -> (seq, output thumbnail)
+        self.histories: dict[str, deque] = {}  # member -> (time, epoch, test loss) while running
+        self.best: dict[str, dict | None] = {}  # "<code>:<member>" -> the leaderboard entry stored last
+        self.started = False
+        hub.classroom = self
+        hub.leaving.append(self.forget)
+        hub.bus.subscribe("room", self.on_bus)
+
+    # --- who is who -----------------------------------------------------------------------------------------------
+
+    def rules(self, sid: str) -> rooms.ClassRules | None:
+        learner = self.learners.get(sid)
+        room = self.rooms.get(learner.code) if learner else None
+        return None if room is None else rooms.ClassRules(tuple(room["locks"]), room["paused"])
+
+    def room(self, code: str) -> dict:
+        """The room's document, fresh from the store, or RoomError when it expired or was closed."""
+        room = self.store.get(ROOM, code)
+        if not isinstance(room, dict):
+            self.rooms.pop(code, None)
+            raise RoomError("code", "is not an open class: check the code (the class may have ended)")
+        self.rooms[code] = room
+        return room
+
+    def save(self, room: dict) -> None:
+        self.store.put(ROOM, room["code"], room, room["expiresAt"])
+        self.rooms[room["code"]] = room
+
+    def teacher_room(self, sid: str) -> dict:
+        teaching = self.teachers.get(sid)
+        if teaching is None:
+            raise RoomError("teacher", "only the class's teacher can do this (send teach with the teacher key first)")
+        return self.room(teaching.code)
+
+    def local_learners(self, code: str) -> list[tuple[str, Learner]]:
+        return [(sid, learner) for sid, learner in list(self.learners.items()) if learner.code == code]
+
+    def experiment_of(self, code: str, member: str):
+        for sid, learner in self.local_learners(code):
+            if learner.member == member and sid in self.hub.connections:
+                return self.hub.connections[sid].experiment
+        return None
+
+    def members(self, code: str) -> list[dict]:
+        found = self.store.scan(MEMBER, f"{code}:")
+        return sorted(
+            ({"member": m["member"], "name": m["name"], "joinedAt": m["joinedAt"]} for m in found.values()),
+            key=lambda member: member["joinedAt"],
+        )
+
+    def forget(self, connection) -> None:
+        """A connection closed. Its own run goes too if it was viewing another (the hub frees what it watches)."""
+        sid = connection.sid
+        if connection.experiment.id not in connection.watching:
+            self.hub.lab.remove(connection.experiment)
+        learner = self.learners.pop(sid, None)
+        self.teachers.pop(sid, None)
+        self.join_limits.pop(sid, None)
+        if learner is not None:
+            self.histories.pop(learner.member, None)
+            self._roster(learner.code)
+
+    # --- joining ----------------------------------------------------------------------------------------------
+
+    def allow_attempt(self, sid: str) -> None:
+        now = time.monotonic()
+        bucket = self.join_limits.setdefault(sid, TokenBucket(rooms.JOINS_PER_MINUTE / 60, rooms.JOIN_BURST, now))
+        address = request.remote_addr or ""
+        wrong = self.wrong_codes.get(address)
+        if not bucket.take(now) or (wrong is not None and wrong.refill(now) < 1):
+            raise RoomError("attempts", "are too many: wait a minute and try again to join or to open the class")
+
+    def wrong_code(self) -> None:
+        now = time.monotonic()
+        if len(self.wrong_codes) > MAX_ADDRESSES:
+            self.wrong_codes.clear()
+        per_minute = rooms.WRONG_CODES_PER_MINUTE_PER_ADDRESS
+        bucket = self.wrong_codes.setdefault(request.remote_addr or "", TokenBucket(per_minute / 60, per_minute, now))
+        bucket.take(now)
+
+    def open_room(self, code_text) -> dict:
+        try:
+            return self.room(rooms.read_code(code_text))
+        except RoomError:
+            self.wrong_code()
+            raise
+
+    def enter(self, connection, room: dict, member: dict, fresh: bool) -> None:
+        """Put a connection in the room as this member: a fresh member's run takes the pushed config, a returning
+        one's the locked settings of it; a paused class pauses it."""
+        code = room["code"]
+        for sid, learner in self.local_learners(code):
+            if learner.member == member["member"] and sid != connection.sid:  # the same member in another tab
+                self.learners.pop(sid, None)
+                self._tell(sid, code, False, "You joined this class from another tab or window.")
+        self.leave_current(connection.sid)
+        self.learners[connection.sid] = Learner(code, member["member"], member["name"], member["joinedAt"])
+        self.rooms[code] = room
+        pushed = room["config"]
+        changes = {}
+        if pushed is not None:
+            changes = rooms.pushed_changes(pushed, room["fixSeed"])
+            if not fresh:
+                changes = {name: value for name, value in changes.items() if name in room["locks"]}
+        experiment = connection.experiment
+
+        def apply(session):
+            reply = None
+            if changes and rooms.changed_names(session.config, changes):
+                if session.update_config(changes)["reset"]:
+                    experiment.focus = None
+                reply = messages.config(session)
+            if room["paused"]:
+                session.stop()
+            return reply
+
+        config = self.hub.trip(experiment, apply, payer=connection)
+        self._tell(connection.sid, code, True, f"You are in class {code} as {member['name']}.", config)
+        self._roster(code)
+
+    def leave_current(self, sid: str) -> None:
+        learner = self.learners.pop(sid, None)
+        if learner is not None:
+            self._roster(learner.code)
+
+    # --- the bus: a teacher's action reaches this process's learners -------------------------------------------
+
+    def on_bus(self, message: dict) -> None:
+        code, kind = message["code"], message["type"]
+        if kind == "close":
+            self.rooms.pop(code, None)
+            for sid, _ in self.local_learners(code):
+                self.learners.pop(sid, None)
+                self._tell(sid, code, False, "The teacher closed the class.")
+            return
+        room = self.store.get(ROOM, code)
+        if not isinstance(room, dict):
+            return
+        self.rooms[code] = room
+        learners = self.local_learners(code)
+        connections = self.hub.connections
+        experiments = [(sid, connections[sid].experiment) for sid, _ in learners if sid in connections]
+        if kind == "push":
+            changes = rooms.pushed_changes(room["config"], room["fixSeed"])
+            replies = self.hub.trip_all([(e, self._pusher(e, changes)) for _, e in experiments], payer=None)
+            for (sid, _), reply in zip(experiments, replies, strict=True):
+                config = None if isinstance(reply, Exception) else reply
+                self._tell(sid, code, True, "The teacher sent a config to everyone: your run starts again.", config)
+        elif kind in ("pause", "resume"):
+            if kind == "pause":
+                self.hub.trip_all([(e, lambda session: session.stop()) for _, e in experiments], payer=None)
+            else:
+                self.hub.trip_all([(e, self.hub.starter(e)) for _, e in experiments], payer=None, renders=False)
+                self.hub.work.set()
+            words = "paused everyone's training" if kind == "pause" else "started everyone's training again"
+            for sid, _ in experiments:
+                self._tell(sid, code, True, f"The teacher {words}.")
+        elif kind == "rules":
+            for sid, _ in experiments:
+                self._tell(sid, code, True, "The teacher changed the class's locked settings.")
+        elif kind == "remove":
+            for sid, learner in learners:
+                if learner.member == message["member"]:
+                    self.learners.pop(sid, None)
+                    self._tell(sid, code, False, "The teacher removed you from the class.")
+        elif kind == "spotlight":
+            self._spotlight(code, room["spotlight"])
+
+    @staticmethod
+    def _pusher(experiment, changes: dict):
+        def push(session):
+            if not session.update_config(changes)["reset"]:
+                session.reset()
+            experiment.focus = None
+            return messages.config(session)
+
+        return push
+
+    def _tell(self, sid: str, code: str, in_class: bool, message: str, config: dict | None = None) -> None:
+        room = self.rooms.get(code) if in_class else None
+        self.hub.send(
+            sid,
+            "class_state",
+            {
+                "code": code,
+                "inClass": in_class,
+                "locks": room["locks"] if room else [],
+                "paused": bool(room and room["paused"]),
+                "message": message,
+                "config": config["config"] if config else None,
+                "hash": config["hash"] if config else None,
+            },
+        )
+
+    def _roster(self, code: str) -> None:
+        self.socketio.emit("roster", {"members": self.members(code)}, to=f"teach:{code}")
+
+    def _spotlight(self, code: str, member: str | None) -> None:
+        """This process's projector pages of the room watch the spotlit run (if it trains here)."""
+        target = None if member is None else self.experiment_of(code, member)  # None: their own run
+        for sid, teaching in list(self.teachers.items()):
+            if teaching.code == code and teaching.page == "projector" and sid in self.hub.connections:
+                self.watch(self.hub.connections[sid], target)
+
+    def watch(self, connection, experiment) -> None:
+        """The connection views this experiment (read-only) instead of whatever it viewed, its own run included,
+        so the frames it receives are that run's only; None: its own run again. Its own run, unviewed meanwhile,
+        is not trained (nobody reads it) and stays for its return."""
+        experiment = experiment or connection.experiment
+        for other in list(connection.watching.values()):
+            if other is not experiment:
+                other.unwatch(connection.sid)
+                connection.watching.pop(other.id, None)
+                connection.last_sent.pop(other.id, None)
+                if not other.viewers and other is not connection.experiment:
+                    self.hub.lab.remove(other)
+        connection.watching[experiment.id] = experiment
+        experiment.watch(connection.sid)
+        session = experiment.session
+        self.hub.trip(experiment, lambda _: None, payer=connection)  # a frame for its viewers, the new one too
+        self.hub.send(connection.sid, "dataset", messages.dataset(session))
+        self.hub.send(connection.sid, "state", messages.state(session))
+
+    # --- the wall -------------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if not self.started:
+            self.started = True
+            self.socketio.start_background_task(self._wall_loop)
+
+    def _wall_loop(self) -> None:
+        purged_at = time.monotonic()
+        while True:
+            self.socketio.sleep(WALL_SECONDS)
+            try:
+                if time.monotonic() - purged_at > PURGE_SECONDS:
+                    purged_at = time.monotonic()
+                    self._purge()
+                for code in {learner.code for learner in list(self.learners.values())}:
+                    self._wall(code)
+            except Exception:  # the wall must outlive any one bad room
+                log.exception("the classroom wall failed")
+
+    def _purge(self) -> None:
+        self.store.purge()
+        for code in list(self.rooms):
+            if self.store.get(ROOM, code) is None:
+                self.on_bus({"type": "close", "code": code})
+
+    def _wall(self, code: str) -> None:
+        room = self.rooms.get(code)
+        if room is None:
+            return
+        challenge = rooms.Challenge.read(room["challenge"]) if room["challenge"] else None
+        now, tiles, maps, runs, stuck = time.monotonic(), [], [], [], set()
+        for sid, learner in self.local_learners(code):
+            connection = self.hub.connections.get(sid)
+            frame = connection.experiment.newest if connection else None
+            if frame is None:
+                continue
+            experiment = connection.experiment
+            run = self._run(learner, experiment, frame)
+            history = self.histories.setdefault(learner.member, deque(maxlen=64))
+            if (history and frame["epoch"] < history[-1][1]) or run.status != "running":
+                history.clear()
+            if run.status == "running":
+                history.append((now, frame["epoch"], frame["testLoss"]))
+            if rooms.stuck(list(history)):
+                stuck.add(learner.member)
+            reached = challenge is not None and challenge.reached(run)
+            if reached:
+                self._record(code, run, learner)
+            runs.append(run)
+            tiles.append(
+                {
+                    "member": learner.member,
+                    "name": learner.name,
+                    "joinedAt": learner.joined_at,
+                    "epoch": run.epoch,
+                    "testLoss": run.test_loss,
+                    "testAccuracy": run.test_accuracy,
+                    "status": run.status,
+                    "hiddenNeurons": run.hidden_neurons,
+                    "reached": reached,
+                    "stuck": learner.member in stuck,
+                }
+            )
+            maps.append(self._thumbnail(experiment, frame))
+        board = rooms.leaderboard(self.store.scan(REACHED, f"{code}:").values())  # pyright: ignore[reportArgumentType]
+        payload = {
+            "tiles": tiles,
+            "maps": b"".join(maps),
+            "summary": rooms.class_summary(runs, stuck),
+            "leaderboard": board,
+        }
+        self.socketio.emit("wall", payload, to=f"teach:{code}")
+
+    @staticmethod
+    def _run(learner: Learner, experiment, frame: dict) -> rooms.Run:
+        session = experiment.session
+        status = frame["status"]
+        if status == STOPPED and session.stop_reason:
+            status = "finished"
+        config = session.config
+        return rooms.Run(
+            member=learner.member,
+            epoch=frame["epoch"],
+            status=status if status != DIVERGED else "diverged",
+            test_loss=frame["testLoss"],
+            test_accuracy=frame["testAccuracy"],
+            hidden_neurons=sum(frame["layerSizes"][1:-1]),
+            dataset=config["dataset"],
+            problem=config["problem"],
+            own_data=session.own_data,
+            settings={name: config[name] for name in rooms.SUMMARY_SETTINGS},
+        )
+
+    def _thumbnail(self, experiment, frame: dict) -> bytes:
+        cached = self.thumbnails.get(experiment.id)
+        if cached is None or cached[0] != frame["seq"]:
+            if len(self.thumbnails) > 4 * len(self.hub.lab.experiments) + 64:
+                self.thumbnails.clear()
+            cached = self.thumbnails[experiment.id] = (frame["seq"], wire.output_thumbnail(frame))
+        return cached[1]
+
+    def _record(self, code: str, run: rooms.Run, learner: Learner) -> None:
+        key = f"{code}:{learner.member}"
+        entry = rooms.leaderboard_entry(run, learner.name, time.time())
+        if key not in self.best:
+            stored = self.store.get(REACHED, key)
+            self.best[key] = stored if isinstance(stored, dict) else None
+        if rooms.better_entry(entry, self.best[key]):
+            self.best[key] = entry
+            self.store.put(REACHED, key, entry, self.rooms[code]["expiresAt"])
+
+
+# --- events ---------------------------------------------------------------------------------------------------------
+
+
+def _classroom(hub) -> Classroom:
+    return hub.classroom
+
+
+def _room_view(classroom: Classroom, room: dict) -> dict:
+    link = room["link"]
+    return {
+        "code": room["code"],
+        "link": link,
+        "qr": segno.make(link, error="m").svg_data_uri(scale=4, border=2),
+        "expiresAt": room["expiresAt"],
+        "config": room["config"],
+        "fixSeed": room["fixSeed"],
+        "locks": room["locks"],
+        "lockable": list(rooms.LOCKABLE),
+        "paused": room["paused"],
+        "challenge": room["challenge"],
+        "spotlight": room["spotlight"],
+        "members": classroom.members(room["code"]),
+    }
+
+
+@handles("start_class")
+def start_class(hub, connection, payload):
+    _no_payload(payload)
+    classroom = _classroom(hub)
+    classroom.allow_attempt(connection.sid)
+    key, now = rooms.new_key(), time.time()
+    while True:
+        room = rooms.new_room(rooms.new_code(), key, now, classroom.hours)
+        room["link"] = f"{request.host_url}join/{room['code']}"
+        if classroom.store.add(ROOM, room["code"], room, room["expiresAt"]):
+            break
+    classroom.rooms[room["code"]] = room
+    classroom.teachers[connection.sid] = Teaching(room["code"], "playground")
+    classroom.start()
+    return {"key": key, "room": _room_view(classroom, room)}
+
+
+@handles("teach")
+def teach(hub, connection, payload):
+    fields = _object(payload, "code", "key", "page")
+    classroom = _classroom(hub)
+    classroom.allow_attempt(connection.sid)
+    room = classroom.open_room(fields["code"])
+    if not rooms.key_matches(fields["key"], room["teacherKeyHash"]):
+        classroom.wrong_code()
+        raise RoomError("key", "is not this class's teacher key: only the teacher can open the teacher's pages")
+    if fields["page"] not in PAGES:
+        raise RoomError("page", f"must be one of {', '.join(PAGES)}")
+    code = room["code"]
+    classroom.teachers[connection.sid] = Teaching(code, fields["page"])
+    classroom.start()
+    if fields["page"] == "wall":
+        classroom.socketio.server.enter_room(connection.sid, f"teach:{code}", namespace="/")
+    if fields["page"] == "projector":
+        classroom.socketio.server.enter_room(connection.sid, f"project:{code}", namespace="/")
+        classroom._spotlight(code, room["spotlight"])
+    return {"room": _room_view(classroom, room)}
+
+
+@handles("join_class")
+def join_class(hub, connection, payload):
+    fields = _object(payload, "code", "name")
+    classroom = _classroom(hub)
+    classroom.allow_attempt(connection.sid)
+    room = classroom.open_room(fields["code"])
+    code, name = room["code"], rooms.read_name(fields["name"])
+    member = secrets.token_hex(6)
+    if not classroom.store.add(NAME, rooms.name_slot(code, name), {"member": member}, room["expiresAt"]):
+        suggestion = rooms.suggest_name(
+            name, lambda candidate: classroom.store.get(NAME, rooms.name_slot(code, candidate)) is not None
+        )
+        raise RoomError("name", f"is already taken in this class; try {suggestion!r}")
+    key = f"{member}.{rooms.new_key()}"
+    document = rooms.new_member(member, name, key, time.time())
+    classroom.store.put(MEMBER, f"{code}:{member}", document, room["expiresAt"])
+    classroom.start()
+    classroom.enter(connection, room, document, fresh=True)
+    return {"code": code, "member": member, "name": name, "key": key}
+
+
+@handles("rejoin_class")
+def rejoin_class(hub, connection, payload):
+    fields = _object(payload, "code", "key")
+    classroom = _classroom(hub)
+    classroom.allow_attempt(connection.sid)
+    room = classroom.open_room(fields["code"])
+    key = fields["key"]
+    member_id = key.split(".", 1)[0] if isinstance(key, str) else ""
+    document = classroom.store.get(MEMBER, f"{room['code']}:{member_id[:20]}")
+    if not isinstance(document, dict) or not rooms.key_matches(key, document["keyHash"]):
+        classroom.wrong_code()
+        raise RoomError("key", "is not a member key of this class (the teacher may have removed you): join again")
+    classroom.start()
+    classroom.enter(connection, room, document, fresh=False)
+    return {"code": room["code"], "member": document["member"], "name": document["name"]}
+
+
+@handles("leave_class")
+def leave_class(hub, connection, payload):
+    _no_payload(payload)
+    classroom = _classroom(hub)
+    learner = classroom.learners.get(connection.sid)
+    if learner is None:
+        raise RoomError("class", "you are not in a class")
+    _delete_member(classroom, learner.code, learner.member, learner.name)
+    classroom.leave_current(connection.sid)
+    return {"left": True}
+
+
+def _delete_member(classroom: Classroom, code: str, member: str, name: str) -> None:
+    classroom.best.pop(f"{code}:{member}", None)
+    for kind, key in ((MEMBER, f"{code}:{member}"), (NAME, rooms.name_slot(code, name)), (REACHED, f"{code}:{member}")):
+        classroom.store.delete(kind, key)
+
+
+def _teacher_action(hub, connection, change) -> tuple[Classroom, dict]:
+    """Check the teacher, let `change(room)` edit the room's document, save it."""
+    classroom = _classroom(hub)
+    room = classroom.teacher_room(connection.sid)
+    change(room)
+    classroom.save(room)
+    return classroom, room
+
+
+@handles("push_config")
+def push_config(hub, connection, payload):
+    fields = _object(payload, "hash", "fixSeed")
+    if not isinstance(fields["fixSeed"], bool):
+        raise EventError("fixSeed", "must be true (everyone gets the teacher's seed) or false (each keeps their own)")
+    config = config_to_json(link_changes(read_link(fields["hash"])))
+
+    def change(room):
+        room["config"], room["fixSeed"] = config, fields["fixSeed"]
+
+    _, room = _teacher_action(hub, connection, change)
+    hub.bus.publish("room", {"type": "push", "code": room["code"]})
+    return {"config": config}
+
+
+@handles("lock_settings")
+def lock_settings(hub, connection, payload):
+    locks = rooms.read_locks(_object(payload, "locks")["locks"])
+    _, room = _teacher_action(hub, connection, lambda room: room.update(locks=locks))
+    hub.bus.publish("room", {"type": "rules", "code": room["code"]})
+    return {"locks": locks}
+
+
+@handles("pause_all")
+def pause_all(hub, connection, payload):
+    _no_payload(payload)
+    _, room = _teacher_action(hub, connection, lambda room: room.update(paused=True))
+    hub.bus.publish("room", {"type": "pause", "code": room["code"]})
+    return {"paused": True}
+
+
+@handles("resume_all")
+def resume_all(hub, connection, payload):
+    _no_payload(payload)
+    _, room = _teacher_action(hub, connection, lambda room: room.update(paused=False))
+    hub.bus.publish("room", {"type": "resume", "code": room["code"]})
+    return {"paused": False}
+
+
+def _member(classroom: Classroom, room: dict, member) -> dict:
+    document = classroom.store.get(MEMBER, f"{room['code']}:{member}") if isinstance(member, str) else None
+    if not isinstance(document, dict):
+        raise RoomError("member", "is not a member of this class")
+    return document
+
+
+@handles("set_challenge")
+def set_challenge(hub, connection, payload):
+    challenge = _object(payload, "challenge")["challenge"]
+    challenge = None if challenge is None else rooms.Challenge.read(challenge).to_json()
+    classroom, room = _teacher_action(hub, connection, lambda room: room.update(challenge=challenge))
+    for key in classroom.store.scan(REACHED, f"{room['code']}:"):  # a new goal, a new leaderboard
+        classroom.store.delete(REACHED, key)
+        classroom.best.pop(key, None)
+    hub.bus.publish("room", {"type": "rules", "code": room["code"]})
+    return {"challenge": challenge}
+
+
+@handles("spotlight")
+def spotlight(hub, connection, payload):
+    member = _object(payload, "member")["member"]
+    classroom = _classroom(hub)
+    room = classroom.teacher_room(connection.sid)
+    name = None if member is None else _member(classroom, room, member)["name"]
+    _, room = _teacher_action(hub, connection, lambda room: room.update(spotlight=member))
+    classroom.socketio.emit("spotlight", {"member": member, "name": name}, to=f"project:{room['code']}")
+    hub.bus.publish("room", {"type": "spotlight", "code": room["code"]})  # then its frames
+    return {"member": member, "name": name}
+
+
+@handles("watch_member")
+def watch_member(hub, connection, payload):
+    member = _object(payload, "member")["member"]
+    classroom = _classroom(hub)
+    room = classroom.teacher_room(connection.sid)
+    if member is None:
+        classroom.watch(connection, None)
+        return {"member": None, "name": None}
+    name = _member(classroom, room, member)["name"]
+    experiment = classroom.experiment_of(room["code"], member)
+    if experiment is None:
+        raise RoomError("member", f"{name} is not connected now")
+    classroom.watch(connection, experiment)
+    return {"member": member, "name": name}
+
+
+@handles("remove_member")
+def remove_member(hub, connection, payload):
+    member = _object(payload, "member")["member"]
+    classroom = _classroom(hub)
+    room = classroom.teacher_room(connection.sid)
+    document = _member(classroom, room, member)
+    _delete_member(classroom, room["code"], member, document["name"])
+    hub.bus.publish("room", {"type": "remove", "code": room["code"], "member": member})
+    classroom._roster(room["code"])
+    return {"removed": member}
+
+
+@handles("close_class")
+def close_class(hub, connection, payload):
+    _no_payload(payload)
+    classroom = _classroom(hub)
+    code = classroom.teacher_room(connection.sid)["code"]
+    for kind in (MEMBER, NAME, REACHED):
+        for key in classroom.store.scan(kind, f"{code}:"):
+            classroom.store.delete(kind, key)
+            classroom.best.pop(key, None)
+    classroom.store.delete(ROOM, code)
+    hub.bus.publish("room", {"type": "close", "code": code})
+    classroom.socketio.emit("roster", {"members": []}, to=f"teach:{code}")
+    for sid, teaching in list(classroom.teachers.items()):
+        if teaching.code == code:
+            classroom.teachers.pop(sid, None)
+    return {"closed": code}
