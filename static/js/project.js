@@ -20,7 +20,6 @@ const connection = new Connection({
   disconnect: () => { $("#wall-status").textContent = "Reconnecting…"; },
   spotlight: ({ member, name }) => show(member, name),
   map_update: shown((payload, done) => run.frame(payload, done)),
-  step_result: shown((result) => run.step(result)),
   dataset: (data) => run.dataset(data),           // it comes before the spotlight's notice
 });
 

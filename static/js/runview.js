@@ -38,6 +38,7 @@ export class RunView {
   }
 
   frame(payload, ack) {
+    this.step(payload);  // a frame carries its step's result: the chart's point
     decodeFrame(payload).then((frame) => {
       this.pending = frame;
       if (typeof ack === "function") this.acks.push(ack);

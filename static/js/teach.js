@@ -33,7 +33,6 @@ const connection = new Connection({
   wall: showWall,
   roster: ({ members }) => { if (!members.length && view.lastWall) status("The class is closed."); },
   map_update: ack((payload, done) => run.frame(payload, done)),
-  step_result: ack((result) => run.step(result)),
   dataset: (data) => run.dataset(data),           // it comes before watch_member's reply
   error: (error) => errors.show(error),
 });
