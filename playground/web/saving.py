@@ -5,7 +5,8 @@
   link is `/e/<id>`, and opening it gives that state exactly.
 - A **draft** (kind "draft") is the learner's own run kept for a reload or a server restart: each connection gets a
   draft id (the page keeps it in localStorage) and its experiment is written there after the events that change it
-  (at most once every `DRAFT_SECONDS`) and when the connection closes. Drafts expire after `draft_days`.
+  (at most once every `DRAFT_SECONDS`), every `draft_training_seconds` while it trains on (so a crash loses at most
+  that much of a long run), and when the connection closes. Drafts expire after `draft_days`.
 
 Limits (settings.py): `max_experiment_bytes` per saved experiment or draft, and `saves_per_hour` (bursts of
 `saves_burst`) per client. Packing reads the session, so it runs in the native thread (a trip); the store is
@@ -35,6 +36,8 @@ EXPERIMENT, DRAFT = "experiment", "draft"
 @dataclass
 class Draft:
     key: str
+    epoch: int  # the run's epoch when the draft was written last (or given)
+    written_at: float  # time.monotonic() then
     dirty: bool = False
 
 
@@ -128,7 +131,7 @@ class Saves:
                 log.warning("a draft could not be opened; the connection gets a new one")
         if not restored:
             key = secrets.token_urlsafe(ID_BYTES)
-        self.drafts[connection.sid] = Draft(key)
+        self.drafts[connection.sid] = Draft(key, epoch=connection.experiment.session.epoch, written_at=time.monotonic())
         self._start_keeper(hub)
         return restored
 
@@ -146,6 +149,8 @@ class Saves:
 
     def _write(self, hub, connection, draft: Draft) -> None:
         draft.dirty = False
+        # Read before the pack: training on meanwhile only makes the next check write again.
+        draft.epoch, draft.written_at = connection.experiment.session.epoch, time.monotonic()
         try:
             blob = self._pack(hub, connection)
             self.store.put(DRAFT, draft.key, blob, time.time() + self.settings.draft_days * 86400)
@@ -158,10 +163,16 @@ class Saves:
             hub.socketio.start_background_task(self._keep_drafts, hub)
 
     def _keep_drafts(self, hub) -> None:
-        """Write the drafts that changed, at most once every DRAFT_SECONDS each."""
+        """Write the drafts that changed, at most once every DRAFT_SECONDS each, and those of runs that trained on,
+        every `draft_training_seconds`."""
         while True:
             hub.socketio.sleep(DRAFT_SECONDS)
             for sid, draft in list(self.drafts.items()):
                 connection = hub.connections.get(sid)
-                if draft.dirty and connection is not None:
+                if connection is not None and (draft.dirty or self._trained_on(connection, draft)):
                     self._write(hub, connection, draft)
+
+    def _trained_on(self, connection, draft: Draft) -> bool:
+        """Whether the run's epoch moved since its draft was written, `draft_training_seconds` ago or more."""
+        waited = time.monotonic() - draft.written_at >= self.settings.draft_training_seconds
+        return waited and connection.experiment.session.epoch != draft.epoch
