@@ -146,6 +146,7 @@ VALID = {  # one valid payload per event (None: the event takes no payload)
     "set_challenge": {"challenge": {"dataset": "circle", "maxHiddenNeurons": 8, "belowTestLoss": 0.1}},
     "spotlight": {"member": None},
     "watch_member": {"member": None},
+    "save_gallery": {"names": False},  # while the connection is the class's learner too
     "remove_member": {"member": "fuzzother"},
     "leave_class": None,
     "start_class": None,
