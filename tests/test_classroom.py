@@ -347,6 +347,7 @@ def test_every_classroom_event_replies_and_sends_the_documented_fields(connect, 
         ("set_challenge", {"challenge": {"dataset": "circle", "maxHiddenNeurons": None, "belowTestLoss": 0.1}}),
         ("spotlight", {"member": member}),
         ("watch_member", {"member": member}),
+        ("save_gallery", {"names": True}),
     ]
     for event, payload in steps:
         replies[event] = call(wall if event == "watch_member" else teacher, event, payload)

@@ -146,6 +146,7 @@ VALID = {  # one valid payload per event (None: the event takes no payload)
     "set_challenge": {"challenge": {"dataset": "circle", "maxHiddenNeurons": 8, "belowTestLoss": 0.1}},
     "spotlight": {"member": None},
     "watch_member": {"member": None},
+    "save_gallery": {"names": False},  # while the connection is the class's learner too
     "remove_member": {"member": "fuzzother"},
     "leave_class": None,
     "start_class": None,
@@ -576,8 +577,9 @@ def outside_any_class(request):
         classroom = connection.hub.classroom
         classroom.learners.pop(connection.sid, None)
         classroom.teachers.pop(connection.sid, None)
-        if connection.sid in connection.hub.connections:
-            classroom.watch(connection.hub.connections[connection.sid], None)
+        own = connection.hub.connections.get(connection.sid)
+        if own is not None and set(own.watching) != {own.experiment.id}:  # a fuzzed watch_member left it elsewhere
+            classroom.watch(own, None)
 
 
 @pytest.fixture(scope="module")

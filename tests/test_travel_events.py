@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from playground import wire
+from playground import saved, wire
 from playground.web import messages, saving
+from tests.waiting import wait_until
 
 
 def session_of(socketio, hub, client):
@@ -175,3 +176,23 @@ def test_a_draft_brings_own_data_and_the_trained_run_back_after_a_reload(app, so
         assert unknown["ok"] and not unknown["restored"] and unknown["draft"] != "Z" * 16
     finally:
         second.disconnect()
+
+
+def test_a_training_runs_draft_is_written_again_as_it_trains_without_any_event(make_app):
+    app = make_app(draft_training_seconds=0.3, stall_seconds=1000.0)
+    socketio, hub = app.extensions["socketio"], app.extensions["playground_hub"]
+    client = socketio.test_client(app)
+    try:
+        draft = client.emit("resume", {"draft": None}, callback=True)["draft"]
+        assert client.emit("start_training", callback=True)["ok"]
+
+        def drafted_epoch() -> int | None:
+            blob = hub.store.get(saving.DRAFT, draft)
+            return None if blob is None else saved.unpack(blob)[0].epoch
+
+        wait_until(lambda: drafted_epoch() is not None, pause=socketio.sleep, message="the draft of start_training")
+        first = drafted_epoch()
+        assert first is not None
+        wait_until(lambda: (drafted_epoch() or 0) > first, pause=socketio.sleep, message="a later epoch in the draft")
+    finally:
+        client.disconnect()

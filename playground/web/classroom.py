@@ -625,6 +625,29 @@ def remove_member(hub, connection, payload):
     return {"removed": member}
 
 
+@handles("save_gallery", read_only=True)
+def save_gallery(hub, connection, payload):
+    names = _object(payload, "names")["names"]
+    if not isinstance(names, bool):
+        raise EventError("names", "must be true (each run under its learner's name) or false (Learner 1, 2, ...)")
+    classroom = _classroom(hub)
+    room = classroom.teacher_room(connection.sid)
+    connections = hub.connections
+    present = sorted(
+        (
+            (learner, connections[sid].experiment)
+            for sid, learner in classroom.local_learners(room["code"])
+            if sid in connections
+        ),
+        key=lambda pair: pair[0].joined_at,
+    )
+    runs = [
+        (learner.name if names else f"Learner {number}", experiment)
+        for number, (learner, experiment) in enumerate(present, 1)
+    ]
+    return hub.saves.save_gallery(hub, connection, runs)
+
+
 @handles("close_class")
 def close_class(hub, connection, payload):
     _no_payload(payload)

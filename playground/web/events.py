@@ -316,7 +316,7 @@ def close_seeds(hub, connection, payload):
 @handles("get_history", read_only=True)
 def get_history(hub, connection, payload):
     _no_payload(payload)
-    return hub.trip(connection.experiment, messages.history, changes=False)
+    return hub.trip(connection.experiment, messages.history, changes=False, payer=connection)
 
 
 @handles("scrub", read_only=True)
@@ -328,7 +328,7 @@ def scrub(hub, connection, payload):
         view = session.at_epoch(epoch)
         return {"epoch": view.epoch, "frame": messages.frame(view, hub._valid_focus(experiment))}
 
-    return hub.trip(experiment, draw, changes=False)
+    return hub.trip(experiment, draw, changes=False, payer=connection)
 
 
 @handles("fork")
@@ -339,7 +339,7 @@ def fork(hub, connection, payload):
         branch = session.fork(fields["epoch"], fields["changes"])
         return {**messages.config(session), "epoch": session.epoch, "branch": {"id": branch.id, "label": branch.label}}
 
-    return hub.trip(connection.experiment, go_back)
+    return hub.trip(connection.experiment, go_back, payer=connection)
 
 
 # --- saved experiments and drafts (saving.py) --------------------------------------------------------------------

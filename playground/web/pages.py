@@ -44,11 +44,16 @@ def feature_map_bytes() -> bytes:
     return frames.quantize(feature_maps())
 
 
+def script_json(value) -> str:
+    """JSON to put in a page's `<script type="application/json">` (a "</" in a string cannot close the element)."""
+    return json.dumps(value).replace("</", "<\\/")
+
+
 @functools.cache
 def page_data() -> str:
     """What the page needs before it connects, as JSON: the options table (with the network's limits) and the
     static thumbnails."""
-    return json.dumps(
+    return script_json(
         {
             "options": [option.to_json() for option in OPTIONS],
             "features": list(FEATURES),
@@ -61,7 +66,7 @@ def page_data() -> str:
                 for name in datasets.GENERATORS
             },
         }
-    ).replace("</", "<\\/")
+    )
 
 
 @blueprint.route("/")
@@ -75,9 +80,22 @@ def saved_experiment(experiment_id):
     404 page that says so."""
     hub = current_app.extensions["playground_hub"]
     if hub.saves.find(saving.EXPERIMENT, experiment_id) is None:
-        page = render_template("missing.html")
-        return current_app.response_class(page, status=404, mimetype="text/html")
+        return missing()
     return render_template("index.html", page_data=page_data())
+
+
+@blueprint.route("/g/<gallery_id>")
+def gallery(gallery_id):
+    """A class's saved wall (`save_gallery`): each run's output map, name, epoch and test loss, and its /e/ link."""
+    found = current_app.extensions["playground_hub"].saves.find_gallery(gallery_id)
+    if found is None:
+        return missing()
+    return render_template("gallery.html", gallery=found, gallery_data=script_json(found))
+
+
+def missing():
+    """The 404 page of a saved experiment's or a gallery's link that names none."""
+    return current_app.response_class(render_template("missing.html"), status=404, mimetype="text/html")
 
 
 def _class_code(code: str) -> str:

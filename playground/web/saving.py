@@ -5,22 +5,29 @@
   link is `/e/<id>`, and opening it gives that state exactly.
 - A **draft** (kind "draft") is the learner's own run kept for a reload or a server restart: each connection gets a
   draft id (the page keeps it in localStorage) and its experiment is written there after the events that change it
-  (at most once every `DRAFT_SECONDS`) and when the connection closes. Drafts expire after `draft_days`.
+  (at most once every `DRAFT_SECONDS`), every `draft_training_seconds` while it trains on (so a crash loses at most
+  that much of a long run), and when the connection closes. Drafts expire after `draft_days`.
+- A **gallery** (kind "gallery") is a class's wall saved by its teacher: each learner's run saved as an experiment
+  (all packed in one native trip) and one document listing them, `{"runs": [{id, name, epoch, testLoss, map}]}`
+  (`map`: the run's 10×10 output thumbnail, as the wall shows it), under an id like a saved experiment's; its page
+  is `/g/<id>`. It names no class: it outlives the room.
 
 Limits (settings.py): `max_experiment_bytes` per saved experiment or draft, and `saves_per_hour` (bursts of
-`saves_burst`) per client. Packing reads the session, so it runs in the native thread (a trip); the store is
-called from green threads.
+`saves_burst`) per client (a gallery is one save). Packing reads the session, so it runs in the native thread (a
+trip); the store is called from green threads.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 import secrets
 import time
 from dataclasses import dataclass
 
-from .. import saved
+from .. import saved, wire
+from ..experiments import Experiment
 from ..options import ConfigError
 from ..store import StoreError
 from ..tokens import TokenBucket
@@ -29,12 +36,14 @@ log = logging.getLogger(__name__)
 ID_BYTES = 12
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{16}")
 DRAFT_SECONDS = 1.0
-EXPERIMENT, DRAFT = "experiment", "draft"
+EXPERIMENT, DRAFT, GALLERY = "experiment", "draft", "gallery"
 
 
 @dataclass
 class Draft:
     key: str
+    epoch: int  # the run's epoch when the draft was written last (or given)
+    written_at: float  # time.monotonic() then
     dirty: bool = False
 
 
@@ -49,6 +58,13 @@ class Saves:
     # --- saved experiments ---------------------------------------------------------------------------------------
 
     def save(self, hub, connection, title: str, note: str) -> dict:
+        self._allow(connection, "save")
+        blob = self._pack(hub, connection, title, note, payer=connection)
+        key = self._claim(EXPERIMENT, blob, None)
+        return {"id": key, "url": f"/e/{key}", "bytes": len(blob)}
+
+    def _allow(self, connection, field: str) -> None:
+        """Take one of the connection's saves, or refuse (ConfigError on `field`) when it has made too many."""
         allowance = self.allowances.setdefault(
             connection.sid,
             TokenBucket(self.settings.saves_per_hour / 3600, self.settings.saves_burst, time.monotonic()),
@@ -56,13 +72,42 @@ class Saves:
         if not allowance.take(time.monotonic()):
             raise ConfigError(
                 {
-                    "save": f"is refused: at most {self.settings.saves_per_hour:g} saves an hour per client "
+                    field: f"is refused: at most {self.settings.saves_per_hour:g} saves an hour per client "
                     f"(bursts of {self.settings.saves_burst:g}); try again later"
                 }
             )
-        blob = self._pack(hub, connection, title, note, payer=connection)
-        key = self._claim(EXPERIMENT, blob, None)
-        return {"id": key, "url": f"/e/{key}", "bytes": len(blob)}
+
+    def save_gallery(self, hub, teacher, runs: list[tuple[str, Experiment]]) -> dict:
+        """Save every `(name, experiment)` of `runs` as an experiment, packed in one native trip (which also draws
+        each run's frame, so its thumbnail, epoch and test loss are those of the state saved), and a gallery
+        listing them; the `teacher` pays. Nothing is stored unless every run can be."""
+        if not runs:
+            raise ConfigError({"gallery": "is refused: no learner of this class is connected to this server"})
+        self._allow(teacher, "gallery")
+        packs = hub.trip_all(
+            [(experiment, lambda session, name=name: saved.pack(session, name)) for name, experiment in runs],
+            payer=teacher,
+        )
+        for (name, _), blob in zip(runs, packs, strict=True):
+            if isinstance(blob, Exception):
+                raise ConfigError({"gallery": f"is refused: {name}'s run could not be saved ({blob})"})
+            self._check_size(blob, "gallery", f"{name}'s run")
+        entries = []
+        for (name, experiment), blob in zip(runs, packs, strict=True):
+            frame = experiment.newest
+            assert frame is not None  # the trip above drew it
+            loss = frame["testLoss"]
+            entries.append(
+                {
+                    "id": self._claim(EXPERIMENT, blob, None),
+                    "name": name,
+                    "epoch": frame["epoch"],
+                    "testLoss": loss if math.isfinite(loss) else None,  # a diverged run's; JSON has no NaN
+                    "map": list(wire.output_thumbnail(frame)),
+                }
+            )
+        key = self._claim(GALLERY, {"runs": entries, "savedAt": time.time()}, None)
+        return {"id": key, "url": f"/g/{key}", "runs": entries}
 
     def open(self, hub, connection, key) -> dict:
         """Open a saved experiment into the connection's experiment; returns its title and note."""
@@ -73,29 +118,38 @@ class Saves:
         return {"title": head["title"], "note": head["note"]}
 
     def find(self, kind: str, key) -> bytes | None:
-        if not isinstance(key, str) or not ID_PATTERN.fullmatch(key):
-            return None
-        found = self.store.get(kind, key)
+        found = self._get(kind, key)
         return found if isinstance(found, bytes) else None
+
+    def find_gallery(self, key) -> dict | None:
+        found = self._get(GALLERY, key)
+        return found if isinstance(found, dict) else None
+
+    def _get(self, kind: str, key):
+        """The stored document of a well-formed id (anything else names none, unread)."""
+        return self.store.get(kind, key) if isinstance(key, str) and ID_PATTERN.fullmatch(key) else None
 
     def _pack(self, hub, connection, title: str = "", note: str = "", payer=None) -> bytes:
         """The connection's experiment packed; a save is the client's event (`payer`), a draft the server's own."""
         blob = hub.trip(
             connection.experiment, lambda session: saved.pack(session, title, note), changes=False, payer=payer
         )
+        self._check_size(blob, "save", "this experiment")
+        return blob
+
+    def _check_size(self, blob: bytes, field: str, what: str) -> None:
         if len(blob) > self.settings.max_experiment_bytes:
             raise ConfigError(
                 {
-                    "save": f"is refused: this experiment takes {len(blob):,} bytes, more than the "
+                    field: f"is refused: {what} takes {len(blob):,} bytes, more than the "
                     f"{self.settings.max_experiment_bytes:,} a saved experiment may"
                 }
             )
-        return blob
 
-    def _claim(self, kind: str, blob: bytes, expires_at: float | None) -> str:
+    def _claim(self, kind: str, document, expires_at: float | None) -> str:
         while True:
             key = secrets.token_urlsafe(ID_BYTES)
-            if self.store.add(kind, key, blob, expires_at):
+            if self.store.add(kind, key, document, expires_at):
                 return key
 
     def _restore(self, hub, connection, blob: bytes) -> dict:
@@ -128,7 +182,7 @@ class Saves:
                 log.warning("a draft could not be opened; the connection gets a new one")
         if not restored:
             key = secrets.token_urlsafe(ID_BYTES)
-        self.drafts[connection.sid] = Draft(key)
+        self.drafts[connection.sid] = Draft(key, epoch=connection.experiment.session.epoch, written_at=time.monotonic())
         self._start_keeper(hub)
         return restored
 
@@ -146,6 +200,8 @@ class Saves:
 
     def _write(self, hub, connection, draft: Draft) -> None:
         draft.dirty = False
+        # Read before the pack: training on meanwhile only makes the next check write again.
+        draft.epoch, draft.written_at = connection.experiment.session.epoch, time.monotonic()
         try:
             blob = self._pack(hub, connection)
             self.store.put(DRAFT, draft.key, blob, time.time() + self.settings.draft_days * 86400)
@@ -158,10 +214,16 @@ class Saves:
             hub.socketio.start_background_task(self._keep_drafts, hub)
 
     def _keep_drafts(self, hub) -> None:
-        """Write the drafts that changed, at most once every DRAFT_SECONDS each."""
+        """Write the drafts that changed, at most once every DRAFT_SECONDS each, and those of runs that trained on,
+        every `draft_training_seconds`."""
         while True:
             hub.socketio.sleep(DRAFT_SECONDS)
             for sid, draft in list(self.drafts.items()):
                 connection = hub.connections.get(sid)
-                if draft.dirty and connection is not None:
+                if connection is not None and (draft.dirty or self._trained_on(connection, draft)):
                     self._write(hub, connection, draft)
+
+    def _trained_on(self, connection, draft: Draft) -> bool:
+        """Whether the run's epoch moved since its draft was written, `draft_training_seconds` ago or more."""
+        waited = time.monotonic() - draft.written_at >= self.settings.draft_training_seconds
+        return waited and connection.experiment.session.epoch != draft.epoch

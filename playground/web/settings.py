@@ -62,6 +62,7 @@ class Settings:
     saves_per_hour: float = 60.0
     saves_burst: float = 10.0
     draft_days: float = 30.0
+    draft_training_seconds: float = 30.0  # a training run's draft is written this often while its epoch moves
     room_hours: float = 12.0  # a class (its code, names and leaderboard) is deleted this long after it opened
     measure_lag: bool = False  # run a 10 ms green ticker whose oversleep /metrics reports (benchmarks)
     secret_key: str = ""

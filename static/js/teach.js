@@ -206,6 +206,15 @@ $("#close-class").addEventListener("click", async () => {
   const reply = await send("close_class");
   if (reply?.ok) status("The class is closed.");
 });
+$("#save-gallery").addEventListener("click", async () => {
+  const reply = await send("save_gallery", { names: $("#gallery-names").checked });
+  if (!reply?.ok) return;
+  const link = $("#gallery-link");
+  link.href = reply.url;
+  const runs = `${reply.runs.length} run${reply.runs.length === 1 ? "" : "s"}`;
+  link.textContent = `The gallery of ${runs}: ${location.origin}${reply.url}`;
+  link.hidden = false;
+});
 $("#sort").addEventListener("change", (event) => { view.sort = event.target.value; sortTiles(); });
 $("#challenge").addEventListener("submit", async (event) => {
   event.preventDefault();
