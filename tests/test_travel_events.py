@@ -35,8 +35,9 @@ def test_scrub_draws_a_checkpoint_and_leaves_the_live_run_alone(client, socketio
     reply = client.emit("scrub", {"epoch": 11}, callback=True)
     assert reply["ok"] and reply["epoch"] == 10 and reply["frame"]["epoch"] == 10
     at_ten = session.history.checkpoints()[10]
-    parameters = np.frombuffer(reply["frame"]["parameters"], "<f4")
-    np.testing.assert_array_equal(parameters, at_ten.state[: session.net.flat.numel()].float().numpy())
+    count = session.net.flat.numel()
+    parameters = np.frombuffer(reply["frame"]["packed"][: 4 * count], "<f4")  # packed starts with them
+    np.testing.assert_array_equal(parameters, at_ten.state[:count].float().numpy())
     assert (
         wire.decode(reply["frame"])["heatmap"] != wire.decode(messages.frame(session, None))["heatmap"]
     )  # the map then

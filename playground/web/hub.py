@@ -253,8 +253,10 @@ class Hub:
         self.socketio.sleep(wait)
 
     def set_focus(self, experiment: Experiment, node: int | None, payer: Connection | None) -> None:
-        experiment.focus = node
-        self.trip(experiment, lambda session: None, payer=payer)
+        def focus(session):  # in the trip: a trip refused as busy changes nothing
+            experiment.focus = node
+
+        self.trip(experiment, focus, payer=payer)
 
     @staticmethod
     def _valid_focus(experiment: Experiment) -> int | None:
