@@ -62,6 +62,20 @@ def decode(raw: bytes, is_json: bool) -> Document:
     return json.loads(raw) if is_json else bytes(raw)
 
 
+def _storable(key: str) -> bool:
+    """Text the databases can hold: UTF-8, so no lone surrogate (which a client's JSON may carry)."""
+    try:
+        key.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_key(key: str) -> None:
+    if not _storable(key):
+        raise ValueError("a key must be text without lone surrogates (UTF-8)")
+
+
 class _SqlStore(ABC):
     """The documents in one SQL table, the same statements for both back ends: written with `?` for parameters
     (PostgreSQL's driver takes `%s`: its `_run` swaps them) and `KEY_ORDER` for the byte order of keys."""
@@ -74,6 +88,7 @@ class _SqlStore(ABC):
         """Run one statement: its rows, or [the number of rows it changed]."""
 
     def add(self, kind: str, key: str, value: Document, expires_at: float | None = None) -> bool:
+        _check_key(key)
         # One statement: inserted, or it replaced an expired document; a live one is left as it is.
         raw, is_json = encode(value)
         changed = self._run(
@@ -85,6 +100,7 @@ class _SqlStore(ABC):
         return changed[0] == 1
 
     def put(self, kind: str, key: str, value: Document, expires_at: float | None = None) -> None:
+        _check_key(key)
         raw, is_json = encode(value)
         self._run(
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?) ON CONFLICT (kind, key) DO UPDATE SET"
@@ -93,6 +109,8 @@ class _SqlStore(ABC):
         )
 
     def get(self, kind: str, key: str) -> Document | None:
+        if not _storable(key):
+            return None  # never stored
         rows = self._run(
             "SELECT value, is_json FROM documents WHERE kind = ? AND key = ?"
             " AND (expires_at IS NULL OR expires_at > ?)",
@@ -101,9 +119,13 @@ class _SqlStore(ABC):
         return decode(rows[0][0], bool(rows[0][1])) if rows else None
 
     def delete(self, kind: str, key: str) -> bool:
+        if not _storable(key):
+            return False
         return self._run("DELETE FROM documents WHERE kind = ? AND key = ?", (kind, key))[0] == 1
 
     def scan(self, kind: str, prefix: str = "") -> dict[str, Document]:
+        if not _storable(prefix):
+            return {}
         rows = self._run(
             "SELECT key, value, is_json FROM documents WHERE kind = ? AND substr(key, 1, ?) = ?"
             f" AND (expires_at IS NULL OR expires_at > ?) ORDER BY {self.KEY_ORDER}",

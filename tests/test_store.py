@@ -101,6 +101,14 @@ def test_expired_documents_are_gone_and_purged(store):
     assert list(store.scan("room")) == ["FOREVER"]
 
 
+def test_a_key_with_a_lone_surrogate_is_never_stored_and_never_found(store):
+    odd = "K7QX:\ud800"  # a client's JSON may carry one; UTF-8 cannot
+    assert store.get("member", odd) is None and not store.delete("member", odd) and store.scan("member", odd) == {}
+    for write in (store.put, store.add):
+        with pytest.raises(ValueError, match="lone surrogates"):
+            write("member", odd, {"a": 1})
+
+
 def test_delete_says_whether_there_was_something(store):
     store.put("room", "K7QX", {"a": 1})
     assert store.delete("room", "K7QX")
