@@ -25,22 +25,12 @@ import tracemalloc
 
 import torch
 
+from bench.engine import CASES
 from playground import history, saved
 from playground.network import Evaluation
 from playground.session import TrainingSession, train_group
 
-NETWORKS = {
-    "default": {"seed": "0.59704"},
-    "largest": {
-        "seed": "0.59704",
-        "networkShape": [8] * 6,
-        "xSquared": True,
-        "ySquared": True,
-        "xTimesY": True,
-        "sinX": True,
-        "sinY": True,
-    },
-}
+NETWORKS = {"default": CASES["a_default"], "largest": CASES["b_6x8_all_features"]}  # bench/engine.py's
 GROUP_SIZE = 32
 TURN_SECONDS = 0.02
 

@@ -550,20 +550,21 @@ def lock_settings(hub, connection, payload):
     return {"locks": locks}
 
 
+def _pause_class(hub, connection, payload, paused: bool) -> dict:
+    _no_payload(payload)
+    _, room = _teacher_action(hub, connection, lambda room: room.update(paused=paused))
+    hub.bus.publish("room", {"type": "pause" if paused else "resume", "code": room["code"]})
+    return {"paused": paused}
+
+
 @handles("pause_all")
 def pause_all(hub, connection, payload):
-    _no_payload(payload)
-    _, room = _teacher_action(hub, connection, lambda room: room.update(paused=True))
-    hub.bus.publish("room", {"type": "pause", "code": room["code"]})
-    return {"paused": True}
+    return _pause_class(hub, connection, payload, True)
 
 
 @handles("resume_all")
 def resume_all(hub, connection, payload):
-    _no_payload(payload)
-    _, room = _teacher_action(hub, connection, lambda room: room.update(paused=False))
-    hub.bus.publish("room", {"type": "resume", "code": room["code"]})
-    return {"paused": False}
+    return _pause_class(hub, connection, payload, False)
 
 
 def _member(classroom: Classroom, room: dict, member) -> dict:
