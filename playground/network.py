@@ -316,7 +316,7 @@ class Trainer:
 
     def evaluate(self) -> Evaluation:
         """Mean loss (without the regularization penalty) and, for ±1 labels, accuracy on both sets."""
-        return TrainerGroup([self]).evaluate()[0]
+        return TrainerGroup([self], keeps_stack=False).evaluate()[0]
 
     def dead_links(self) -> list:
         """dead[layer][to][from] as booleans (L1 killed the link)."""
@@ -406,7 +406,7 @@ class TrainerGroup:
     per-member counts, rates and steps enter as [N, 1] columns.
     """
 
-    def __init__(self, trainers: Sequence[Trainer]):
+    def __init__(self, trainers: Sequence[Trainer], keeps_stack: bool = True):
         if not trainers:
             raise ValueError("a group needs at least one trainer")
         kinds = {trainer.kind for trainer in trainers}
@@ -442,6 +442,9 @@ class TrainerGroup:
         self._scratch: dict = {}
         self._counts: dict = {}
         self._chunks: list | None = None  # the data, stacked on the first training or evaluation
+        # Whether its members keep the stack for their next group (training does; an evaluation for an event does
+        # not: a network that is not training would hold half a megabyte of buffers for nothing).
+        self._keeps_stack = keeps_stack
         self._evaluation: tuple | None = None
 
     def __len__(self) -> int:
@@ -482,6 +485,8 @@ class TrainerGroup:
             _, _, self._chunks, self._evaluation, self._scratch = kept
             return
         self._stack_new(data)
+        if not self._keeps_stack:
+            return
         stacked = (key, data, self._chunks, self._evaluation, self._scratch)  # the data held: its ids stay unique
         for trainer in self.trainers:
             trainer.stacked = stacked

@@ -236,7 +236,6 @@ class TrainingSession:
         else:
             self.net.set_parameters(*parameters)
         self.trainer = Trainer(self.net, self.config["regularization"], self.config["optimizer"], loss)
-        self.grid_inputs = self.inputs_for(frames.grid_points())
         self._attach_data()
         self.epoch = 0
         self.status = STOPPED  # TF Playground's reset() pauses the player
@@ -245,6 +244,11 @@ class TrainingSession:
         self._stopped_below: float | None = None
         self._evaluate()
         self.history = history.History(self.checkpoint())
+
+    @property
+    def grid_inputs(self) -> torch.Tensor:
+        """The frames' grid through this session's input features (shared, see `frames.grid_inputs`)."""
+        return frames.grid_inputs(tuple(self.feature_names))
 
     def inputs_for(self, points) -> torch.Tensor:
         return features.feature_matrix(torch.as_tensor(points, dtype=torch.float64), self.feature_names)

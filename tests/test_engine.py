@@ -145,6 +145,18 @@ def test_a_group_trained_turn_after_turn_sees_each_members_new_data():
     assert group[1].data.train_points.tolist() == twins[1].data.train_points.tolist()
 
 
+def test_only_training_keeps_a_stack_of_data_for_the_next_turn():
+    """A network that is only evaluated (an event changed it) keeps no stacked buffers: they are most of a stopped
+    session's memory (half a megabyte for a 6x8 network). A trained one keeps its group's for the next turn."""
+    (session,) = group_and_twins({"networkShape": [8, 8, 8, 8, 8, 8]}, 1)[0]
+    session.status = STOPPED
+    session.update_config({"learningRate": 0.1})
+    assert session.trainer.stacked is None
+    session.status = RUNNING
+    train_group([session], 0, [1])
+    assert session.trainer.stacked is not None
+
+
 def test_time_is_up_after_one_epoch_each_at_least():
     group, _ = group_and_twins({}, 3)
     assert train_group(group, 0, [None] * 3) == [1, 1, 1]

@@ -4,6 +4,8 @@ their own shares, go on as before."""
 
 import pytest
 
+from tests.waiting import wait_until
+
 HEAVY = {"networkShape": [8, 8, 8, 8, 8, 8], "xSquared": True, "ySquared": True, "sinX": True}
 
 
@@ -58,3 +60,55 @@ def test_a_failed_event_is_charged_too(make_app):
     assert connection.native_time.tokens < 0
     assert send(client, "step")["error"]["field"] == "busy"
     client.disconnect()
+
+
+def test_all_clients_events_share_one_allowance_and_a_client_of_its_own_share_waits_for_it(make_app):
+    # Each client has its own share untouched, but all together have spent theirs: the second client, whose own
+    # allowance is full, is refused too, and changes nothing.
+    app = make_app(all_events_native_share=1e-6, all_events_native_burst=0.0)
+    socketio = app.extensions["socketio"]
+    first = socketio.test_client(app)  # its connection's first session was charged to all events' allowance
+    hub = app.extensions["playground_hub"]
+    assert hub.events_native_time.tokens < 0
+    reply = send(first, "update_config", {"learningRate": 0.1})
+    assert not reply["ok"] and reply["error"]["field"] == "busy"
+    assert "many clients' events" in reply["error"]["message"]
+    (connection,) = hub.connections.values()
+    assert connection.native_time.tokens > 0  # its own allowance was not what refused it
+    assert connection.experiment.session.config["learningRate"] == 0.03
+    first.disconnect()
+
+
+def test_a_connection_is_refused_busy_while_all_events_are_in_debt_and_accepted_after(make_app):
+    app = make_app(all_events_native_share=1e-6, all_events_native_burst=0.0)
+    socketio = app.extensions["socketio"]
+    hub = app.extensions["playground_hub"]
+    first = socketio.test_client(app)
+    refused = socketio.test_client(app)
+    assert not refused.is_connected()
+    assert len(hub.connections) == 1  # no session was made for it
+    hub.events_native_time.tokens = 0.0  # the debt repaid
+    accepted = socketio.test_client(app)
+    assert accepted.is_connected() and len(hub.connections) == 2
+    first.disconnect()
+    accepted.disconnect()
+
+
+def test_an_event_waiting_for_its_turn_is_dropped_when_its_connection_closes(make_app):
+    from playground.web import concurrency
+
+    app = make_app(event_native_share=0.01, event_native_burst=0.0)  # a heavy event's debt takes a second or so
+    socketio = app.extensions["socketio"]
+    client = socketio.test_client(app)
+    hub = app.extensions["playground_hub"]
+    ((sid, connection),) = hub.connections.items()
+    assert send(client, "update_config", HEAVY)["ok"]
+    assert connection.native_time.tokens < 0
+    replies = []
+    concurrency.spawn(lambda: replies.append(send(client, "update_config", {"learningRate": 0.1})))
+    concurrency.sleep(0)  # it now waits for its allowance
+    session = connection.experiment.session
+    hub.disconnect(sid)  # what the server does when the socket closes
+    wait_until(lambda: replies, timeout=10, pause=socketio.sleep)
+    assert not replies[0]["ok"] and replies[0]["error"]["field"] == "connection"
+    assert session.config["learningRate"] == 0.03  # nothing ran for it

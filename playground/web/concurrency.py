@@ -16,6 +16,7 @@ from typing import TypeVar
 import eventlet
 import eventlet.event
 import eventlet.greenpool
+import eventlet.semaphore
 import eventlet.tpool
 import eventlet.websocket
 import eventlet.wsgi
@@ -58,6 +59,20 @@ def spawn(function: Callable[..., object], *args) -> None:
 def sleep(seconds: float) -> None:
     """Let the other green threads run for `seconds` (0: one pass of the event loop)."""
     eventlet.sleep(seconds)  # pyright: ignore[reportArgumentType] (its stub says int; it takes any number)
+
+
+class Turnstile:
+    """Lets green threads through one at a time, in the order they came."""
+
+    def __init__(self):
+        self._semaphore = eventlet.semaphore.Semaphore(1)
+
+    def enter(self, timeout: float) -> bool:
+        """Wait for this thread's turn, at most `timeout` seconds; whether it came (then call `leave` after)."""
+        return self._semaphore.acquire(timeout=timeout)
+
+    def leave(self) -> None:
+        self._semaphore.release()
 
 
 class Wakeup:

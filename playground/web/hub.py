@@ -45,6 +45,7 @@ TRAINING_SHARE = 0.45  # of each round's time (bench/load.py: the class targets 
 # ...and never less, even when frames cannot keep MIN_FRAMES_PER_SECOND (a hundred learners' frames alone take
 # longer than a tenth of a second: without it training stopped at an epoch per round)
 LEAST_TRAINING_SHARE = 0.35
+ALL_BUSY = "the server is busy with many clients' events"
 
 
 class Connection:
@@ -89,6 +90,12 @@ class Hub:
         self.seeds = SeedRuns(self)  # many-seed runs, one per experiment at most (seeding.py)
         self.connections: dict[str, Connection] = {}
         self.work = concurrency.Wakeup()
+        # The native thread's time that all events together may use, and the turnstile that lets their work into
+        # it one event at a time (so that at most one event's work is ever queued ahead of a training turn).
+        self.events_native_time = TokenBucket(
+            settings.all_events_native_share, settings.all_events_native_burst, time.monotonic()
+        )
+        self.event_turns = concurrency.Turnstile()
         self.frame_interval = 1.0 / settings.frames_per_second  # each experiment's frames at most this often
         self.round_seconds = 0.0  # the last round's length
         self._scheduler_started = False
@@ -128,7 +135,7 @@ class Hub:
             session = TrainingSession()
             return session, messages.dataset(session), messages.frame(session, None)
 
-        session, dataset, frame = concurrency.run_native(create)
+        session, dataset, frame = self._run_for_events(create, payer=None)
         experiment = self.lab.create(session, self.frame_interval)
         settings = self.settings
         connection = Connection(
@@ -179,10 +186,10 @@ class Hub:
         state. Sends those to the experiment's viewers and returns the reply. An error raised by `action` is raised
         here (actions check their input before they change anything).
 
-        The native thread's time is charged to the `payer`'s allowance (the connection whose event this is): one
-        that spent it waits for it to refill before its next trip, so heavy events, even within the event rate,
-        cannot take the thread that trains everyone (docs/reliability.md). Raises ConfigError (field `busy`) when
-        the wait would be too long."""
+        The native thread's time is charged to the `payer`'s allowance (the connection whose event this is) and to
+        all events' together (`_run_for_events`): heavy events, even within the event rate, cannot take the thread
+        that trains everyone (docs/reliability.md). Raises ConfigError (field `busy`) when the wait would be too
+        long."""
         (reply,) = self.trip_all([(experiment, action)], payer=payer, changes=changes, renders=renders)
         if isinstance(reply, Exception):
             raise reply
@@ -198,8 +205,6 @@ class Hub:
     ) -> list:
         """`trip` for many experiments in one native call (a teacher's action on a whole class): returns each
         action's reply, or the exception it raised (that experiment is left as it was)."""
-        if payer is not None:
-            self._wait_for_native_time(payer)
 
         def one(experiment: Experiment, action):
             session = experiment.session
@@ -211,8 +216,7 @@ class Hub:
             state = messages.state(session)
             return reply, dataset, state if state != state_before else None
 
-        def work():  # each action's outcome, and the native thread's time they took
-            started = time.thread_time()
+        def work():  # each action's outcome
             outcomes, drawn = [], []
             for experiment, action in actions:
                 try:
@@ -224,12 +228,9 @@ class Hub:
             shown = drawn if changes and renders else []
             frames = messages.frames([e.session for e in shown], [self._valid_focus(e) for e in shown])
             by_id = dict(zip((e.id for e in shown), frames, strict=True))
-            done = [(*outcome, by_id.get(e.id)) for (e, _), outcome in zip(actions, outcomes, strict=True)]
-            return done, time.thread_time() - started
+            return [(*outcome, by_id.get(e.id)) for (e, _), outcome in zip(actions, outcomes, strict=True)]
 
-        done, seconds = concurrency.run_native(work)
-        if payer is not None:
-            payer.native_time.tokens -= seconds
+        done = self._run_for_events(work, payer)
         replies = []
         for (experiment, _), (reply, dataset, state, frame) in zip(actions, done, strict=True):
             if dataset is not None:
@@ -241,15 +242,40 @@ class Hub:
             replies.append(reply)
         return replies
 
-    def _wait_for_native_time(self, payer: Connection) -> None:
+    def _run_for_events(self, function, payer: Connection | None):
+        """`function()` in the native thread for an event (or a new connection), its time charged to the payer's
+        allowance and to all events' together. The payer waits for its own allowance first, then for its turn
+        (one event's work at a time), then for the allowance of all; a wait longer than `ack_timeout` is refused
+        (ConfigError, field `busy`) and runs nothing."""
+
+        def timed():  # the value, and the native thread's time it took
+            started = time.thread_time()
+            return function(), time.thread_time() - started
+
+        if payer is not None:
+            self._wait_for(payer.native_time, "this client's events have used the server's time for now")
+        if not self.event_turns.enter(self.settings.ack_timeout):
+            raise ConfigError({"busy": f"is refused: {ALL_BUSY}; try again in a moment"})
+        try:
+            self._wait_for(self.events_native_time, ALL_BUSY)
+            if payer is not None and payer.closed:  # it left while waiting: its work would be for nobody
+                raise ConfigError({"connection": "has closed: its event was dropped"})
+            value, seconds = concurrency.run_native(timed)
+        finally:
+            self.event_turns.leave()
+        self.events_native_time.tokens -= seconds
+        if payer is not None:
+            payer.native_time.tokens -= seconds
+        return value
+
+    def _wait_for(self, allowance: TokenBucket, why: str) -> None:
+        """Sleep until `allowance` is out of debt, or refuse (ConfigError `busy`, saying `why`) if that is too long."""
         now = time.monotonic()
-        if payer.native_time.refill(now) >= 0:
+        if allowance.refill(now) >= 0:
             return
-        wait = payer.native_time.due(now, 0.0) - now
+        wait = allowance.due(now, 0.0) - now
         if wait > self.settings.ack_timeout:
-            raise ConfigError(
-                {"busy": "is refused: this client's events have used the server's time for now; try again in a moment"}
-            )
+            raise ConfigError({"busy": f"is refused: {why}; try again in a moment"})
         self.socketio.sleep(wait)
 
     def set_focus(self, experiment: Experiment, node: int | None, payer: Connection | None) -> None:
