@@ -1,6 +1,7 @@
 """Security basics: nothing a user sends reaches eval, pickle, a shell or a file path; no stack traces out."""
 
 import ast
+import time
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,18 @@ def test_forwarded_headers_count_only_from_a_trusted_proxy(make_app, http):
     )
     lying = {"X-Forwarded-For": "127.0.0.1"}  # without a trusted proxy the header counts for nothing
     assert http.get("/metrics", headers=lying, environ_base=STRANGER).status_code == 404
+
+
+def test_refused_connections_are_logged_together_not_one_line_each(caplog):
+    from playground.web.guard import REFUSALS_LOGGED_EVERY, AddressLimits
+
+    limits = AddressLimits(max_connections=1, max_pending=1)
+    assert limits.admit("10.0.0.9")
+    with caplog.at_level("WARNING", logger="playground.web.guard"):
+        for _ in range(1000):
+            assert not limits.admit("10.0.0.9")
+        limits._log_refusal("10.0.0.9", time.monotonic() + REFUSALS_LOGGED_EVERY)  # the next interval
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 2
+    assert lines[0].startswith("1 connection(s) from 10.0.0.9 refused")
+    assert lines[1].startswith("1000 connection(s) from 10.0.0.9 refused")  # 999 waiting, and this one

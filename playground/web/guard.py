@@ -27,6 +27,7 @@ from . import messages
 
 log = logging.getLogger(__name__)
 LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
+REFUSALS_LOGGED_EVERY = 10.0  # seconds: an address's refused connections are logged together, at most this often
 FLOOD_FACTOR = 2.0  # Engine.IO packets a client may send: twice its events and frame acknowledgements
 
 
@@ -37,16 +38,32 @@ class AddressLimits:
         self.max_connections, self.max_pending, self.exempt = max_connections, max_pending, exempt
         self.connections: Counter[str] = Counter()
         self.pending: Counter[str] = Counter()
+        self.refused: Counter[str] = Counter()  # refusals not yet logged, per address
+        self.logged: dict[str, float] = {}  # when each address's refusals were last logged
 
     def admit(self, address: str) -> bool:
         """A new connection from `address` (pending until `head_received`), or False when it has too many."""
         if address not in self.exempt and (
             self.connections[address] >= self.max_connections or self.pending[address] >= self.max_pending
         ):
+            self._log_refusal(address, time.monotonic())
             return False
         self.connections[address] += 1
         self.pending[address] += 1
         return True
+
+    def _log_refusal(self, address: str, now: float) -> None:
+        """Log refusals together, at most once per REFUSALS_LOGGED_EVERY per address: a line for each of a
+        thousand connections a script opened took a tenth of the event loop's time while it lasted."""
+        self.refused[address] += 1
+        if now - self.logged.get(address, -REFUSALS_LOGGED_EVERY) < REFUSALS_LOGGED_EVERY:
+            return
+        log.warning(
+            "%d connection(s) from %s refused: it has too many open or unfinished", self.refused.pop(address), address
+        )
+        self.logged[address] = now
+        if len(self.logged) > 1024:  # addresses not heard from for a while are forgotten (and their count kept)
+            self.logged = {key: when for key, when in self.logged.items() if now - when < REFUSALS_LOGGED_EVERY}
 
     def head_received(self, address: str, pending: bool) -> None:
         if pending:
