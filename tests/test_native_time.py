@@ -63,35 +63,39 @@ def test_a_failed_event_is_charged_too(make_app):
 
 
 def test_all_clients_events_share_one_allowance_and_a_client_of_its_own_share_waits_for_it(make_app):
-    # Each client has its own share untouched, but all together have spent theirs: the second client, whose own
-    # allowance is full, is refused too, and changes nothing.
-    app = make_app(all_events_native_share=1e-6, all_events_native_burst=0.0)
+    # Each client has its own share, but all together have spent theirs: the second client, whose own allowance
+    # is full, is refused too, and changes nothing.
+    # (A wait of over 10 ms is refused: the heavy event's debt takes ten times its length to repay.)
+    app = make_app(all_events_native_share=0.1, all_events_native_burst=0.0, ack_timeout=0.01)
     socketio = app.extensions["socketio"]
-    first = socketio.test_client(app)  # its connection's first session was charged to all events' allowance
+    greedy, other = socketio.test_client(app), socketio.test_client(app)
     hub = app.extensions["playground_hub"]
+    assert hub.events_native_time.tokens == 0.0  # connections have an allowance of their own
+    assert send(greedy, "update_config", HEAVY)["ok"]  # nothing was owed yet
     assert hub.events_native_time.tokens < 0
-    reply = send(first, "update_config", {"learningRate": 0.1})
+    reply = send(other, "update_config", {"learningRate": 0.1})
     assert not reply["ok"] and reply["error"]["field"] == "busy"
     assert "many clients' events" in reply["error"]["message"]
-    (connection,) = hub.connections.values()
+    connection = list(hub.connections.values())[1]
     assert connection.native_time.tokens > 0  # its own allowance was not what refused it
     assert connection.experiment.session.config["learningRate"] == 0.03
-    first.disconnect()
+    greedy.disconnect()
+    other.disconnect()
 
 
-def test_a_connection_is_refused_busy_while_all_events_are_in_debt_and_accepted_after(make_app):
-    app = make_app(all_events_native_share=1e-6, all_events_native_burst=0.0)
+def test_a_new_connection_waits_for_the_connections_allowance_and_is_never_refused(make_app):
+    # A share that repays a first session's debt in a fraction of a second: the second connection waits for it.
+    app = make_app(all_events_native_share=0.1, all_events_native_burst=0.0)
     socketio = app.extensions["socketio"]
     hub = app.extensions["playground_hub"]
     first = socketio.test_client(app)
-    refused = socketio.test_client(app)
-    assert not refused.is_connected()
-    assert len(hub.connections) == 1  # no session was made for it
-    hub.events_native_time.tokens = 0.0  # the debt repaid
-    accepted = socketio.test_client(app)
-    assert accepted.is_connected() and len(hub.connections) == 2
+    assert hub.connects_native_time.tokens < 0
+    second = socketio.test_client(app)
+    assert second.is_connected() and len(hub.connections) == 2
+    assert hub.connects_native_time.tokens < 0  # charged again, after it waited for the debt to be repaid
+    assert hub.events_native_time.tokens == 0.0  # and the events' allowance untouched
     first.disconnect()
-    accepted.disconnect()
+    second.disconnect()
 
 
 def test_an_event_waiting_for_its_turn_is_dropped_when_its_connection_closes(make_app):

@@ -64,8 +64,9 @@ class Turnstile:
     def __init__(self):
         self._semaphore = eventlet.semaphore.Semaphore(1)
 
-    def enter(self, timeout: float) -> bool:
-        """Wait for this thread's turn, at most `timeout` seconds; whether it came (then call `leave` after)."""
+    def enter(self, timeout: float | None) -> bool:
+        """Wait for this thread's turn, at most `timeout` seconds (None: as long as it takes); whether it came
+        (then call `leave` after)."""
         return self._semaphore.acquire(timeout=timeout)
 
     def leave(self) -> None:

@@ -90,11 +90,12 @@ class Hub:
         self.seeds = SeedRuns(self)  # many-seed runs, one per experiment at most (seeding.py)
         self.connections: dict[str, Connection] = {}
         self.work = concurrency.Wakeup()
-        # The native thread's time that all events together may use, and the turnstile that lets their work into
-        # it one event at a time (so that at most one event's work is ever queued ahead of a training turn).
-        self.events_native_time = TokenBucket(
-            settings.all_events_native_share, settings.all_events_native_burst, time.monotonic()
-        )
+        # The native thread's time that all events together may use, the same again for new connections' first
+        # sessions (a class opening the page at once must not leave its first events refused), and the turnstile
+        # that lets their work into it one at a time (at most one is ever queued ahead of a training turn).
+        share, burst = settings.all_events_native_share, settings.all_events_native_burst
+        self.events_native_time = TokenBucket(share, burst, time.monotonic())
+        self.connects_native_time = TokenBucket(share, burst, time.monotonic())
         self.event_turns = concurrency.Turnstile()
         self.frame_interval = 1.0 / settings.frames_per_second  # each experiment's frames at most this often
         self.round_seconds = 0.0  # the last round's length
@@ -135,7 +136,9 @@ class Hub:
             session = TrainingSession()
             return session, messages.dataset(session), messages.frame(session, None)
 
-        session, dataset, frame = self._run_for_events(create, payer=None)
+        # A new connection waits as long as it takes, never refused: their number is bounded (MAX_CONNECTIONS and
+        # per address), and a refused page would have to try again.
+        session, dataset, frame = self._run_for_events(create, None, self.connects_native_time, patience=float("inf"))
         experiment = self.lab.create(session, self.frame_interval)
         settings = self.settings
         connection = Connection(
@@ -230,7 +233,7 @@ class Hub:
             by_id = dict(zip((e.id for e in shown), frames, strict=True))
             return [(*outcome, by_id.get(e.id)) for (e, _), outcome in zip(actions, outcomes, strict=True)]
 
-        done = self._run_for_events(work, payer)
+        done = self._run_for_events(work, payer, self.events_native_time, self.settings.ack_timeout)
         replies = []
         for (experiment, _), (reply, dataset, state, frame) in zip(actions, done, strict=True):
             if dataset is not None:
@@ -242,39 +245,40 @@ class Hub:
             replies.append(reply)
         return replies
 
-    def _run_for_events(self, function, payer: Connection | None):
+    def _run_for_events(self, function, payer: Connection | None, allowance: TokenBucket, patience: float):
         """`function()` in the native thread for an event (or a new connection), its time charged to the payer's
-        allowance and to all events' together. The payer waits for its own allowance first, then for its turn
-        (one event's work at a time), then for the allowance of all; a wait longer than `ack_timeout` is refused
-        (ConfigError, field `busy`) and runs nothing."""
+        allowance and to `allowance` (all events', or all new connections'). The payer waits for its own allowance
+        first, then for its turn (one at a time), then for `allowance`; a wait longer than `patience` seconds is
+        refused (ConfigError, field `busy`) and runs nothing."""
 
         def timed():  # the value, and the native thread's time it took
             started = time.thread_time()
             return function(), time.thread_time() - started
 
         if payer is not None:
-            self._wait_for(payer.native_time, "this client's events have used the server's time for now")
-        if not self.event_turns.enter(self.settings.ack_timeout):
+            self._wait_for(payer.native_time, "this client's events have used the server's time for now", patience)
+        if not self.event_turns.enter(None if patience == float("inf") else patience):
             raise ConfigError({"busy": f"is refused: {ALL_BUSY}; try again in a moment"})
         try:
-            self._wait_for(self.events_native_time, ALL_BUSY)
+            self._wait_for(allowance, ALL_BUSY, patience)
             if payer is not None and payer.closed:  # it left while waiting: its work would be for nobody
                 raise ConfigError({"connection": "has closed: its event was dropped"})
             value, seconds = concurrency.run_native(timed)
         finally:
             self.event_turns.leave()
-        self.events_native_time.tokens -= seconds
+        allowance.tokens -= seconds
         if payer is not None:
             payer.native_time.tokens -= seconds
         return value
 
-    def _wait_for(self, allowance: TokenBucket, why: str) -> None:
-        """Sleep until `allowance` is out of debt, or refuse (ConfigError `busy`, saying `why`) if that is too long."""
+    def _wait_for(self, allowance: TokenBucket, why: str, patience: float) -> None:
+        """Sleep until `allowance` is out of debt, or refuse (ConfigError `busy`, saying `why`) if that would take
+        longer than `patience` seconds."""
         now = time.monotonic()
         if allowance.refill(now) >= 0:
             return
         wait = allowance.due(now, 0.0) - now
-        if wait > self.settings.ack_timeout:
+        if wait > patience:
             raise ConfigError({"busy": f"is refused: {why}; try again in a moment"})
         self.socketio.sleep(wait)
 
