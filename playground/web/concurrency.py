@@ -64,10 +64,9 @@ class Turnstile:
     def __init__(self):
         self._semaphore = eventlet.semaphore.Semaphore(1)
 
-    def enter(self, timeout: float | None) -> bool:
-        """Wait for this thread's turn, at most `timeout` seconds (None: as long as it takes); whether it came
-        (then call `leave` after)."""
-        return self._semaphore.acquire(timeout=timeout)
+    def enter(self) -> None:
+        """Wait for this thread's turn (then call `leave` after)."""
+        self._semaphore.acquire()
 
     def leave(self) -> None:
         self._semaphore.release()

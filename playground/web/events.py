@@ -385,20 +385,22 @@ def current_sid() -> str:
 def register(socketio, hub) -> None:
     @socketio.on("connect")
     def connect(auth=None):
-        try:
-            if len(hub.connections) >= hub.settings.max_connections:
-                raise ConfigError(
+        if len(hub.connections) >= hub.settings.max_connections:
+            hub.send(
+                current_sid(),
+                "error",
+                messages.error(
+                    "connect",
                     {
                         "connection": (
                             "is refused: the server already has its maximum of "
                             f"{hub.settings.max_connections} connections; try again in a moment"
                         )
-                    }
-                )
-            hub.connect(current_sid())  # busy when events have used the native thread's time for now
-        except ConfigError as refusal:
-            hub.send(current_sid(), "error", messages.error("connect", refusal.errors))
+                    },
+                ),
+            )
             return False
+        hub.connect(current_sid())
         return None
 
     @socketio.on("disconnect")

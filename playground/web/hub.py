@@ -45,7 +45,6 @@ TRAINING_SHARE = 0.45  # of each round's time (bench/load.py: the class targets 
 # ...and never less, even when frames cannot keep MIN_FRAMES_PER_SECOND (a hundred learners' frames alone take
 # longer than a tenth of a second: without it training stopped at an epoch per round)
 LEAST_TRAINING_SHARE = 0.35
-ALL_BUSY = "the server is busy with many clients' events"
 
 
 class Connection:
@@ -137,8 +136,8 @@ class Hub:
             return session, messages.dataset(session), messages.frame(session, None)
 
         # A new connection waits as long as it takes, never refused: their number is bounded (MAX_CONNECTIONS and
-        # per address), and a refused page would have to try again.
-        session, dataset, frame = self._run_for_events(create, None, self.connects_native_time, patience=float("inf"))
+        # per address).
+        session, dataset, frame = self._run_for_events(create, None, self.connects_native_time)
         experiment = self.lab.create(session, self.frame_interval)
         settings = self.settings
         connection = Connection(
@@ -233,7 +232,7 @@ class Hub:
             by_id = dict(zip((e.id for e in shown), frames, strict=True))
             return [(*outcome, by_id.get(e.id)) for (e, _), outcome in zip(actions, outcomes, strict=True)]
 
-        done = self._run_for_events(work, payer, self.events_native_time, self.settings.ack_timeout)
+        done = self._run_for_events(work, payer, self.events_native_time)
         replies = []
         for (experiment, _), (reply, dataset, state, frame) in zip(actions, done, strict=True):
             if dataset is not None:
@@ -245,22 +244,22 @@ class Hub:
             replies.append(reply)
         return replies
 
-    def _run_for_events(self, function, payer: Connection | None, allowance: TokenBucket, patience: float):
+    def _run_for_events(self, function, payer: Connection | None, allowance: TokenBucket):
         """`function()` in the native thread for an event (or a new connection), its time charged to the payer's
         allowance and to `allowance` (all events', or all new connections'). The payer waits for its own allowance
-        first, then for its turn (one at a time), then for `allowance`; a wait longer than `patience` seconds is
-        refused (ConfigError, field `busy`) and runs nothing."""
+        first (or is refused, ConfigError `busy`, when that would take over `ack_timeout`: it spent its share), then
+        for its turn (one at a time, in order), then for `allowance`, as long as that takes: the others' use of the
+        thread is no reason to refuse a client, and the events waiting are bounded (`MAX_QUEUED_EVENTS`)."""
 
         def timed():  # the value, and the native thread's time it took
             started = time.thread_time()
             return function(), time.thread_time() - started
 
         if payer is not None:
-            self._wait_for(payer.native_time, "this client's events have used the server's time for now", patience)
-        if not self.event_turns.enter(None if patience == float("inf") else patience):
-            raise ConfigError({"busy": f"is refused: {ALL_BUSY}; try again in a moment"})
+            self._wait_for(payer.native_time, self.settings.ack_timeout)
+        self.event_turns.enter()
         try:
-            self._wait_for(allowance, ALL_BUSY, patience)
+            self._wait_for(allowance, float("inf"))
             if payer is not None and payer.closed:  # it left while waiting: its work would be for nobody
                 raise ConfigError({"connection": "has closed: its event was dropped"})
             value, seconds = concurrency.run_native(timed)
@@ -271,15 +270,17 @@ class Hub:
             payer.native_time.tokens -= seconds
         return value
 
-    def _wait_for(self, allowance: TokenBucket, why: str, patience: float) -> None:
-        """Sleep until `allowance` is out of debt, or refuse (ConfigError `busy`, saying `why`) if that would take
-        longer than `patience` seconds."""
+    def _wait_for(self, allowance: TokenBucket, patience: float) -> None:
+        """Sleep until `allowance` is out of debt, or refuse (ConfigError `busy`) if that would take longer than
+        `patience` seconds."""
         now = time.monotonic()
         if allowance.refill(now) >= 0:
             return
         wait = allowance.due(now, 0.0) - now
         if wait > patience:
-            raise ConfigError({"busy": f"is refused: {why}; try again in a moment"})
+            raise ConfigError(
+                {"busy": "is refused: this client's events have used the server's time for now; try again in a moment"}
+            )
         self.socketio.sleep(wait)
 
     def set_focus(self, experiment: Experiment, node: int | None, payer: Connection | None) -> None:

@@ -44,8 +44,8 @@ class Settings:
     # All clients' events together (and new connections' first session) may use this share of it, with this many
     # seconds saved up, one event's work at a time: twenty scripts within their own shares cannot take the thread
     # that trains and draws everyone (bench/abuse.py, heavyClients and allConnections).
-    all_events_native_share: float = 0.2
-    all_events_native_burst: float = 0.05
+    all_events_native_share: float = 0.25
+    all_events_native_burst: float = 0.25
     frames_per_second: float = 30.0  # per experiment, at most
     # Per experiment, at least: when many train, training gives way to keep this rate (bench/load.py's class100).
     min_frames_per_second: float = 10.0
