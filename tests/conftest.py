@@ -1,15 +1,18 @@
-"""Shared fixtures: the app (built with each module's settings), its Socket.IO and hub, waiting for the test client,
-and the real eventlet server started as `python app.py` (tests/live_server.py)."""
+"""Shared fixtures: the app (built with each module's settings, on the module's store back end), its Socket.IO and
+hub, waiting for the test client, the real eventlet server started as `python app.py` (tests/live_server.py) and the
+run's one PostgreSQL server (tests/services.py)."""
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import pytest
 
 from playground.web.factory import create_app
 from playground.web.settings import Settings
 from tests.live_server import LiveServer
+from tests.services import PostgresServer
 from tests.waiting import wait_until
 
 
@@ -29,9 +32,34 @@ def app_settings() -> dict:
     return {}
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL server for the whole run, started when a test first needs it (where PostgreSQL is not
+    installed the test skips with the reason, except in CI, where that is a failure: tests/services.py)."""
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="module")
-def app(make_app, app_settings):
-    return make_app(**app_settings)
+def back_end(request) -> str:
+    """The store back end of the module's `app`: "sqlite", unless tests/services.py's `on_both_back_ends`
+    parametrises it (then the tests of each back end share their own app)."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="module")
+def new_database(request, back_end) -> Callable[[], str]:
+    """new_database(): the DATABASE_URL of a store nobody has used yet, on the back end: SQLite in memory, or a new
+    database of the run's PostgreSQL server."""
+    if back_end == "sqlite":
+        return lambda: ":memory:"
+    return request.getfixturevalue("postgres").new_database
+
+
+@pytest.fixture(scope="module")
+def app(make_app, app_settings, new_database):
+    return make_app(**{"database_url": new_database(), **app_settings})
 
 
 @pytest.fixture

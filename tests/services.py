@@ -97,6 +97,19 @@ class PostgresServer:
         self.log_path = self.folder / "server.log"
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run(self.pg_ctl, "start", "-w", "-D", str(self.data), "-l", str(self.log_path), "-o", options)
+        self.databases = 0
+
+    def new_database(self) -> str:
+        """The URL of a new, empty database of this server: a store nobody has opened yet (creating one takes a few
+        milliseconds, so every test or app that needs a fresh store gets its own, and none is dropped)."""
+        import psycopg
+        from psycopg import sql
+
+        self.databases += 1
+        name = f"store_{self.databases}"
+        with psycopg.connect(self.url, autocommit=True) as db:
+            db.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
 
     def _run(self, *command: str) -> None:
         subprocess.run([*self.as_owner, *command], check=True, capture_output=True, timeout=120)
@@ -104,6 +117,12 @@ class PostgresServer:
     def stop(self) -> None:
         self._run(self.pg_ctl, "stop", "-m", "fast", "-D", str(self.data))
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# For the tests the store matters to (saved experiments, drafts, galleries): the test, or a module's `pytestmark`, runs
+# once on SQLite and once on the run's one PostgreSQL server; its `app` and `new_database()` (tests/conftest.py) are
+# on that back end.
+on_both_back_ends = pytest.mark.parametrize("back_end", ["sqlite", "postgresql"], indirect=True)
 
 
 def cluster_settings(redis_url: str, front_port: int) -> dict:

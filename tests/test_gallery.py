@@ -1,5 +1,5 @@
 """A class's wall saved as a gallery (`save_gallery`, `/g/<id>`), through the Flask-SocketIO test client and Flask's
-test client."""
+test client, on SQLite and on PostgreSQL."""
 
 import json
 
@@ -9,9 +9,11 @@ import torch
 from playground import saved, wire
 from playground.web import saving
 from tests import test_classroom
+from tests.services import on_both_back_ends
 from tests.test_classroom import call, join, sid_of
 
 app_settings, connect = test_classroom.app_settings, test_classroom.connect  # its fixtures: the same app and clients
+pytestmark = on_both_back_ends
 
 
 def start_class(connect):
@@ -112,8 +114,10 @@ def test_a_class_with_nobody_connected_has_no_gallery(connect):
         ({"saves_burst": 1.0, "saves_per_hour": 1.0}, 1, "saves an hour"),
     ],
 )
-def test_galleries_take_the_saves_allowance_and_size_limit(make_app, settings, galleries_before_refusal, words):
-    app = make_app(**settings, stall_seconds=1000.0)
+def test_galleries_take_the_saves_allowance_and_size_limit(
+    make_app, new_database, settings, galleries_before_refusal, words
+):
+    app = make_app(**settings, stall_seconds=1000.0, database_url=new_database())
     socketio, hub = app.extensions["socketio"], app.extensions["playground_hub"]
     clients = [socketio.test_client(app) for _ in range(2)]
     try:

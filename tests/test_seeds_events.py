@@ -186,3 +186,39 @@ def test_a_paced_run_trains_at_the_speed_control(client, hub, wait):
         assert max(latest["epochs"]) <= 2 + 5 * (time.monotonic() - started)
     finally:
         client.emit("close_seeds", callback=True)
+
+
+def test_the_pages_sequence_with_the_speed_control_on_trains_the_adopted_run_on(client, socketio, hub, wait):
+    """What the page sends (static/js: main.js, session.js, seeds.js), in its order, acknowledging every frame and
+    update once drawn: the speed control on, Run with K seeds, a click on a run that reached the stop rule, Play.
+    The adopted run trains on past its epoch at the pace, and its frames come."""
+    connection = hub.connections[socketio.server.manager.sid_from_eio_sid(client.eio_sid, "/")]
+    experiment = connection.experiment
+
+    def frames() -> list[dict]:
+        """The frames received since the last call, each acknowledged as the page does once it has drawn it."""
+        received = [message["args"][0] for message in client.get_received() if message["name"] == "map_update"]
+        hub._acknowledged(connection, experiment)
+        return received
+
+    assert client.emit("resume", {"draft": None}, callback=True)["ok"]
+    link = f"#dataset=circle&seed={SEED}&networkShape=4,2&stopBelowTestLoss=0.1"
+    assert client.emit("open_link", {"hash": link}, callback=True)["ok"]
+    assert client.emit("update_config", {"epochsPerSecond": 30}, callback=True)["ok"]
+    assert client.emit("update_config", {"seedRuns": 3}, callback=True)["ok"]
+    assert client.emit("run_seeds", {"seedRuns": 3, "seedData": "same"}, callback=True)["ok"]
+    latest = wait(lambda: updates(client), message="the first seed_update")[-1]
+    while "stopped" not in latest["statuses"]:
+        latest = next_update(client, hub, wait)
+    member = latest["statuses"].index("stopped")
+    adopted = client.emit("adopt_seed", {"member": member}, callback=True)
+    assert adopted["ok"] and adopted["epoch"] == latest["epochs"][member]
+    frames()
+    assert client.emit("start_training", callback=True) == {"ok": True, "status": "running"}
+    seen: list[dict] = []
+    wait(
+        lambda: seen.extend(frames()) or experiment.session.epoch > adopted["epoch"] + 10,
+        message="the adopted run training on at the pace",
+    )
+    assert experiment.session.status == "running" and experiment.session.config["epochsPerSecond"] == 30
+    assert len({frame["epoch"] for frame in seen}) > 5  # frame by frame, not one jump

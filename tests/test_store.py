@@ -13,25 +13,12 @@ import pytest
 from playground import store as store_module
 from playground.store import MIGRATIONS, PostgresStore, SqliteStore, StoreError, open_store
 from tests.live_server import ROOT, free_port
-from tests.services import PostgresServer
-
-
-@pytest.fixture(scope="session")
-def postgres():
-    server = PostgresServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
 def postgres_url(postgres):
-    """The session's PostgreSQL, emptied: each test starts from a database no store has opened yet."""
-    import psycopg
-
-    with psycopg.connect(postgres.url, autocommit=True) as db:
-        db.execute("DROP SCHEMA public CASCADE")
-        db.execute("CREATE SCHEMA public")
-    return postgres.url
+    """A new database of the run's PostgreSQL (tests/conftest.py): each test starts from one no store has opened."""
+    return postgres.new_database()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -230,7 +217,10 @@ def test_postgresql_opens_a_new_connection_after_losing_its_own(postgres_url):
     store = PostgresStore(postgres_url)
     store.put("room", "K7QX", {"a": 1})
     with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid()")
+        admin.execute(  # this test's database only: the run's other tests share the server
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE pid <> pg_backend_pid() AND datname = current_database()"
+        )
     with pytest.raises(StoreError, match="the PostgreSQL store failed"):
         store.get("room", "K7QX")
     assert store.get("room", "K7QX") == {"a": 1}

@@ -1,5 +1,5 @@
 """Time travel and saved experiments over Socket.IO (the Flask-SocketIO test client): scrub, fork, replay to the bit
-on the wire, save and open, drafts, bad ids and limits."""
+on the wire, save and open, drafts, bad ids and limits (the tests of the store on SQLite and on PostgreSQL)."""
 
 import numpy as np
 import pytest
@@ -7,6 +7,7 @@ import torch
 
 from playground import saved, wire
 from playground.web import messages, saving
+from tests.services import on_both_back_ends
 from tests.waiting import wait_until
 
 
@@ -94,6 +95,7 @@ def test_a_bad_fork_is_refused_and_changes_nothing(client, socketio, hub, payloa
     assert len(session.history.branches) == 1
 
 
+@on_both_back_ends
 def test_a_saved_experiment_opens_exactly_and_trains_on_as_the_saved_one(app, client, socketio, hub):
     assert client.emit("update_config", {"optimizer": "adam", "batchSize": 7}, callback=True)["ok"]
     assert client.emit("add_point", {"x": 2, "y": 2, "label": 1, "set": "train"}, callback=True)["ok"]
@@ -116,6 +118,7 @@ def test_a_saved_experiment_opens_exactly_and_trains_on_as_the_saved_one(app, cl
         other.disconnect()
 
 
+@on_both_back_ends
 @pytest.mark.parametrize("bad_id", ["nope", 42, None, "A" * 16, "../../etc/passwd", "a" * 2000])
 def test_a_bad_or_unknown_id_is_a_clear_error_and_a_404_page(app, client, bad_id):
     reply = client.emit("open_experiment", {"id": bad_id}, callback=True)
@@ -126,6 +129,7 @@ def test_a_bad_or_unknown_id_is_a_clear_error_and_a_404_page(app, client, bad_id
         assert b"Traceback" not in page.data
 
 
+@on_both_back_ends
 def test_a_damaged_saved_experiment_is_refused_by_name(client, hub):
     hub.store.put(saving.EXPERIMENT, "D" * 16, b"damaged bytes")
     reply = client.emit("open_experiment", {"id": "D" * 16}, callback=True)
@@ -139,12 +143,13 @@ def test_the_title_and_note_have_limits(client):
     assert not reply["ok"] and reply["error"]["field"] == "note"
 
 
+@on_both_back_ends
 @pytest.mark.parametrize(
     ("settings", "saves_before_refusal"),
     [({"max_experiment_bytes": 2_000}, 0), ({"saves_burst": 2.0, "saves_per_hour": 1.0}, 2)],
 )
-def test_saves_have_a_size_limit_and_a_limit_per_client(make_app, settings, saves_before_refusal):
-    app = make_app(**settings)
+def test_saves_have_a_size_limit_and_a_limit_per_client(make_app, new_database, settings, saves_before_refusal):
+    app = make_app(**settings, database_url=new_database())
     client = app.extensions["socketio"].test_client(app)
     for _ in range(saves_before_refusal):
         assert client.emit("save_experiment", {"title": "", "note": ""}, callback=True)["ok"]
@@ -154,6 +159,7 @@ def test_saves_have_a_size_limit_and_a_limit_per_client(make_app, settings, save
     client.disconnect()
 
 
+@on_both_back_ends
 def test_a_draft_brings_own_data_and_the_trained_run_back_after_a_reload(app, socketio, hub, wait):
     first = socketio.test_client(app)
     reply = first.emit("resume", {"draft": None}, callback=True)
@@ -179,8 +185,9 @@ def test_a_draft_brings_own_data_and_the_trained_run_back_after_a_reload(app, so
         second.disconnect()
 
 
-def test_a_training_runs_draft_is_written_again_as_it_trains_without_any_event(make_app):
-    app = make_app(draft_training_seconds=0.3, stall_seconds=1000.0)
+@on_both_back_ends
+def test_a_training_runs_draft_is_written_again_as_it_trains_without_any_event(make_app, new_database):
+    app = make_app(draft_training_seconds=0.3, stall_seconds=1000.0, database_url=new_database())
     socketio, hub = app.extensions["socketio"], app.extensions["playground_hub"]
     client = socketio.test_client(app)
     try:

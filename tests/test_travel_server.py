@@ -1,4 +1,5 @@
-"""Saved experiments and drafts on the real server (`python app.py`): a restart keeps both."""
+"""Saved experiments and drafts on the real server (`python app.py`): a restart keeps both, on SQLite and on
+PostgreSQL."""
 
 import urllib.error
 import urllib.request
@@ -7,6 +8,7 @@ import socketio
 
 from playground.store import open_store
 from playground.web import saving
+from tests.services import on_both_back_ends
 from tests.test_server import call, in_order
 from tests.waiting import wait_until
 
@@ -25,8 +27,10 @@ def status_of(server, path: str) -> int:
         return problem.code
 
 
-def test_a_restart_keeps_saved_experiments_and_the_learners_draft(start_server):
-    server = start_server()
+@on_both_back_ends
+def test_a_restart_keeps_saved_experiments_and_the_learners_draft(start_server, back_end, new_database):
+    # On SQLite the server's own file (tests/live_server.py: in memory, nothing would outlive the restart)
+    server = start_server(**({"database_url": new_database()} if back_end == "postgresql" else {}))
     client = connected(server)
     try:
         draft = call(client, "resume", {"draft": None})["draft"]

@@ -7,8 +7,8 @@ import pytest
 
 pytestmark = pytest.mark.timeout(120)
 
-# A slow learning rate, so that the runs reach the stop rule over several updates even on a fast machine.
-LINK = "#dataset=circle&seed=0.31415&networkShape=4,2&learningRate=0.003&stopBelowTestLoss=0.1"
+# The speed control on (30 epochs a second), so that the runs reach the stop rule over several updates on any machine.
+LINK = "#dataset=circle&seed=0.31415&networkShape=4,2&epochsPerSecond=30&stopBelowTestLoss=0.1"
 
 
 def stats(playground, name):
@@ -52,13 +52,17 @@ def test_run_with_k_seeds_band_small_multiples_and_adopting_one(playground):
         timeout=60,
         message="runs reaching the stop rule",
     )
-    tile = page.locator(".seed-map").nth(2)
-    assert "Run 3, seed " in tile.get_attribute("title")
+    # A run that reached the stop rule: play goes on past it (the rule pauses once). A run still on its way would
+    # stop again a few epochs after play, where its rule holds.
+    tile = page.locator('.seed-map[data-status="stopped"]').first
+    assert tile.get_attribute("title").startswith("Run ") and ", seed " in tile.get_attribute("title")
     tile.click()
     playground.wait_until(lambda: page.locator("#seed-runs").is_hidden(), message="the seed panel to close")
     adopted = playground.wait_until(lambda: playground.epoch(), message="the adopted run's epoch")
     assert adopted > 0 and playground.hash()["seed"] == "0.31415"  # the same data: the learner's seed
-    # Go on training from it: play, and the epoch counts on from the member's.
+    # Go on training from it, at the pace: play, and the epoch counts on from the member's, frame by frame.
+    frames = playground.frames()
     page.click("#play-pause-button")
     playground.wait_until(lambda: playground.epoch() > adopted + 20, message="training on from the adopted run")
+    assert playground.frames() > frames + 10 and play.get_attribute("aria-pressed") == "true"
     page.click("#play-pause-button")
