@@ -158,7 +158,9 @@ def saved_bytes(epochs: int) -> dict:
         session = running(config, "0.59704")
         session.train_for(3600.0, max_epochs=epochs)
         plain = len(saved.pack(session))
-        session.fork(session.epoch // 2 // history.CHECKPOINT_EVERY * history.CHECKPOINT_EVERY, {"learningRate": 0.01})
+        # Fork at the kept checkpoint nearest the middle (further back they are sparser: history.py).
+        middle = min(session.history.checkpoints(), key=lambda epoch: abs(epoch - session.epoch / 2))
+        session.fork(middle, {"learningRate": 0.01})
         session.start()
         session.train_for(3600.0, max_epochs=epochs // 2)
         results[name] = {
