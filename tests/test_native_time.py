@@ -123,3 +123,15 @@ def test_an_event_waiting_for_its_turn_is_dropped_when_its_connection_closes(mak
     wait_until(lambda: replies, timeout=10, pause=socketio.sleep)
     assert not replies[0]["ok"] and replies[0]["error"]["field"] == "connection"
     assert session.config["learningRate"] == 0.03  # nothing ran for it
+
+
+def test_a_teachers_action_on_the_class_is_not_charged_to_the_learners_events(make_app):
+    app = make_app(all_events_native_share=0.1, all_events_native_burst=0.0)
+    socketio = app.extensions["socketio"]
+    learner = socketio.test_client(app)
+    hub = app.extensions["playground_hub"]
+    (connection,) = hub.connections.values()
+    hub.trip_all([(connection.experiment, lambda session: session.update_config(HEAVY))], payer=None)
+    assert list(connection.experiment.session.config["networkShape"]) == HEAVY["networkShape"]
+    assert hub.events_native_time.tokens == 0.0
+    learner.disconnect()

@@ -232,7 +232,9 @@ class Hub:
             by_id = dict(zip((e.id for e in shown), frames, strict=True))
             return [(*outcome, by_id.get(e.id)) for (e, _), outcome in zip(actions, outcomes, strict=True)]
 
-        done = self._run_for_events(work, payer, self.events_native_time)
+        # A teacher's action on a class (payer None: it came over the bus, the teacher's own events were limited in
+        # its process) resets the class's runs: it does not count against the events of the learners it resets.
+        done = self._run_for_events(work, payer, self.events_native_time if payer is not None else None)
         replies = []
         for (experiment, _), (reply, dataset, state, frame) in zip(actions, done, strict=True):
             if dataset is not None:
@@ -244,9 +246,9 @@ class Hub:
             replies.append(reply)
         return replies
 
-    def _run_for_events(self, function, payer: Connection | None, allowance: TokenBucket):
+    def _run_for_events(self, function, payer: Connection | None, allowance: TokenBucket | None):
         """`function()` in the native thread for an event (or a new connection), its time charged to the payer's
-        allowance and to `allowance` (all events', or all new connections'). The payer waits for its own allowance
+        allowance and to `allowance` (all events', all new connections', or None). The payer waits for its own allowance
         first (or is refused, ConfigError `busy`, when that would take over `ack_timeout`: it spent its share), then
         for its turn (one at a time, in order), then for `allowance`, as long as that takes: the others' use of the
         thread is no reason to refuse a client, and the events waiting are bounded (`MAX_QUEUED_EVENTS`)."""
@@ -259,13 +261,15 @@ class Hub:
             self._wait_for(payer.native_time, self.settings.ack_timeout)
         self.event_turns.enter()
         try:
-            self._wait_for(allowance, float("inf"))
+            if allowance is not None:
+                self._wait_for(allowance, float("inf"))
             if payer is not None and payer.closed:  # it left while waiting: its work would be for nobody
                 raise ConfigError({"connection": "has closed: its event was dropped"})
             value, seconds = concurrency.run_native(timed)
         finally:
             self.event_turns.leave()
-        allowance.tokens -= seconds
+        if allowance is not None:
+            allowance.tokens -= seconds
         if payer is not None:
             payer.native_time.tokens -= seconds
         return value
