@@ -29,13 +29,13 @@ class LiveServer:
     def __init__(self, **settings):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.environment = dict(
-            os.environ,
-            HOST="127.0.0.1",
-            PORT=str(self.port),
-            DATABASE_URL=str(LOGS / f"store-{self.port}.sqlite3"),  # kept across restart(), apart from others
-            **{key.upper(): str(value) for key, value in settings.items()},
-        )
+        self.environment = {
+            **os.environ,
+            "HOST": "127.0.0.1",
+            "PORT": str(self.port),
+            "DATABASE_URL": str(LOGS / f"store-{self.port}.sqlite3"),  # kept across restart(), apart from others
+            **{key.upper(): str(value) for key, value in settings.items()},  # database_url=... shares one
+        }
         LOGS.mkdir(exist_ok=True)
         self.log_path = LOGS / f"server-{self.port}.log"
         self.start()
