@@ -167,6 +167,29 @@ def test_a_bus_message_published_in_one_process_reaches_the_other_and_nothing_is
         redis_server.stop()
 
 
+def test_only_the_newest_message_of_a_key_waits_while_redis_is_away():
+    redis_server = RedisServer()  # its own: this test stops it
+    listener, heard = bus_peer(redis_server, "listen", "wall")
+    wait_until(lambda: {"listening": True} in heard, message="the listener")
+    publisher, said = bus_peer(redis_server, "newest", "wall", "400")  # 8 s of a part, each replacing the last
+    try:
+        wait_until(lambda: any("n" in line for line in heard), message="a first message across")
+        redis_server.stop()
+        wait_until(lambda: {"degraded": True} in said, message="the publisher degraded")
+        outage_ends = time.monotonic() + 5
+        wait_until(lambda: time.monotonic() >= outage_ends, timeout=10, message="five seconds of outage")
+        redis_server.start()
+        wait_until(lambda: heard[-1:] == [{"n": 399}], timeout=30, message="the last message across")
+        numbers = [line["n"] for line in heard if "n" in line]
+        assert numbers == sorted(set(numbers)), "a message came twice or out of order"
+        assert len(numbers) < 400 - 150, "the outage's messages waited for Redis (50 a second for 5 s)"
+    finally:
+        for process in (listener, publisher):
+            process.kill()
+            process.wait()
+        redis_server.stop()
+
+
 def test_polling_first_clients_through_haproxy_connect_and_stick(pair):
     front = HAProxy([server.port for server in pair], FRONT_PORT)
     learners: list[Learner] = []
