@@ -1,6 +1,7 @@
 """One process of a cluster's command bus, for tests: `python -m tests.bus_peer REDIS_URL listen TOPIC` prints each
 message of TOPIC as a JSON line; `... publish TOPIC COUNT` publishes {"n": 0} ... {"n": COUNT - 1}, one every
-20 ms. Both print {"degraded": bool} whenever the bus's health changes. Monkey-patched and green, as the app is."""
+20 ms; `... newest TOPIC COUNT` the same with `publish_newest`, all of one key. All print {"degraded": bool}
+whenever the bus's health changes. Monkey-patched and green, as the app is."""
 
 from playground.web import concurrency
 
@@ -25,7 +26,10 @@ def main(url: str, role: str, topic: str, count: str = "0") -> None:
         while True:
             concurrency.sleep(1)
     for number in range(int(count)):
-        bus.publish(topic, {"n": number})
+        if role == "newest":
+            bus.publish_newest(topic, "one key", {"n": number})
+        else:
+            bus.publish(topic, {"n": number})
         concurrency.sleep(0.02)
     say({"published": int(count)})
     while True:  # the outbox goes out when Redis is back; the test stops this process

@@ -1,9 +1,13 @@
 """The classroom's events and errors through the Flask-SocketIO test client: a teacher, several learners, the wall."""
 
+import time
+
 import pytest
 
 from playground import rooms, wire
+from playground.wall import Part
 from tests.configs import DIVERGING
+from tests.test_wall import entry as wall_entry
 
 
 @pytest.fixture(scope="module")
@@ -377,3 +381,50 @@ def test_every_classroom_event_replies_and_sends_the_documented_fields(connect, 
         assert cell == "none" if payload is None else set(payload) == names(cell), event
     for event, payload in seen.items():
         assert set(payload) == names(CLASS_SERVER_EVENTS[event][0]), event
+
+
+FAR_JOINED = 2_000_000_000  # the other process's learners joined after this one's
+
+
+def publish_other_part(hub, code: str, members: list[str], watching=None) -> None:
+    """What another process of a cluster publishes on the bus: its part of the class's wall, with these learners."""
+    entries = tuple(wall_entry(member, FAR_JOINED + number) for number, member in enumerate(members))
+    hub.bus.publish_newest("wall", f"other:{code}", Part("other", code, entries, watching or {}).to_json())
+
+
+def test_the_wall_merges_the_part_of_another_process_and_forgets_it_when_it_goes_silent(teacher, connect, hub, wait):
+    join(connect(), teacher.code, "Here")
+    inbox = Inbox(teacher.wall)
+    wait(lambda: [w for w in inbox.of("wall") if len(w["tiles"]) == 1], message="the local learner's tile")
+    publish_other_part(hub, teacher.code, ["far1", "far2"])
+    merged = wait(lambda: [w for w in inbox.of("wall") if len(w["tiles"]) == 3], message="the merged wall")[-1]
+    assert [tile["name"] for tile in merged["tiles"]] == ["Here", "Name far1", "Name far2"]  # by time joined
+    assert merged["summary"]["runs"] == 3 and len(merged["maps"]) == 300
+    assert (
+        merged["maps"][100:] == wall_entry("far1", FAR_JOINED).thumbnail + wall_entry("far2", FAR_JOINED + 1).thumbnail
+    )
+    silent_from = len(inbox.of("wall"))  # the other process publishes no more: it died
+    wait(
+        lambda: [len(w["tiles"]) for w in inbox.of("wall")[silent_from:]][-1:] == [1],
+        timeout=10,
+        message="its tiles gone",
+    )
+
+
+def test_the_detail_view_of_a_learner_of_another_process_is_asked_of_it_on_the_bus(teacher, hub, socketio, wait):
+    publish_other_part(hub, teacher.code, ["far1"])
+    reply = call(teacher.wall, "watch_member", {"member": "far1"})
+    assert reply["error"]["field"] == "member"  # no such member in the store: the part alone proves nothing
+    classroom, wall_sid = hub.classroom, sid_of(socketio, teacher.wall)
+    member = join(teacher, teacher.code, "Far")["member"]
+    classroom.learners.pop(sid_of(socketio, teacher))  # now a member of the store whose run is elsewhere
+    refused = call(teacher.wall, "watch_member", {"member": member})
+    assert refused["error"]["field"] == "member" and "is not connected now" in refused["error"]["message"]
+    publish_other_part(hub, teacher.code, [member])
+    assert call(teacher.wall, "watch_member", {"member": member}) == {"ok": True, "member": member, "name": "Far"}
+    assert classroom.parts.watchers(teacher.code, time.monotonic()) == {member: {(classroom.origin, wall_sid)}}
+    assert not hub.connections[wall_sid].watching  # it gets that run's frames from the other process only
+    assert call(teacher.wall, "watch_member", {"member": None})["ok"]
+    assert classroom.parts.watchers(teacher.code, time.monotonic()) == {}
+    wall_run = hub.connections[wall_sid].experiment
+    assert set(hub.connections[wall_sid].watching) == {wall_run.id}

@@ -167,6 +167,29 @@ def test_a_bus_message_published_in_one_process_reaches_the_other_and_nothing_is
         redis_server.stop()
 
 
+def test_only_the_newest_message_of_a_key_waits_while_redis_is_away():
+    redis_server = RedisServer()  # its own: this test stops it
+    listener, heard = bus_peer(redis_server, "listen", "wall")
+    wait_until(lambda: {"listening": True} in heard, message="the listener")
+    publisher, said = bus_peer(redis_server, "newest", "wall", "400")  # 8 s of a part, each replacing the last
+    try:
+        wait_until(lambda: any("n" in line for line in heard), message="a first message across")
+        redis_server.stop()
+        wait_until(lambda: {"degraded": True} in said, message="the publisher degraded")
+        outage_ends = time.monotonic() + 5
+        wait_until(lambda: time.monotonic() >= outage_ends, timeout=10, message="five seconds of outage")
+        redis_server.start()
+        wait_until(lambda: heard[-1:] == [{"n": 399}], timeout=30, message="the last message across")
+        numbers = [line["n"] for line in heard if "n" in line]
+        assert numbers == sorted(set(numbers)), "a message came twice or out of order"
+        assert len(numbers) < 400 - 150, "the outage's messages waited for Redis (50 a second for 5 s)"
+    finally:
+        for process in (listener, publisher):
+            process.kill()
+            process.wait()
+        redis_server.stop()
+
+
 def test_polling_first_clients_through_haproxy_connect_and_stick(pair):
     front = HAProxy([server.port for server in pair], FRONT_PORT)
     learners: list[Learner] = []
@@ -294,3 +317,156 @@ def test_a_second_process_on_a_port_in_use_fails_instead_of_sharing_it(pair):
         timeout=120,
     )
     assert done.returncode != 0 and "Address already in use" in done.stderr
+
+
+# --- a class across processes ----------------------------------------------------------------------------------------
+
+
+class Page(Learner):
+    """A classroom page (a learner's playground, a teacher's wall or projector): keeps the class's events too."""
+
+    def __init__(self):
+        super().__init__()
+        self.walls: list[dict] = []
+        self.states: list[dict] = []
+        self.datasets: list[dict] = []
+        self.on("wall", self.walls.append)
+        self.on("class_state", self.states.append)
+        self.on("dataset", self.datasets.append)
+
+    def tile_counts(self) -> list[int]:
+        return [len(wall["tiles"]) for wall in self.walls]
+
+
+def page(url: str) -> Page:
+    client = Page()
+    client.connect(url, transports=["websocket"], wait_timeout=10)
+    wait_until(lambda: client.frames, message="the first frame")
+    return client
+
+
+@pytest.fixture(scope="module")
+def shared_pair(redis_server):
+    """Two app processes on one message queue and one store (a SQLite file both open, as `make cluster` does)."""
+    store = ROOT / "test-results" / f"store-shared-{free_port()}.sqlite3"
+    servers = [LiveServer(**cluster_settings(redis_server.url, FRONT_PORT), database_url=store) for _ in range(2)]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def steady_walls(wall: Page, count: int, walls: int = 8) -> None:
+    """The wall shows `count` tiles, and then `walls` walls in a row all do (no flicker between processes' parts)."""
+    wait_until(lambda: wall.tile_counts()[-1:] == [count], timeout=20, message=f"a wall of {count} tiles")
+    seen = len(wall.walls)
+    wait_until(lambda: len(wall.walls) >= seen + walls, message=f"{walls} more walls")
+    assert wall.tile_counts()[seen:] == [count] * (len(wall.walls) - seen)
+
+
+def test_a_class_across_two_processes_has_one_wall_and_the_teachers_actions_reach_everyone(shared_pair):
+    first, second = shared_pair
+    teacher, wall = page(first.url), page(first.url)
+    learners = [page(second.url) for _ in range(3)]
+    other_wall = page(second.url)
+    everyone = [teacher, wall, other_wall, *learners]
+    try:
+        started = call(teacher, "start_class")
+        code, key = started["room"]["code"], started["key"]
+        for teacher_page in (wall, other_wall):
+            assert call(teacher_page, "teach", {"code": code, "key": key, "page": "wall"})["ok"]
+        members = [
+            call(learner, "join_class", {"code": code, "name": f"Pupil {n}"}) for n, learner in enumerate(learners)
+        ]
+        assert all(member["ok"] for member in members)
+        steady_walls(wall, 3)  # every tile from the other process, on the teacher's
+        assert wall.walls[-1]["summary"]["runs"] == 3 and len(wall.walls[-1]["maps"]) == 300
+
+        near = page(first.url)  # a learner on the teacher's process too: tiles from both
+        everyone.append(near)
+        assert call(near, "join_class", {"code": code, "name": "Near"})["ok"]
+        for either in (wall, other_wall):
+            steady_walls(either, 4)
+        names = sorted(tile["name"] for tile in wall.walls[-1]["tiles"])
+        assert names == ["Near", "Pupil 0", "Pupil 1", "Pupil 2"]
+        assert wall.walls[-1]["summary"]["runs"] == 4
+
+        class_learners = [*learners, near]
+        pushed = call(
+            teacher, "push_config", {"hash": "#networkShape=5&learningRate=0.3&activation=relu", "fixSeed": False}
+        )
+        assert pushed["ok"]
+        wait_until(
+            lambda: all(
+                any(state["config"] and state["config"]["networkShape"] == [5] for state in learner.states)
+                for learner in class_learners
+            ),
+            message="the pushed config on every learner",
+        )
+        assert call(teacher, "lock_settings", {"locks": ["learningRate"]})["ok"]
+        wait_until(
+            lambda: all(learner.states[-1]["locks"] == ["learningRate"] for learner in class_learners),
+            message="the lock on every learner",
+        )
+        refused = call(learners[0], "update_config", {"learningRate": 0.01})
+        assert refused["error"]["field"] == "learningRate" and "locked by the teacher" in refused["error"]["message"]
+
+        challenge = {"dataset": "circle", "maxHiddenNeurons": None, "aboveTestAccuracy": 0.6}
+        assert call(teacher, "set_challenge", {"challenge": challenge})["ok"]
+        for learner in class_learners:
+            assert call(learner, "start_training")["ok"]
+
+        def same_board() -> bool:  # each process merges its own wall: the leaderboard comes from the shared store
+            boards = [either.walls[-1]["leaderboard"] for either in (wall, other_wall)]
+            return len(boards[0]) == 4 and boards[0] == boards[1]
+
+        wait_until(same_board, timeout=60, message="the same full leaderboard on both processes' walls")
+
+        assert call(teacher, "pause_all")["ok"]
+        wait_until(
+            lambda: all(learner.frames[-1]["status"] == "stopped" for learner in class_learners),
+            message="every run paused",
+        )
+        refused = call(learners[1], "start_training")
+        assert not refused["ok"] and refused["error"]["field"] == "status"
+    finally:
+        for client in everyone:
+            client.disconnect()
+
+
+def test_the_detail_view_and_the_projector_show_a_learner_of_the_other_process(shared_pair):
+    first, second = shared_pair
+    teacher, wall, projector = page(first.url), page(first.url), page(first.url)
+    learner = page(second.url)
+    everyone = [teacher, wall, projector, learner]
+    try:
+        started = call(teacher, "start_class")
+        code, key = started["room"]["code"], started["key"]
+        assert call(wall, "teach", {"code": code, "key": key, "page": "wall"})["ok"]
+        assert call(projector, "teach", {"code": code, "key": key, "page": "projector"})["ok"]
+        member = call(learner, "join_class", {"code": code, "name": "Far"})["member"]
+        assert call(learner, "update_config", {"networkShape": [6, 3], "noise": 20})["ok"]
+        assert call(learner, "start_training")["ok"]
+        wait_until(lambda: wall.tile_counts()[-1:] == [1], message="the learner's tile")
+
+        wall.frames.clear()
+        watched = call(wall, "watch_member", {"member": member})
+        assert watched == {"ok": True, "member": member, "name": "Far"}
+
+        def learners_frames(client: Page) -> list[dict]:
+            return [frame for frame in client.frames if frame["layerSizes"] == [2, 6, 3, 1]]
+
+        wait_until(lambda: len({frame["epoch"] for frame in learners_frames(wall)}) >= 3, message="the run's frames")
+        assert learner.datasets[-1]["points"] in [data["points"] for data in wall.datasets]  # its noisy data
+        assert {"packed", "epochsPerSecond", "seq"} <= set(learners_frames(wall)[-1])
+
+        assert call(wall, "watch_member", {"member": None})["ok"]  # its own run again, which has [4, 2]
+        wait_until(lambda: wall.frames[-1]["layerSizes"] == [2, 4, 2, 1], message="the wall's own run")
+
+        assert call(teacher, "spotlight", {"member": member})["ok"]
+        wait_until(
+            lambda: len({frame["epoch"] for frame in learners_frames(projector)}) >= 3,
+            message="the spotlit run on the projector",
+        )
+    finally:
+        for client in everyone:
+            client.disconnect()

@@ -4,10 +4,15 @@ process's learners, and the wall's emitter. Thin: the rules are in `playground.r
 - A teacher's action is checked here (the teacher key's hash, in the store), written to the store, then published
   on the bus (`hub.bus.publish("room", ...)`); the handler subscribed at start applies it to this process's
   experiments of that room. With a bus that spans processes, every process applies it to its own learners.
-- The wall: one green loop builds a tile per local learner of each room from the newest frame the scheduler
-  already rendered (its output thumbnail, no extra native call), a few times a second, and emits them to the
-  Socket.IO room `teach:<code>` (the message queue carries it across processes). The challenge is checked there too,
-  on the server's own numbers.
+- The wall (`playground.wall`): one green loop builds this process's part of each class's wall, a few times a
+  second: an entry per local learner from the newest frame the scheduler already rendered (its output thumbnail,
+  no extra native call), and which learners this process's pages view on other processes. It publishes the part on
+  the bus (`publish_newest`, topic "wall"); every process keeps the newest part of each process and sends the wall
+  merged from them to its own wall pages (`teach:<code>`, a local emit: each part crosses Redis once per process,
+  never once per page). The challenge is checked here too, on the server's own numbers.
+- A page viewing a learner of another process (the wall's detail, the projector's spotlight) joins the Socket.IO
+  room `watch:<code>:<member>` and says so in its process's part; the learner's process sends that run's `dataset`,
+  `state` and frames to the room through the message queue, once a wall period at most, while someone views it.
 - Learners in a room are this process's connections; names and keys stay in the store, so a restart loses no room.
 """
 
@@ -16,22 +21,24 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import segno
 from flask import request
 
-from .. import rooms, wire
+from .. import rooms, wall, wire
 from ..options import config_to_json, read_link
 from ..rooms import MEMBER, NAME, REACHED, ROOM, RoomError
-from ..session import DIVERGED, STOPPED, link_changes
+from ..session import DIVERGED, STOPPED, TrainingSession, link_changes
 from ..tokens import TokenBucket
 from . import messages
 from .events import EventError, _no_payload, _object, handles
+from .hub import same_picture
 
 log = logging.getLogger(__name__)
-WALL_SECONDS = 0.25  # the wall's tiles, four times a second
+WALL_SECONDS = 0.25  # the wall's parts and the merged wall, four times a second; frames to other processes as often
 PURGE_SECONDS = 60.0  # expired rooms leave the store and the learners are told
 MAX_ADDRESSES = 10_000  # join buckets of addresses kept; beyond, they start again
 
@@ -50,7 +57,22 @@ class Teaching:
     page: str  # playground | wall | projector
 
 
+@dataclass
+class Relay:
+    """What this process sent last of one of its learners' runs to the pages that view it from other processes."""
+
+    viewers: set[tuple[str, str]] = field(default_factory=set)  # (process, connection id)
+    frame: dict | None = None
+    data: object = None
+    state: tuple | None = None  # (status, reason)
+
+
 PAGES = ("playground", "wall", "projector")
+
+
+def relay_room(code: str, member: str) -> str:
+    """The Socket.IO room of the pages of any process that view this learner's run from another process."""
+    return f"watch:{code}:{member}"
 
 
 class Classroom:
@@ -65,10 +87,15 @@ class Classroom:
         self.thumbnails: dict[str, tuple[int, bytes]] = {}  # experiment id -> (seq, output thumbnail)
         self.histories: dict[str, deque] = {}  # member -> (time, epoch, test loss) while running
         self.best: dict[str, dict | None] = {}  # "<code>:<member>" -> the leaderboard entry stored last
+        self.origin = uuid.uuid4().hex  # this process, in the parts of walls it publishes
+        self.parts = wall.Parts()  # every process's part of each class's wall
+        self.remote: dict[str, tuple[str, str]] = {}  # sid -> (code, member) it views on another process
+        self.relays: dict[tuple[str, str], Relay] = {}  # (code, member) of a learner here viewed from elsewhere
         self.started = False
         hub.classroom = self
         hub.leaving.append(self.forget)
         hub.bus.subscribe("room", self.on_bus)
+        hub.bus.subscribe("wall", self.on_part)
 
     # --- who is who -----------------------------------------------------------------------------------------------
 
@@ -120,6 +147,7 @@ class Classroom:
         learner = self.learners.pop(sid, None)
         self.teachers.pop(sid, None)
         self.join_limits.pop(sid, None)
+        self._stop_remote(sid, leave_room=False)  # a closed connection is out of its rooms already
         if learner is not None:
             self.histories.pop(learner.member, None)
             self._roster(learner.code)
@@ -193,6 +221,10 @@ class Classroom:
         code, kind = message["code"], message["type"]
         if kind == "close":
             self.rooms.pop(code, None)
+            self.parts.forget(code)
+            for sid, (watched, _) in list(self.remote.items()):
+                if watched == code:
+                    self._stop_remote(sid)
             for sid, _ in self.local_learners(code):
                 self.learners.pop(sid, None)
                 self._tell(sid, code, False, "The teacher closed the class.")
@@ -260,30 +292,63 @@ class Classroom:
         self.socketio.emit("roster", {"members": self.members(code)}, to=f"teach:{code}")
 
     def _spotlight(self, code: str, member: str | None) -> None:
-        """This process's projector pages of the room watch the spotlit run (if it trains here)."""
-        target = None if member is None else self.experiment_of(code, member)  # None: their own run
+        """This process's projector pages of the room view the spotlit run, here or on another process."""
         for sid, teaching in list(self.teachers.items()):
             if teaching.code == code and teaching.page == "projector" and sid in self.hub.connections:
-                self.watch(self.hub.connections[sid], target)
+                self.view(self.hub.connections[sid], code, member)
+
+    def view(self, connection, code: str, member: str | None) -> None:
+        """The connection views that learner's run wherever it trains (None: its own run again)."""
+        target = None if member is None else self.experiment_of(code, member)
+        if member is not None and target is None:
+            self.watch_remote(connection, code, member)
+        else:
+            self.watch(connection, target)
+
+    def connected_elsewhere(self, code: str, member: str) -> bool:
+        return any(entry.run.member == member for entry in self.parts.entries(code, time.monotonic()))
+
+    def _unwatch_all(self, connection, keep=None) -> None:
+        """The connection stops viewing every experiment but `keep`; those nobody views any more go (its own run
+        waits, unviewed and so untrained, for its return)."""
+        for other in list(connection.watching.values()):
+            if other is not keep:
+                other.unwatch(connection.sid)
+                connection.watching.pop(other.id, None)
+                connection.last_sent.pop(other.id, None)
+                if not other.viewers and other is not connection.experiment:
+                    self.hub.lab.remove(other)
 
     def watch(self, connection, experiment) -> None:
         """The connection views this experiment (read-only) instead of whatever it viewed, its own run included,
         so the frames it receives are that run's only; None: its own run again. Its own run, unviewed meanwhile,
         is not trained (nobody reads it) and stays for its return."""
         experiment = experiment or connection.experiment
-        for other in list(connection.watching.values()):
-            if other is not experiment:
-                other.unwatch(connection.sid)
-                connection.watching.pop(other.id, None)
-                connection.last_sent.pop(other.id, None)
-                if not other.viewers and other is not connection.experiment:
-                    self.hub.lab.remove(other)
+        self._stop_remote(connection.sid)
+        self._unwatch_all(connection, keep=experiment)
         connection.watching[experiment.id] = experiment
         experiment.watch(connection.sid)
         session = experiment.session
         self.hub.trip(experiment, lambda _: None, payer=connection)  # a frame for its viewers, the new one too
         self.hub.send(connection.sid, "dataset", messages.dataset(session))
         self.hub.send(connection.sid, "state", messages.state(session))
+
+    def watch_remote(self, connection, code: str, member: str) -> None:
+        """The connection views a learner's run on another process: it joins the run's relay room and this
+        process's part says so at once, so that the learner's process sends the run's data, state and frames."""
+        self._stop_remote(connection.sid)
+        self._unwatch_all(connection)
+        self.remote[connection.sid] = (code, member)
+        self.socketio.server.enter_room(connection.sid, relay_room(code, member), namespace="/")
+        self._publish_part(code)
+
+    def _stop_remote(self, sid: str, leave_room: bool = True) -> None:
+        watched = self.remote.pop(sid, None)
+        if watched is None:
+            return
+        if leave_room:  # at once: frames already on their way to the room no longer reach it
+            self.socketio.server.leave_room(sid, relay_room(*watched), namespace="/")
+        self._publish_part(watched[0])  # the learner's process stops sending when nobody views the run
 
     # --- the wall -------------------------------------------------------------------------------------------------
 
@@ -300,8 +365,14 @@ class Classroom:
                 if time.monotonic() - purged_at > PURGE_SECONDS:
                     purged_at = time.monotonic()
                     self._purge()
-                for code in {learner.code for learner in list(self.learners.values())}:
-                    self._wall(code)
+                codes = {learner.code for learner in list(self.learners.values())}
+                for code in codes | {code for code, _ in self.remote.values()}:
+                    self._publish_part(code)
+                now = time.monotonic()
+                for code in {teaching.code for teaching in list(self.teachers.values()) if teaching.page == "wall"}:
+                    self._send_wall(code, now)
+                for code in codes:
+                    self._relay(code, now)
             except Exception:  # the wall must outlive any one bad room
                 log.exception("the classroom wall failed")
 
@@ -311,12 +382,20 @@ class Classroom:
             if self.store.get(ROOM, code) is None:
                 self.on_bus({"type": "close", "code": code})
 
-    def _wall(self, code: str) -> None:
+    def _publish_part(self, code: str) -> None:
+        """This process's part of the class's wall, on the bus (this process's own handler keeps it too)."""
         room = self.rooms.get(code)
-        if room is None:
-            return
+        watching: dict[str, list[str]] = {}
+        for sid, (watched, member) in list(self.remote.items()):
+            if watched == code:
+                watching.setdefault(member, []).append(sid)
+        entries = self._entries(code, room) if room is not None else []
+        part = wall.Part(self.origin, code, tuple(entries), {m: tuple(sids) for m, sids in watching.items()})
+        self.hub.bus.publish_newest("wall", f"{self.origin}:{code}", part.to_json())
+
+    def _entries(self, code: str, room: dict) -> list[wall.Entry]:
         challenge = rooms.Challenge.read(room["challenge"]) if room["challenge"] else None
-        now, tiles, maps, runs, stuck = time.monotonic(), [], [], [], set()
+        now, entries = time.monotonic(), []
         for sid, learner in self.local_learners(code):
             connection = self.hub.connections.get(sid)
             frame = connection.experiment.newest if connection else None
@@ -329,35 +408,70 @@ class Classroom:
                 history.clear()
             if run.status == "running":
                 history.append((now, frame["epoch"], frame["testLoss"]))
-            if rooms.stuck(list(history)):
-                stuck.add(learner.member)
             reached = challenge is not None and challenge.reached(run)
             if reached:
                 self._record(code, run, learner)
-            runs.append(run)
-            tiles.append(
-                {
-                    "member": learner.member,
-                    "name": learner.name,
-                    "joinedAt": learner.joined_at,
-                    "epoch": run.epoch,
-                    "testLoss": run.test_loss,
-                    "testAccuracy": run.test_accuracy,
-                    "status": run.status,
-                    "hiddenNeurons": run.hidden_neurons,
-                    "reached": reached,
-                    "stuck": learner.member in stuck,
-                }
-            )
-            maps.append(self._thumbnail(experiment, frame))
+            thumbnail = self._thumbnail(experiment, frame)
+            entries.append(wall.Entry(run, learner.name, learner.joined_at, reached, rooms.stuck(history), thumbnail))
+        return entries
+
+    def on_part(self, message: dict) -> None:
+        """A process's part of a class's wall (this one's too): kept for the merged wall; a page of that process
+        that starts viewing a learner here gets the run at once."""
+        part = wall.Part.from_json(message)
+        now = time.monotonic()
+        self.parts.keep(part, now)
+        new_viewer = any(
+            (part.origin, sid) not in self.relays.get((part.code, member), Relay()).viewers
+            for member, sids in part.watching.items()
+            for sid in sids
+        )
+        if new_viewer:
+            self._relay(part.code, now)
+
+    def _send_wall(self, code: str, now: float) -> None:
+        """The whole class's wall to this process's wall pages of it (not through the queue: every process sends
+        its own pages the wall it merged)."""
+        if code not in self.rooms:
+            return
         board = rooms.leaderboard(self.store.scan(REACHED, f"{code}:").values())  # pyright: ignore[reportArgumentType]
-        payload = {
-            "tiles": tiles,
-            "maps": b"".join(maps),
-            "summary": rooms.class_summary(runs, stuck),
-            "leaderboard": board,
-        }
-        self.socketio.emit("wall", payload, to=f"teach:{code}")
+        self.socketio.emit("wall", self.parts.wall(code, now, board), to=f"teach:{code}", ignore_queue=True)
+
+    def _relay(self, code: str, now: float) -> None:
+        """This process's learners of the class that pages of other processes view: their runs' news to the relay
+        room (through the message queue), a frame at most each call; a learner nobody views any more is let go."""
+        viewers = self.parts.watchers(code, now)
+        relayed = set()
+        for sid, learner in self.local_learners(code):
+            connection = self.hub.connections.get(sid)
+            key = (code, learner.member)
+            if connection is None or not viewers.get(learner.member):
+                continue
+            relayed.add(key)
+            relay = self.relays.setdefault(key, Relay())
+            self._relay_run(relay, relay_room(*key), connection.experiment, viewers[learner.member])
+        for key in [key for key in self.relays if key[0] == code and key not in relayed]:
+            del self.relays[key]
+
+    def _relay_run(self, relay: Relay, room: str, experiment, viewers: set[tuple[str, str]]) -> None:
+        """What a viewer of this run on another process gets from the run's own process: the data and the state
+        when they change (and for a new viewer), and the newest frame when it shows something new."""
+        session: TrainingSession = experiment.session
+        new_viewer = not viewers <= relay.viewers
+        relay.viewers = viewers
+        if new_viewer or session.data is not relay.data:
+            relay.data = session.data
+            self.socketio.emit("dataset", messages.dataset(session), to=room)
+        state = messages.state(session)
+        if new_viewer or (state["status"], state["reason"]) != relay.state:  # as the hub tells its own viewers
+            relay.state = (state["status"], state["reason"])
+            self.socketio.emit("state", state, to=room)
+        frame = experiment.newest
+        if frame is None or (not new_viewer and relay.frame is not None and same_picture(frame, relay.frame)):
+            return
+        relay.frame = frame
+        payload = messages.as_sent(frame, experiment.epochs_per_second(time.monotonic()))
+        self.socketio.emit("map_update", payload, to=room)
 
     @staticmethod
     def _run(learner: Learner, experiment, frame: dict) -> rooms.Run:
@@ -604,13 +718,13 @@ def watch_member(hub, connection, payload):
     classroom = _classroom(hub)
     room = classroom.teacher_room(connection.sid)
     if member is None:
-        classroom.watch(connection, None)
+        classroom.view(connection, room["code"], None)
         return {"member": None, "name": None}
     name = _member(classroom, room, member)["name"]
-    experiment = classroom.experiment_of(room["code"], member)
-    if experiment is None:
+    code = room["code"]
+    if classroom.experiment_of(code, member) is None and not classroom.connected_elsewhere(code, member):
         raise RoomError("member", f"{name} is not connected now")
-    classroom.watch(connection, experiment)
+    classroom.view(connection, code, member)
     return {"member": member, "name": name}
 
 
