@@ -959,8 +959,9 @@ def test_live_server_keeps_serving_after_raw_garbage_and_oversize_messages(live_
     finally:
         fresh.disconnect()
     PACER.wait()
-    answer = call(live_client, "step")  # ...and the fuzzed session still trains
-    assert answer["ok"] or answer["error"]["field"] == "rate", answer
+    answer = call(live_client, "step")  # ...and the fuzzed session still trains, or is told it is over its own
+    # limits: its event rate, or its share of the native thread (the fuzzing before spent it on heavy events)
+    assert answer["ok"] or answer["error"]["field"] in ("rate", "busy"), answer
 
 
 # --- 8. below Socket.IO: raw WebSocket frames (Engine.IO packets, attachments, fragments) -----------------------------
