@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -71,24 +72,27 @@ MAP_DTYPE = torch.float32
 PASS_BYTES = 16 * 2**20
 # A pass's buffers are kept for the next frames of the same shape (allocating and filling megabytes per frame cost
 # more than the maths): the two most recent shapes (a group's full passes and its last one), per native thread
-# (the server runs all session work in one; a lock would be a green primitive there).
+# (the server runs all session work in one; a lock would be a green primitive there), and only while they are used:
+# a shape not drawn for KEPT_SECONDS is let go (an event that drew one large network kept 5 MB for good).
 KEPT_SHAPES = 2
+KEPT_SECONDS = 2.0
 _kept = threading.local()
 
 
 def _pass_buffers(layer_sizes: list[int], grid_inputs: torch.Tensor, count: int) -> Buffers:
     """Buffers whose input rows hold `grid_inputs` for `count` members (their bias rows are ones, set once)."""
-    kept: OrderedDict = _kept.__dict__.setdefault("buffers", OrderedDict())
+    kept: OrderedDict = _kept.__dict__.setdefault("buffers", OrderedDict())  # key -> (buffers, last drawn)
     key = (tuple(layer_sizes), count, grid_inputs.shape[0])
-    buffers = kept.pop(key, None)
+    now = time.monotonic()
+    buffers, _ = kept.pop(key, (None, None))
     if buffers is None:
         (buffers,) = blocks_of_buffers(
             node_matrix(grid_inputs.expand(1, count, -1, -1), layer_sizes, MAP_DTYPE), layer_sizes, {}, backward=False
         )
     else:
         buffers.outputs[0].copy_(grid_inputs.t())
-    kept[key] = buffers
-    while len(kept) > KEPT_SHAPES:
+    kept[key] = (buffers, now)
+    while len(kept) > KEPT_SHAPES or now - next(iter(kept.values()))[1] > KEPT_SECONDS:
         kept.popitem(last=False)
     return buffers
 

@@ -8,6 +8,7 @@ import torch
 
 from playground import features, frames
 from playground.network import PlaygroundNet, Trainer, TrainerGroup
+from playground.session import TrainingSession, render_frames
 
 
 def codes(values):
@@ -74,3 +75,19 @@ def test_nan_network_renders_the_nan_code():
     )
     assert set(frame.heatmap) == {255}
     assert set(frame.thumbnails[200:]) == {255}
+
+
+def test_a_shape_not_drawn_for_a_while_gives_its_buffers_back(monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(frames.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(frames._kept, "buffers", frames.OrderedDict(), raising=False)
+    large = TrainingSession()
+    large.update_config({"networkShape": [8, 8, 8, 8, 8, 8]})
+    small = TrainingSession()
+    render_frames([large], [None])
+    render_frames([small], [None])
+    assert len(frames._kept.buffers) == 2  # both kept: the next frames of either reuse them
+    clock[0] += frames.KEPT_SECONDS + 0.1
+    render_frames([small], [None])
+    (key,) = frames._kept.buffers  # the large network's megabytes went
+    assert key[0] == tuple(small.net.layer_sizes)
