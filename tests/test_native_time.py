@@ -7,6 +7,7 @@ import time
 import pytest
 
 from playground.web import concurrency
+from playground.web.hub import _run_jobs
 from tests.waiting import wait_until
 
 HEAVY = {"networkShape": [8, 8, 8, 8, 8, 8], "xSquared": True, "ySquared": True, "sinX": True}
@@ -135,3 +136,26 @@ def test_a_teachers_action_on_the_class_is_not_charged_to_the_learners_events(ma
     assert list(connection.experiment.session.config["networkShape"]) == HEAVY["networkShape"]
     assert hub.events_native_time.tokens == 0.0
     learner.disconnect()
+
+
+def test_events_work_runs_in_slices_in_order_and_hands_back_each_outcome():
+    ran = []
+
+    def job(name, seconds=0.0, fails=False):
+        def work():
+            ran.append(name)
+            deadline = time.perf_counter() + seconds
+            while time.perf_counter() < deadline:  # native time, measured by the thread's clock
+                pass
+            if fails:
+                raise ValueError(name)
+            return name
+
+        return work
+
+    jobs = [job("a", 0.02), job("b", fails=True), job("c")]
+    outcomes = _run_jobs(jobs, slice_seconds=0.01)  # the first alone is longer than the slice
+    assert ran == ["a"] and outcomes[0][:2] == ("a", None) and outcomes[0][2] > 0
+    outcomes = _run_jobs(jobs[1:], slice_seconds=10.0)
+    assert ran == ["a", "b", "c"]
+    assert isinstance(outcomes[0][1], ValueError) and outcomes[1][:2] == ("c", None)

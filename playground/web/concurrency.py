@@ -10,12 +10,11 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import eventlet
 import eventlet.event
 import eventlet.greenpool
-import eventlet.semaphore
 import eventlet.tpool
 import eventlet.websocket
 import eventlet.wsgi
@@ -58,18 +57,17 @@ def sleep(seconds: float) -> None:
     eventlet.sleep(seconds)  # pyright: ignore[reportArgumentType] (its stub says int; it takes any number)
 
 
-class Turnstile:
-    """Lets green threads through one at a time, in the order they came."""
+class Outcome:
+    """A value one green thread waits for and another hands over, once."""
 
     def __init__(self):
-        self._semaphore = eventlet.semaphore.Semaphore(1)
+        self._event = eventlet.event.Event()
 
-    def enter(self) -> None:
-        """Wait for this thread's turn (then call `leave` after)."""
-        self._semaphore.acquire()
+    def send(self, value) -> None:
+        self._event.send(value)
 
-    def leave(self) -> None:
-        self._semaphore.release()
+    def wait(self) -> Any:
+        return self._event.wait()
 
 
 class Wakeup:

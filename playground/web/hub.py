@@ -18,7 +18,9 @@ watches it; the experiments and the rules of who trains live in `playground.expe
   Frames produced meanwhile replace each other (a slow client gets the newest, never a backlog), and a frame that
   shows nothing new is not sent at all.
 - An event makes one trip to the native thread, which returns its reply, the new data and state if they changed,
-  and the new frame.
+  and the new frame. Trips wait for their client's share of the native thread and for all events' share
+  (`ALL_EVENTS_NATIVE_SHARE`), then go in order to one green dispatcher that hands the native thread what is
+  waiting in slices between the scheduler's turns (`_run_event_jobs`).
 - In cluster mode (a message queue joins the processes), everything sent to one client of this process goes
   straight to it, never through the queue (`send`); only emits to Socket.IO rooms travel through Redis.
 """
@@ -45,6 +47,27 @@ TRAINING_SHARE = 0.45  # of each round's time (bench/load.py: the class targets 
 # ...and never less, even when frames cannot keep MIN_FRAMES_PER_SECOND (a hundred learners' frames alone take
 # longer than a tenth of a second: without it training stopped at an epoch per round)
 LEAST_TRAINING_SHARE = 0.35
+# Events' work goes to the native thread in slices between training turns, each at most this share of the last
+# round's length (and never under MIN_EVENT_SLICE_SECONDS): with a hundred learners a round is a tenth of a second,
+# and one event a round would take ten seconds to serve them all.
+EVENT_SLICE_SHARE = 0.25
+MIN_EVENT_SLICE_SECONDS = 0.005
+
+
+def _run_jobs(functions: list, slice_seconds: float) -> list[tuple]:
+    """Native thread: run the functions in order until `slice_seconds` have passed (one at least); each one's
+    (value, exception or None, native seconds it took)."""
+    started, results = time.perf_counter(), []
+    for function in functions:
+        began = time.thread_time()
+        try:
+            value, problem = function(), None
+        except Exception as error:  # handed back: the event's handler raises it
+            value, problem = None, error
+        results.append((value, problem, time.thread_time() - began))
+        if time.perf_counter() - started >= slice_seconds:
+            break
+    return results
 
 
 class Connection:
@@ -90,12 +113,14 @@ class Hub:
         self.connections: dict[str, Connection] = {}
         self.work = concurrency.Wakeup()
         # The native thread's time that all events together may use, the same again for new connections' first
-        # sessions (a class opening the page at once must not leave its first events refused), and the turnstile
-        # that lets their work into it one at a time (at most one is ever queued ahead of a training turn).
+        # sessions (a class opening the page at once must not leave its first events refused), and the queue of
+        # their work, which goes to the native thread in slices between the scheduler's turns.
         share, burst = settings.all_events_native_share, settings.all_events_native_burst
         self.events_native_time = TokenBucket(share, burst, time.monotonic())
         self.connects_native_time = TokenBucket(share, burst, time.monotonic())
-        self.event_turns = concurrency.Turnstile()
+        self.event_jobs: deque = deque()  # (function, Outcome) waiting for the native thread, in order
+        self.event_jobs_waiting = concurrency.Wakeup()
+        socketio.start_background_task(self._run_event_jobs)
         self.frame_interval = 1.0 / settings.frames_per_second  # each experiment's frames at most this often
         self.round_seconds = 0.0  # the last round's length
         self._scheduler_started = False
@@ -248,31 +273,48 @@ class Hub:
 
     def _run_for_events(self, function, payer: Connection | None, allowance: TokenBucket | None):
         """`function()` in the native thread for an event (or a new connection), its time charged to the payer's
-        allowance and to `allowance` (all events', all new connections', or None). The payer waits for its own allowance
-        first (or is refused, ConfigError `busy`, when that would take over `ack_timeout`: it spent its share), then
-        for its turn (one at a time, in order), then for `allowance`, as long as that takes: the others' use of the
-        thread is no reason to refuse a client, and the events waiting are bounded (`MAX_QUEUED_EVENTS`)."""
-
-        def timed():  # the value, and the native thread's time it took
-            started = time.thread_time()
-            return function(), time.thread_time() - started
-
+        allowance and to `allowance` (all events', all new connections', or None). The payer waits for its own
+        allowance first (or is refused, ConfigError `busy`, when that would take over `ack_timeout`: it spent its
+        share), then for `allowance` as long as that takes (the others' use of the thread is no reason to refuse a
+        client; the events waiting are bounded by `MAX_QUEUED_EVENTS`), then for its slice (`_run_event_jobs`)."""
         if payer is not None:
             self._wait_for(payer.native_time, self.settings.ack_timeout)
-        self.event_turns.enter()
-        try:
-            if allowance is not None:
-                self._wait_for(allowance, float("inf"))
-            if payer is not None and payer.closed:  # it left while waiting: its work would be for nobody
-                raise ConfigError({"connection": "has closed: its event was dropped"})
-            value, seconds = concurrency.run_native(timed)
-        finally:
-            self.event_turns.leave()
+        if allowance is not None:
+            self._wait_for(allowance, float("inf"))
+        if payer is not None and payer.closed:  # it left while waiting: its work would be for nobody
+            raise ConfigError({"connection": "has closed: its event was dropped"})
+        outcome = concurrency.Outcome()
+        self.event_jobs.append((function, outcome))
+        self.event_jobs_waiting.set()
+        value, problem, seconds = outcome.wait()
         if allowance is not None:
             allowance.tokens -= seconds
         if payer is not None:
             payer.native_time.tokens -= seconds
+        if problem is not None:
+            raise problem
         return value
+
+    def _run_event_jobs(self) -> None:
+        """The one green thread that hands events' work to the native thread: what is waiting, in order, in one
+        call that stops after its slice of time (EVENT_SLICE_SHARE of the last round: the rest waits for the next
+        call, which queues behind the scheduler's next turn). Events of a whole class go through in a few rounds,
+        and however many wait, training turns and frames come between every slice."""
+        while True:
+            if not self.event_jobs:
+                self.event_jobs_waiting.wait(60.0)
+                continue
+            jobs = list(self.event_jobs)
+            self.event_jobs.clear()
+            slice_seconds = max(MIN_EVENT_SLICE_SECONDS, self.round_seconds * EVENT_SLICE_SHARE)
+            try:
+                outcomes = concurrency.run_native(_run_jobs, [function for function, _ in jobs], slice_seconds)
+            except Exception as problem:  # not the functions' (those are handed back): a bug here
+                log.exception("events' work failed")
+                outcomes = [(None, problem, 0.0)] * len(jobs)
+            for (_, outcome), result in zip(jobs, outcomes, strict=False):
+                outcome.send(result)
+            self.event_jobs.extendleft(reversed(jobs[len(outcomes) :]))  # first in the next slice
 
     def _wait_for(self, allowance: TokenBucket, patience: float) -> None:
         """Sleep until `allowance` is out of debt, or refuse (ConfigError `busy`) if that would take longer than
