@@ -1,7 +1,12 @@
 """Time travel and saved experiments in the real page (Debian's Chromium, the real server): scrub the timeline and see
 the map of then, fork and see two labelled curves, save and open the link in a new page, reload keeps own data."""
 
+import os
+from pathlib import Path
+
 from tests.browser.test_beyond_page import map_point, stats, wait_for_counts
+
+ROOT = Path(__file__).resolve().parents[2]
 
 LINK = "#seed=0.42&dataset=spiral&networkShape=6,4&learningRate=0.01"
 
@@ -77,6 +82,11 @@ def test_save_gives_a_link_that_opens_the_experiment_in_a_new_page(playground, n
     assert (stats(other, "trainCount"), stats(other, "testCount")) == (251, 250)
     other.wait_until(lambda: other.map_pixels() == pixels, message="the saved network's map")
     other.wait_until(lambda: stats(other, "histories") > 0, message="the saved history on the chart")
+    # The opened experiment's picture (docs/screenshot-saved.png with SCREENSHOT_SAVED=1, for the README).
+    shot = ROOT / ("docs/screenshot-saved.png" if os.environ.get("SCREENSHOT_SAVED") else "test-results/saved.png")
+    shot.parent.mkdir(exist_ok=True)
+    other.page.evaluate("document.querySelector('#save-title').scrollIntoView({block: 'end'})")
+    other.page.screenshot(path=str(shot), full_page=False)
 
 
 def test_a_bad_link_is_a_404_page(page, live_server):
