@@ -41,8 +41,8 @@ class Settings:
     # seconds of it: a learner's clicks and slider drags stay far below, a script of heavy events waits.
     event_native_share: float = 0.02
     event_native_burst: float = 0.5
-    # All clients' events together (and new connections' first session) may use this share of it, with this many
-    # seconds saved up, one event's work at a time: twenty scripts within their own shares cannot take the thread
+    # All clients' events together may use this share of it, with this many seconds saved up, and new connections'
+    # first sessions the same again on their own: twenty scripts within their own shares cannot take the thread
     # that trains and draws everyone (bench/abuse.py, heavyClients and allConnections).
     all_events_native_share: float = 0.25
     all_events_native_burst: float = 0.25

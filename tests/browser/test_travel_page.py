@@ -2,11 +2,9 @@
 the map of then, fork and see two labelled curves, save and open the link in a new page, reload keeps own data."""
 
 import os
-from pathlib import Path
 
 from tests.browser.test_beyond_page import map_point, stats, wait_for_counts
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.live_server import ROOT
 
 LINK = "#seed=0.42&dataset=spiral&networkShape=6,4&learningRate=0.01"
 
