@@ -6,14 +6,13 @@ SCREENSHOT_WALL=1)."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 from tests.browser.conftest import Playground
+from tests.live_server import ROOT
 
 pytestmark = pytest.mark.timeout(240)
-ROOT = Path(__file__).resolve().parents[2]
 START = "#dataset=circle&seed=0.5&networkShape=4,2&learningRate=0.03&activation=tanh"
 
 
