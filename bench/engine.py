@@ -14,6 +14,8 @@ turns of TURN_SECONDS, either all together with `train_group` (one batched compu
 another (`train_for`, a group of one each), with each epoch's evaluation; total epochs per second of all N. Also
 what stacking the group and writing it back costs per turn, and the batched frame render cost per member against
 one session at a time. `tanh_kernels`: torch's tanh against numpy's on the tensor sizes the engine meets.
+`envelopes`: networks of different shapes trained as one group (`network.Envelope`): measured step times against
+the cost model that plans the groups, and 30 different configs planned, in one envelope per kind, and one by one.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import time
 import numpy
 import torch
 
-from playground.network import ACTIVATIONS, NUMPY_TANH_FROM, TrainerGroup
+from bench.load import mixed_config  # the class bench's spread of 30 configs
+from playground.network import ACTIVATIONS, TrainerGroup, plan_groups, step_cost
 from playground.session import RUNNING, TrainingSession, render_frames, train_group
 
 CASES = {
@@ -152,8 +155,9 @@ def frames_ms_per_member(sessions: list[TrainingSession], batched: bool, repeats
 
 
 def kernel_report(seconds: float = 0.2) -> dict:
-    """tanh in torch against numpy on the same tensors (network.NUMPY_TANH_FROM picks between them by size): one
-    member's batch, 30 members' batch, 30 members' evaluation set, and 30 members' hidden layer over a frame's grid."""
+    """tanh in torch against numpy on the same tensors (the engine uses numpy's at every size: one implementation
+    keeps a member exact to its solo run): one member's batch, 30 members' batch, 30 members' evaluation set, and 30
+    members' hidden layer over a frame's grid."""
     report = {}
     for name, shape, dtype in (
         ("batch_1_member", (1, 4, 10), torch.float64),
@@ -174,8 +178,65 @@ def kernel_report(seconds: float = 0.2) -> dict:
                 run()
                 calls += 1
             result[f"{kernel}_us"] = round((time.perf_counter() - started) / calls * 1e6, 2)
-        result["engine_uses"] = "numpy" if values.numel() >= NUMPY_TANH_FROM else "torch"
         report[name] = result
+    return report
+
+
+def envelope_report(seconds: float) -> dict:
+    """Networks of different shapes in one envelope: the µs of a batch step measured against `step_cost`'s estimate
+    for the groups the cost model is fitted on; then the bench's 30 different configs (bench/load.py `mixed_config`)
+    trained as `plan_groups` splits them, as one envelope per kind, and one after another: ms per round of one
+    epoch each."""
+    largest = CASES["b_6x8_all_features"]
+    cases = {
+        "default_1": [{}],
+        "default_30": [{}] * 30,
+        "largest_1": [largest],
+        "largest_30": [largest] * 30,
+        "default_29_largest_1": [{}] * 29 + [largest],
+    }
+    report: dict = {}
+    for name, configs in cases.items():
+        sessions = [TrainingSession({**config, "seed": f"envelope{i}"}) for i, config in enumerate(configs)]
+        group = TrainerGroup([session.trainer for session in sessions])
+        group.set_rates([0.03] * len(sessions), [0.0] * len(sessions), [0.9] * len(sessions))
+        group.train_epoch()
+        epochs, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            group.train_epoch()
+            epochs += 1
+        steps = epochs * -(-group.kind.train_count // group.kind.batch_size)
+        shapes = [session.trainer.shape for session in sessions]
+        report[name] = {
+            "measured_step_us": round((time.perf_counter() - started) / steps * 1e6, 1),
+            "estimated_step_us": round(step_cost([(shape, shapes.count(shape)) for shape in set(shapes)]), 1),
+            "planned_groups": [len(group) for group in plan_groups(shapes)],
+        }
+    sessions = [TrainingSession(mixed_config(index)) for index in range(30)]
+    for session in sessions:
+        session.status = RUNNING
+    by_kind: dict = {}
+    for session in sessions:
+        by_kind.setdefault(session.signature, []).append(session)
+    splits = {
+        "planned": [
+            [same[i] for i in group]
+            for same in by_kind.values()
+            for group in plan_groups([s.trainer.shape for s in same])
+        ],
+        "one_envelope_per_kind": list(by_kind.values()),
+        "one_after_another": [[session] for session in sessions],
+    }
+    mixed: dict = {}
+    for name, groups in splits.items():
+        rounds, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            for group in groups:
+                train_group(group, 0.0, [1] * len(group))
+            rounds += 1
+        mixed[name] = {"groups": len(groups), "round_ms": round((time.perf_counter() - started) / rounds * 1e3, 1)}
+    mixed["planned_speedup"] = round(mixed["one_after_another"]["round_ms"] / mixed["planned"]["round_ms"], 2)
+    report["mixed_30"] = mixed
     return report
 
 
@@ -247,6 +308,7 @@ def main() -> None:
     }
     report["frame_ms"]["meets_target"] = report["frame_ms"]["largest_7_inputs_6x8"] < FRAME_TARGET_MS
     report["tanh_kernels"] = kernel_report()
+    report["envelopes"] = envelope_report(args.seconds)
     report["turn_seconds"] = TURN_SECONDS
     report["groups"] = group_report([int(size) for size in args.groups.split(",")], args.seconds, args.rounds)
     ok &= all(result.get("meets_target", True) for result in report["groups"].values())

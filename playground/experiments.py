@@ -16,6 +16,7 @@ import itertools
 from collections import deque
 from collections.abc import Iterable
 
+from .network import plan_groups
 from .options import ConfigError
 from .session import RUNNING, TrainingSession
 from .tokens import TokenBucket
@@ -188,9 +189,15 @@ class Lab:
         return ready, next_due
 
     def groups(self, ready: Iterable[tuple[Experiment, int | None]]) -> list[list[tuple[Experiment, int | None]]]:
-        """Ready experiments in batched groups: equal signatures together, at most `max_group_size` a group."""
+        """Ready experiments in batched groups: of one signature, networks that train faster together than apart
+        (`network.plan_groups`), at most `max_group_size` a group."""
         by_signature: dict = {}
         for entry in ready:
             by_signature.setdefault(entry[0].session.signature, []).append(entry)
+        planned = [
+            [same[index] for index in group]
+            for same in by_signature.values()
+            for group in plan_groups([experiment.session.trainer.shape for experiment, _ in same])
+        ]
         size = self.max_group_size
-        return [members[i : i + size] for members in by_signature.values() for i in range(0, len(members), size)]
+        return [members[i : i + size] for members in planned for i in range(0, len(members), size)]

@@ -63,8 +63,11 @@ class Checkpoint:
 def capture(group: TrainerGroup, member: int, epoch: int, evaluation: Evaluation, rule: dict, data) -> Checkpoint:
     """A checkpoint of one member of a group, at the end of an epoch (the group's stacked state is the truth)."""
     names = group.optimizer.state_names
-    state = torch.cat([group.params[member], group.accumulated[member], *(group.state[n][member] for n in names)])
-    dead = group.dead[member]
+    own = group.member
+    state = torch.cat(
+        [own(group.params, member), own(group.accumulated, member), *(own(group.state[n], member) for n in names)]
+    )
+    dead = own(group.dead, member)
     return Checkpoint(
         epoch,
         state,

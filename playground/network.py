@@ -22,6 +22,8 @@ TF Playground semantics kept exactly (nn.ts, playground.ts oneStep):
 
 from __future__ import annotations
 
+import functools
+from collections import Counter
 from collections.abc import Sequence
 from itertools import pairwise
 from typing import Any, NamedTuple
@@ -49,6 +51,22 @@ ACTIVATIONS = {
 INITIAL_BIAS = 0.1
 
 
+def split(flat: torch.Tensor, layer_sizes: Sequence[int]) -> list[torch.Tensor]:
+    """Views of a [..., P] tensor laid out layer by layer as [W | b] blocks, as per-layer [..., out, in + 1]."""
+    blocks, offset = [], 0
+    for inp, out in pairwise(layer_sizes):
+        blocks.append(flat[..., offset : offset + out * (inp + 1)].unflatten(-1, (out, inp + 1)))
+        offset += out * (inp + 1)
+    return blocks
+
+
+def weight_mask(layer_sizes: Sequence[int]) -> torch.Tensor:
+    """1 where the flat layout holds a weight, 0 where it holds a bias: regularization touches weights only."""
+    return torch.cat(
+        [torch.cat([torch.ones(out, inp), torch.zeros(out, 1)], 1).flatten() for inp, out in pairwise(layer_sizes)]
+    ).to(torch.float64)
+
+
 class PlaygroundNet(nn.Module):
     """A fully connected float64 network of shape [inputs, *hidden, 1]."""
 
@@ -66,18 +84,10 @@ class PlaygroundNet(nn.Module):
             linear.weight = nn.Parameter(block[:, :inp])
             linear.bias = nn.Parameter(block[:, inp])
             self.layers.append(nn.Sequential(linear, ACTIVATIONS[name]()))
-        # 1 where the flat buffer holds a weight, 0 where it holds a bias: regularization touches weights only.
-        self.weight_mask = torch.cat(
-            [torch.cat([torch.ones(out, inp), torch.zeros(out, 1)], 1).flatten() for inp, out in sizes]
-        ).to(torch.float64)
 
     def split(self, flat: torch.Tensor) -> list[torch.Tensor]:
         """Views of a tensor laid out like `flat` ([..., P]) as per-layer [..., out, in + 1] blocks."""
-        blocks, offset = [], 0
-        for inp, out in pairwise(self.layer_sizes):
-            blocks.append(flat[..., offset : offset + out * (inp + 1)].unflatten(-1, (out, inp + 1)))
-            offset += out * (inp + 1)
-        return blocks
+        return split(flat, self.layer_sizes)
 
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
@@ -150,15 +160,18 @@ def _logistic_grad(out, grad, ones):  # d tanh(z/2) = (1 - out²) / 2
     torch.addcmul(ones, out, out, value=-1.0, out=grad).mul_(0.5)
 
 
-NUMPY_TANH_FROM = 512  # elements: numpy's vectorised tanh is 2-7x torch's here (float64 and float32), but its
-# call costs more, so the few elements of one member's batch stay with torch (bench/engine.py, "tanh_kernels")
+# tanh and σ must give every element the same value wherever it sits in a tensor, or a member in a group would
+# drift from its solo run by an ulp at a time: torch's σ does not (its vector and scalar loops differ in the last
+# bit), and torch's and numpy's tanh differ from each other, so each is computed one way only. numpy's tanh is the
+# faster at every size but the smallest (bench/engine.py, "tanh_kernels"); σ is TF Playground's 1 / (1 + e^−z).
 
 
 def _tanh(z, out):
-    if out.numel() >= NUMPY_TANH_FROM:
-        np.tanh(z.numpy(), out=out.numpy())
-    else:
-        torch.tanh(z, out=out)
+    np.tanh(z.numpy(), out=out.numpy())
+
+
+def _sigmoid(z, out):
+    torch.neg(z, out=out).exp_().add_(1.0).reciprocal_()
 
 
 def _logistic(z, out):
@@ -168,7 +181,7 @@ def _logistic(z, out):
 # name -> (in-place forward from pre-activation z into out, derivative written into grad from the output)
 _KERNELS = {
     "tanh": (_tanh, _tanh_grad),
-    "sigmoid": (lambda z, out: torch.sigmoid(z, out=out), _sigmoid_grad),
+    "sigmoid": (_sigmoid, _sigmoid_grad),
     "relu": (lambda z, out: torch.clamp_min(z, 0.0, out=out), _relu_grad),
     "linear": (lambda z, out: out.copy_(z), None),
     "logistic": (_logistic, _logistic_grad),
@@ -243,16 +256,20 @@ class TrainingData(NamedTuple):
 
 
 class Kind(NamedTuple):
-    """What must match for trainers to train together: everything that sets a tensor shape or the code path."""
+    """What must match for trainers to train together: the update's code path and the data's batching. Networks of
+    any shapes and activations train together, inside one `Envelope`."""
 
-    layer_sizes: tuple[int, ...]
-    activation_names: tuple[str, ...]
     regularization: str
     optimizer: str
     loss: str
     batch_size: int
     train_count: int
     test_count: int
+
+
+class Shape(NamedTuple):
+    layer_sizes: tuple[int, ...]
+    activation_names: tuple[str, ...]
 
 
 class Evaluation(NamedTuple):
@@ -298,14 +315,11 @@ class Trainer:
     def kind(self) -> Kind:
         data = self.data  # a trainer without data can be drawn, not trained
         counts = (0, 0, 0) if data is None else (data.batch_size, len(data.train_labels), len(data.test_labels))
-        return Kind(
-            tuple(self.net.layer_sizes),
-            tuple(self.net.activation_names),
-            self.regularization,
-            self.optimizer,
-            self.loss,
-            *counts,
-        )
+        return Kind(self.regularization, self.optimizer, self.loss, *counts)
+
+    @property
+    def shape(self) -> Shape:
+        return Shape(tuple(self.net.layer_sizes), tuple(self.net.activation_names))
 
     def train_epoch(self, learning_rate: float, regularization_rate: float, momentum: float = 0.9) -> None:
         """One pass over the training set in its fixed order, exactly as TF Playground's oneStep()."""
@@ -359,22 +373,23 @@ class Buffers:
     `nodes[m]` holds member m's node outputs, one row per node, each layer followed by a row of ones:
     [inputs; 1; layer 1; 1; ...; output; 1]. A layer's input is a row slice of it (`augmented`: the ones multiply
     the bias column of [W | b]), each layer's output is a row block written in place (`outputs`), and a frame's
-    thumbnails pool the whole matrix at once. The per-layer scratch tensors (pre-activations, and for training the
-    deltas and derivatives) depend only on the block's shape and are shared between blocks.
+    thumbnails pool the whole matrix at once. The per-layer scratch tensors (pre-activations; for training the
+    deltas and derivatives; for members of several activations a spare) depend only on the block's shape and are
+    shared between blocks.
     """
 
-    def __init__(self, nodes: torch.Tensor, augmented: list, outputs: list, scratch: tuple):
+    def __init__(self, nodes: torch.Tensor, augmented: list, outputs: list, scratch: dict):
         self.nodes, self.augmented, self.outputs = nodes, augmented, outputs
-        self.pre = scratch[0]
-        if len(scratch) == 3:
-            self.delta, self.grad = scratch[1:]
+        self.pre, self.spare = scratch["pre"], scratch.get("spare", [])
+        if "delta" in scratch:
+            self.delta, self.grad = scratch["delta"], scratch["grad"]
             # The layers' inputs transposed, for the weight gradients: views made once (a group keeps its
             # buffers from turn to turn), not at every step.
             self.augmented_t = [block.transpose(1, 2) for block in augmented]
 
 
 def blocks_of_buffers(
-    nodes: torch.Tensor, layer_sizes: Sequence[int], scratch: dict, backward: bool = True
+    nodes: torch.Tensor, layer_sizes: Sequence[int], scratch: dict, backward: bool = True, spare: bool = False
 ) -> list[Buffers]:
     """Buffers for each block of [blocks, members, rows, points] node matrices (views of them: cheap to make)."""
     _, members, _, points = nodes.shape
@@ -385,16 +400,165 @@ def blocks_of_buffers(
     outputs = list(
         zip(*[nodes[:, :, s : s + n].unbind(0) for s, n in zip(starts, layer_sizes, strict=True)], strict=True)
     )
-    key = (members, points, backward, nodes.dtype)
+    key = (members, points, backward, spare, nodes.dtype)
     if key not in scratch:
-        scratch[key] = tuple(
-            [torch.empty(members, n, points, dtype=nodes.dtype) for n in layer_sizes[1:]]
-            for _ in range(3 if backward else 1)
-        )
+        names = ["pre"] + (["delta", "grad"] if backward else []) + (["spare"] if spare else [])
+        scratch[key] = {
+            name: [torch.empty(members, n, points, dtype=nodes.dtype) for n in layer_sizes[1:]] for name in names
+        }
     return [
         Buffers(block, list(block_augmented), list(block_outputs), scratch[key])
         for block, block_augmented, block_outputs in zip(nodes.unbind(0), augmented, outputs, strict=True)
     ]
+
+
+class Envelope:
+    """Networks of several shapes and activations as one: the deepest stack and the widest layers of its members,
+    each member exactly itself inside it (bench/engine.py: a class of 30 different networks trains as one group).
+
+    - Depth: a member with fewer hidden layers starts later, and the layers before its first pass its inputs on
+      unchanged: weights the identity, biases 0, a linear activation. Its inputs are finite features, so I·x + 0 is
+      x exactly.
+    - Width: every layer is as wide as its widest member. A member's extra neurons and inputs have weights and
+      biases 0, restored with the identities after every update (`fixed` where not `trainable`), so they add
+      exactly 0; its extra input features are 0.
+    - Activations: a layer applies each activation its members use there, and each member takes its own (`plan`).
+    The sums only gain zero terms: the same numbers, but BLAS picks its kernel by matrix size, so the order of a
+    product's additions, and with it the last bit, can differ from the member's solo run once a batch is large
+    (measured: a 1-row product against the same row in a 4-row one differs for 30 points a batch, not for 10). The
+    tests hold every member to its solo run within 1e-12 for every option over their epochs; what grows from a last
+    bit is Adam's normalised step, most with L1 (1.9e-9 in the weights after 20 epochs at batch 30, where every other
+    optimizer stayed within 1e-15). Networks of one shape need none of this and are stacked as they are.
+    """
+
+    def __init__(self, shapes: tuple[Shape, ...]):
+        self.shapes, count = shapes, len(shapes)
+        self.homogeneous = len(set(shapes)) == 1
+        depth = max(len(shape.layer_sizes) for shape in shapes)  # node layers, the inputs and the output included
+        starts = [depth - len(shape.layer_sizes) for shape in shapes]
+        widths = [
+            [shape.layer_sizes[0]] * start + list(shape.layer_sizes)
+            for shape, start in zip(shapes, starts, strict=True)
+        ]
+        self.layer_sizes = [max(column) for column in zip(*widths, strict=True)]
+        names = [["linear"] * start + list(shape.activation_names) for shape, start in zip(shapes, starts, strict=True)]
+        # Per layer: the activation most of its members use, then each other one with the members that take it.
+        self.plan: list[tuple[str, list[tuple[str, torch.Tensor]]]] = []
+        for layer_names in zip(*names, strict=True):
+            first, *others = Counter(layer_names).most_common()
+            self.plan.append(
+                (
+                    first[0],
+                    [(name, torch.tensor([name == n for n in layer_names]).view(-1, 1, 1)) for name, _ in others],
+                )
+            )
+        self.regression = [shape.activation_names[-1] == "linear" for shape in shapes]
+        self.weight_mask = weight_mask(self.layer_sizes)
+        if self.homogeneous:
+            return
+        sizes, offsets = self.layer_sizes, [0]
+        for inp, out in pairwise(sizes):
+            offsets.append(offsets[-1] + out * (inp + 1))
+        self.fixed = torch.zeros(count, offsets[-1], dtype=torch.float64)
+        self.trainable = torch.zeros(count, offsets[-1], dtype=torch.bool)
+        self.indices = []  # member -> where its own flat layout's entries sit in the envelope's
+        for member, (shape, start) in enumerate(zip(shapes, starts, strict=True)):
+            own = []
+            for layer in range(depth - 1):
+                inp, offset = sizes[layer], offsets[layer]
+                columns = inp + 1
+                if layer < start:  # the identity on its inputs
+                    diagonal = torch.arange(shape.layer_sizes[0])
+                    self.fixed[member, offset + diagonal * columns + diagonal] = 1.0
+                    continue
+                member_in, member_out = shape.layer_sizes[layer - start : layer - start + 2]
+                # its [W | b] at the block's top left, its bias in the block's bias column
+                cols = torch.cat([torch.arange(member_in), torch.tensor([inp])])
+                own.append((offset + torch.arange(member_out)[:, None] * columns + cols).flatten())
+            self.indices.append(torch.cat(own))
+            self.trainable[member, self.indices[-1]] = True
+        self.flat_indices = torch.cat([member * offsets[-1] + index for member, index in enumerate(self.indices)])
+        # Rows no member's network has (per layer [N, width, 1]): evaluations zero them so that a real neuron that
+        # overflows to Infinity stays Infinity, not 0·∞ = NaN through a padded neuron.
+        self.padding = [
+            torch.tensor(
+                [[[row >= member_widths[layer + 1]] for row in range(sizes[layer + 1])] for member_widths in widths]
+            )
+            for layer in range(depth - 1)
+        ]
+
+    def stack(self, tensors: list[torch.Tensor], parameters: bool = False) -> torch.Tensor:
+        """[N, P] in the envelope's layout from each member's own flat tensor; the rest 0 (the identities too, for
+        `parameters`)."""
+        if self.homogeneous:
+            return _stack(tensors)
+        stacked = self.fixed.clone() if parameters else torch.zeros(self.fixed.shape, dtype=tensors[0].dtype)
+        stacked.view(-1)[self.flat_indices] = torch.cat(tensors)
+        return stacked
+
+    def member(self, stacked: torch.Tensor, member: int) -> torch.Tensor:
+        """A member's own flat tensor out of a stacked one (a view for networks of one shape, else a copy)."""
+        return stacked[member] if self.homogeneous else stacked[member, self.indices[member]]
+
+
+# A batch step's cost, measured on this machine (bench/engine.py, "envelopes"): about 10 µs a layer, 9 µs more for
+# each further activation a layer applies, and 0.035 µs per element of the members' stacked [W | b] blocks.
+LAYER_STEP_US, ACTIVATION_STEP_US, ELEMENT_STEP_US = 10.0, 9.0, 0.035
+
+
+def step_cost(cohorts: Sequence[tuple[Shape, int]]) -> float:
+    """The estimated µs of one batch step of a group of these (shape, member count) cohorts in one envelope."""
+    depth = max(len(shape.layer_sizes) for shape, _ in cohorts)
+    widths, names = [0] * depth, [set() for _ in range(depth - 1)]
+    for shape, _ in cohorts:
+        start = depth - len(shape.layer_sizes)
+        for layer in range(depth):
+            widths[layer] = max(widths[layer], shape.layer_sizes[max(0, layer - start)])
+        for layer in range(depth - 1):
+            names[layer].add("linear" if layer < start else shape.activation_names[layer - start])
+    members = sum(count for _, count in cohorts)
+    return sum(
+        LAYER_STEP_US
+        + ACTIVATION_STEP_US * (len(names[layer]) - 1)
+        + ELEMENT_STEP_US * members * widths[layer + 1] * (widths[layer] + 1)
+        for layer in range(depth - 1)
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _plan_cohorts(cohorts: tuple[tuple[Shape, int], ...]) -> tuple[tuple[int, ...], ...]:
+    groups: list[list[int]] = []
+    for index, cohort in enumerate(cohorts):  # the largest cohorts first: they set the envelopes
+        best, best_saving = None, 0.0
+        for group in groups:
+            members = [cohorts[i] for i in group]
+            saving = step_cost(members) + step_cost([cohort]) - step_cost([*members, cohort])
+            if saving > best_saving:
+                best, best_saving = group, saving
+        if best is None:
+            groups.append([index])
+        else:
+            best.append(index)
+    return tuple(tuple(group) for group in groups)
+
+
+def plan_groups(shapes: Sequence[Shape]) -> list[list[int]]:
+    """Trainers of one kind (their shapes, in order) split into groups that train faster together than apart: each
+    shape's trainers join the envelope that its step adds least to (`step_cost`), or train apart. One class on one
+    network is one group; a class of thirty different networks trains in a few envelopes; one learner's large
+    network does not make everyone else's step as deep and wide as it. Cached: the shapes of a class change rarely."""
+    by_shape: dict[Shape, list[int]] = {}
+    for index, shape in enumerate(shapes):
+        by_shape.setdefault(shape, []).append(index)
+    cohorts = sorted(by_shape.items(), key=lambda item: (-len(item[1]), item[0]))
+    plan = _plan_cohorts(tuple((shape, len(indices)) for shape, indices in cohorts))
+    return [[index for cohort in group for index in cohorts[cohort][1]] for group in plan]
+
+
+@functools.lru_cache(maxsize=16)
+def envelope(shapes: tuple[Shape, ...]) -> Envelope:
+    """The envelope of these member shapes, made once: a group is made anew every turn."""
+    return Envelope(shapes)
 
 
 class TrainerGroup:
@@ -415,27 +579,34 @@ class TrainerGroup:
         self.trainers = list(trainers)
         first = self.trainers[0]
         self.kind = first.kind
-        self.layer_sizes = first.net.layer_sizes
+        self.envelope = envelope(tuple(trainer.shape for trainer in self.trainers))
+        self.layer_sizes = self.envelope.layer_sizes
+        self._mixed = not self.envelope.homogeneous
         self.optimizer = OPTIMIZERS[first.optimizer]
-        self.params = _stack([trainer.net.flat.detach() for trainer in self.trainers])
-        self.accumulated = _stack([trainer.accumulated for trainer in self.trainers])
+        stack = self.envelope.stack
+        self.params = stack([trainer.net.flat.detach() for trainer in self.trainers], parameters=True)
+        self.accumulated = stack([trainer.accumulated for trainer in self.trainers])
         self.carried = [trainer.carried for trainer in self.trainers]
         if any(self.carried) and not all(self.carried):  # only carried samples may have a sum waiting
             self.accumulated[torch.tensor([count == 0 for count in self.carried])] = 0.0
-        self.dead = _stack([trainer.dead for trainer in self.trainers])
+        self.dead = stack([trainer.dead for trainer in self.trainers])
         self.state = {
-            name: _stack([trainer.optimizer_state[name] for trainer in self.trainers])
+            name: stack([trainer.optimizer_state[name] for trainer in self.trainers])
             for name in self.optimizer.state_names
         }
         self.steps = torch.tensor([[float(trainer.steps)] for trainer in self.trainers], dtype=torch.float64)
-        self.weight_mask = first.net.weight_mask
-        self.augmented = first.net.split(self.params)  # [N, out, in + 1] per layer
+        self.augmented = split(self.params, self.layer_sizes)  # [N, out, in + 1] per layer
         self._weights_t = [block[:, :, :-1].transpose(1, 2) for block in self.augmented]
-        self._gradients = first.net.split(self.accumulated)
-        self._kernels = [_KERNELS[name] for name in first.net.activation_names]
+        self._gradients = split(self.accumulated, self.layer_sizes)
+        # Per layer: the kernels of its first activation, then the other activations' kernels and member masks.
+        self._plan = [
+            (_KERNELS[first_name], [(name, _KERNELS[name], mask) for name, mask in others])
+            for first_name, others in self.envelope.plan
+        ]
         if first.loss == "crossEntropy":
             # d BCE / dz = σ(z) − t = (out − y) / 2 for out = 2σ(z) − 1 and t = (y + 1) / 2: no derivative factor.
-            self._kernels[-1] = (self._kernels[-1][0], None)
+            # (Every member's output is logistic: cross-entropy requires it, and the loss is the group's.)
+            self._plan[-1] = ((self._plan[-1][0][0], None), [])
         self._output_scale = 0.5 if first.loss == "crossEntropy" else 1.0
         self._ones = torch.ones((), dtype=torch.float64)
         self._zero = torch.zeros((), dtype=torch.float64)
@@ -446,6 +617,10 @@ class TrainerGroup:
         # not: a network that is not training would hold half a megabyte of buffers for nothing).
         self._keeps_stack = keeps_stack
         self._evaluation: tuple | None = None
+
+    def member(self, stacked: torch.Tensor, member: int) -> torch.Tensor:
+        """A member's own flat tensor (its parameters, gradients, dead links or optimizer state) from the stack."""
+        return self.envelope.member(stacked, member)
 
     def __len__(self) -> int:
         return len(self.trainers)
@@ -479,7 +654,7 @@ class TrainerGroup:
         turn, and restacking 30 members took about a fifth of a two-epoch turn; a stack lives as long as a member
         that last trained in it."""
         data = self._member_data()
-        key = (self.kind, tuple(map(id, self.trainers)), tuple(map(id, data)))
+        key = (self.kind, self.envelope.shapes, tuple(map(id, self.trainers)), tuple(map(id, data)))
         kept = self.trainers[0].stacked
         if kept is not None and kept[0] == key:
             _, _, self._chunks, self._evaluation, self._scratch = kept
@@ -491,15 +666,22 @@ class TrainerGroup:
         for trainer in self.trainers:
             trainer.stacked = stacked
 
+    def _inputs(self, inputs: list[torch.Tensor]) -> torch.Tensor:
+        """[N, n, features] from each member's inputs, 0 for the features a member does not have."""
+        features = self.layer_sizes[0]
+        return _stack([torch.nn.functional.pad(x, (0, features - x.shape[1])) for x in inputs])
+
     def _stack_new(self, data: list[TrainingData]) -> None:
-        train_inputs = _stack([d.train_inputs for d in data])  # [N, n, features]
+        train_inputs = self._inputs([d.train_inputs for d in data])  # [N, n, features]
         train_labels = _stack([d.train_labels for d in data]).unsqueeze(1)  # [N, 1, n]
         batch, n = self.kind.batch_size, self.kind.train_count
         full = n // batch
         self._chunks = []
         if full:  # every full batch in one node tensor [chunks, N, rows, batch]: one fill and one copy
             inputs = train_inputs[:, : full * batch].unflatten(1, (full, batch)).transpose(0, 1)
-            chunks = blocks_of_buffers(node_matrix(inputs, self.layer_sizes), self.layer_sizes, self._scratch)
+            chunks = blocks_of_buffers(
+                node_matrix(inputs, self.layer_sizes), self.layer_sizes, self._scratch, spare=self._mixed
+            )
             self._chunks += [
                 (chunk, labels, batch, True)
                 for chunk, labels in zip(chunks, train_labels[:, :, : full * batch].split(batch, 2), strict=True)
@@ -508,16 +690,20 @@ class TrainerGroup:
             last = node_matrix(train_inputs[:, full * batch :].unsqueeze(0), self.layer_sizes)
             self._chunks.append(
                 (
-                    blocks_of_buffers(last, self.layer_sizes, self._scratch)[0],
+                    blocks_of_buffers(last, self.layer_sizes, self._scratch, spare=self._mixed)[0],
                     train_labels[:, :, full * batch :],
                     n % batch,
                     False,
                 )
             )
-        inputs = torch.cat([train_inputs, _stack([d.test_inputs for d in data])], 1)
+        inputs = torch.cat([train_inputs, self._inputs([d.test_inputs for d in data])], 1)
         labels = torch.cat([train_labels, _stack([d.test_labels for d in data]).unsqueeze(1)], 2)
         (buffers,) = blocks_of_buffers(
-            node_matrix(inputs.unsqueeze(0), self.layer_sizes), self.layer_sizes, self._scratch, backward=False
+            node_matrix(inputs.unsqueeze(0), self.layer_sizes),
+            self.layer_sizes,
+            self._scratch,
+            backward=False,
+            spare=self._mixed,
         )
         # Row 0 per point losses, row 1 whether the point is on its label's side of 0.
         self._evaluation = (
@@ -529,32 +715,59 @@ class TrainerGroup:
 
     # --- maths -------------------------------------------------------------------------------------------------
 
-    def forward(self, buffers: Buffers, members: slice | None = None) -> torch.Tensor:
-        """Every node's output for the points held in `buffers` (for these members, all by default), in the
-        buffers' precision (the frames' are float32); returns the output rows."""
+    def forward(self, buffers: Buffers, members: slice | None = None, zero_padding: bool = False) -> torch.Tensor:
+        """Every node's output for the points held in `buffers` (for these members, all by default: several only
+        for networks of one shape), in the buffers' precision (the frames' are float32); returns the output rows.
+        With `zero_padding`, the envelope's extra neurons read 0 whatever their inputs."""
         # Training passes all members in float64: the weights as they are (slicing and converting them cost about
         # a tenth of a training step's time, for nothing).
         as_they_are = members is None and buffers.nodes.dtype == self.params.dtype
-        for layer, (activate, _) in enumerate(self._kernels):
+        for layer, ((activate, _), others) in enumerate(self._plan):
             weights = self.augmented[layer]
             if not as_they_are:
                 weights = weights[members or slice(None)].to(buffers.pre[layer].dtype)
-            torch.bmm(weights, buffers.augmented[layer], out=buffers.pre[layer])
-            activate(buffers.pre[layer], buffers.outputs[layer + 1])
+            pre, out = buffers.pre[layer], buffers.outputs[layer + 1]
+            torch.bmm(weights, buffers.augmented[layer], out=pre)
+            activate(pre, out)
+            for name, (other, _), mask in others:  # the members of another activation take theirs
+                chosen = pre if name == "linear" else buffers.spare[layer]
+                if chosen is not pre:
+                    other(pre, chosen)
+                torch.where(mask, chosen, out, out=out)
+            if zero_padding and self._mixed:
+                out.masked_fill_(self.envelope.padding[layer], 0.0)
         return buffers.outputs[-1]
+
+    def _derivative(self, layer: int, buffers: Buffers) -> torch.Tensor | None:
+        """Each member's activation derivative at this layer's outputs (None: 1 for every member)."""
+        (_, derivative), others = self._plan[layer]
+        out, grad = buffers.outputs[layer + 1], buffers.grad[layer]
+        if not others:
+            if derivative is not None:
+                derivative(out, grad, self._ones)
+            return None if derivative is None else grad
+        if derivative is None:
+            grad.fill_(1.0)
+        else:
+            derivative(out, grad, self._ones)
+        for _, (_, other), mask in others:
+            if other is None:
+                torch.where(mask, self._ones, grad, out=grad)
+            else:
+                other(out, buffers.spare[layer], self._ones)
+                torch.where(mask, buffers.spare[layer], grad, out=grad)
+        return grad
 
     def _backward(self, buffers: Buffers, labels: torch.Tensor, accumulate: bool) -> None:
         """Add (or write) this chunk's summed gradients into `accumulated`."""
-        last = len(self._kernels) - 1
+        last = len(self._plan) - 1
         delta = buffers.delta[last]
         torch.sub(buffers.outputs[-1], labels, out=delta)  # d(0.5(ŷ-y)²)/dŷ, or 2·dBCE/dz
         if self._output_scale != 1.0:
             delta.mul_(self._output_scale)
         for layer in range(last, -1, -1):
-            derivative = self._kernels[layer][1]
-            if derivative is not None:
-                grad = buffers.grad[layer]
-                derivative(buffers.outputs[layer + 1], grad, self._ones)
+            grad = self._derivative(layer, buffers)
+            if grad is not None:
                 delta.mul_(grad)
             target = self._gradients[layer]
             if accumulate:
@@ -576,18 +789,18 @@ class TrainerGroup:
         params, regularization = self.params, self.kind.regularization
         slopes = None
         if regularization != "none":  # R'(w) at the weight before the step
-            slopes = (params if regularization == "L2" else torch.sign(params)) * self.weight_mask
+            slopes = (params if regularization == "L2" else torch.sign(params)) * self.envelope.weight_mask
         self.optimizer.update(
             params, self.accumulated, self._sample_counts(), self._learning_rates, self._momenta, self.state, self.steps
         )
-        if slopes is None:
-            return
-        if regularization == "L2":
+        if slopes is not None and regularization == "L2":
             params.addcmul_(slopes, self._regularization_scales, value=-1)
-        else:
+        elif slopes is not None:  # L1
             after = torch.addcmul(params, slopes, self._regularization_scales, value=-1)
             self.dead.logical_or_(params * after < 0)  # the penalty pushed w across 0: the link dies
             torch.where(self.dead, self._zero, after, out=params)
+        if self._mixed:  # the envelope's identities and zeros stay what they are
+            torch.where(self.envelope.trainable, params, self.envelope.fixed, out=params)
 
     def train_epoch(self) -> None:
         """One pass over every member's training set in its fixed order, exactly as TF Playground's oneStep()."""
@@ -611,7 +824,7 @@ class TrainerGroup:
         buffers, labels, positive, values = self._evaluation
         n, n_test = self.kind.train_count, self.kind.test_count
         with torch.no_grad():
-            output = self.forward(buffers)
+            output = self.forward(buffers, zero_padding=True)
             losses, correct = values[:, :1], values[:, 1:]
             if self.kind.loss == "crossEntropy":  # BCE from the logit z, stably: softplus(z) − t·z
                 logits = buffers.pre[-1]
@@ -624,10 +837,9 @@ class TrainerGroup:
             means = torch.stack(
                 [values[:, :, :n].sum(2) / max(n, 1), values[:, :, n:].sum(2) / max(n_test, 1)], 2
             ).tolist()
-        regression = self.kind.activation_names[-1] == "linear"
         return [
             Evaluation(loss[0], loss[1], None if regression else accuracy[0], None if regression else accuracy[1])
-            for loss, accuracy in means
+            for (loss, accuracy), regression in zip(means, self.envelope.regression, strict=True)
         ]
 
     def write_back(self, members: Sequence[int] | None = None) -> None:
@@ -636,12 +848,12 @@ class TrainerGroup:
         for index in range(len(self)) if members is None else members:
             trainer = self.trainers[index]
             trainer.carried, trainer.steps = self.carried[index], int(steps[index])
-            if len(self) == 1:
+            if len(self) == 1 and not self._mixed:
                 continue  # a group of one trains its trainer's tensors in place
-            trainer.net.flat.detach().copy_(self.params[index])
+            trainer.net.flat.detach().copy_(self.member(self.params, index))
             if trainer.carried:
-                trainer.accumulated.copy_(self.accumulated[index])
+                trainer.accumulated.copy_(self.member(self.accumulated, index))
             if trainer.regularization == "L1":
-                trainer.dead.copy_(self.dead[index])
+                trainer.dead.copy_(self.member(self.dead, index))
             for name, tensor in self.state.items():
-                trainer.optimizer_state[name].copy_(tensor[index])
+                trainer.optimizer_state[name].copy_(self.member(tensor, index))

@@ -2,8 +2,8 @@
 
 A session is driven by one caller at a time (the web layer serialises access); nothing here blocks or sleeps, so
 `train_for`, `train_group` and `render_frames` can run in a native thread while the event loop keeps serving.
-Sessions with equal `signature`s train and draw together as one stack of tensors (`train_group`, `render_frames`);
-a session alone is a group of one.
+Sessions with equal `signature`s train together as one stack of tensors whatever their networks (`train_group`), and
+those with equal `frame_signature`s draw together (`render_frames`); a session alone is a group of one.
 
 What changes do follows TensorFlow Playground (see options.py `effect`): a new dataset, noise, ratio or problem draws
 a new seed from the session's random stream and regenerates the data, then resets; a new seed in the config is used
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from . import custom_data, datasets, features, frames, history
-from .network import OPTIMIZERS, Evaluation, PlaygroundNet, Trainer, TrainerGroup
+from .network import OPTIMIZERS, Evaluation, Kind, PlaygroundNet, Trainer, TrainerGroup
 from .options import (
     OPTIONS,
     OPTIONS_BY_NAME,
@@ -266,11 +266,16 @@ class TrainingSession:
     # --- training ---------------------------------------------------------------------------------------------
 
     @property
-    def signature(self) -> tuple:
-        """Sessions with equal signatures train and draw together: the network's shape and code path (the trainer's
-        kind: layer sizes, activations, loss, optimizer and regularization kinds, batch size, point counts) and the
-        input features that the frames' grid goes through."""
-        return self.trainer.kind, tuple(self.feature_names)
+    def signature(self) -> Kind:
+        """Sessions with equal signatures train together, whatever their networks (the trainer's kind: loss,
+        optimizer and regularization kinds, batch size, point counts)."""
+        return self.trainer.kind
+
+    @property
+    def frame_signature(self) -> tuple:
+        """Sessions with equal frame signatures draw together: of one signature (a group's members are of one
+        kind), the network's shape and activations, and the input features that the frames' grid goes through."""
+        return self.signature, self.trainer.shape, tuple(self.feature_names)
 
     def _evaluate(self, evaluation: Evaluation | None = None) -> None:
         """Losses and accuracy now (or as the group just computed them); the status says "diverged" exactly while
@@ -592,11 +597,11 @@ def _train_together(sessions: Sequence[TrainingSession], seconds: float, max_epo
     return counts
 
 
-def _one_signature(sessions: Sequence[TrainingSession], *columns: Sequence) -> None:
+def _one_signature(sessions: Sequence[TrainingSession], *columns: Sequence, frame: bool = False) -> None:
     if not sessions or any(len(column) != len(sessions) for column in columns):
         raise ValueError("expected one or more sessions and one value per session")
-    if len({session.signature for session in sessions}) != 1:
-        raise ValueError("sessions of a group must share one signature")
+    if len({session.frame_signature if frame else session.signature for session in sessions}) != 1:
+        raise ValueError(f"sessions of a group must share one {'frame ' if frame else ''}signature")
 
 
 def train_group(sessions: Sequence[TrainingSession], seconds: float, max_epochs: Sequence[int | None]) -> list[int]:
@@ -615,9 +620,9 @@ def train_group(sessions: Sequence[TrainingSession], seconds: float, max_epochs:
 
 
 def render_frames(sessions: Sequence[TrainingSession], focuses: Sequence[int | None]) -> list[frames.Frame]:
-    """Every session's frame (one signature required), drawn in batched passes; `focuses[i]` is the node session i
-    shows full size (None: the output)."""
-    _one_signature(sessions, focuses)
+    """Every session's frame (one frame signature required), drawn in batched passes; `focuses[i]` is the node
+    session i shows full size (None: the output)."""
+    _one_signature(sessions, focuses, frame=True)
     return frames.render(TrainerGroup([session.trainer for session in sessions]), sessions[0].grid_inputs, focuses)
 
 

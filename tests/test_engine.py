@@ -8,8 +8,9 @@ import math
 import pytest
 import torch
 
-from playground import features, frames
-from playground.network import PlaygroundNet, Trainer
+from bench.load import mixed_config
+from playground import features, frames, history
+from playground.network import PlaygroundNet, Shape, Trainer, TrainerGroup, plan_groups, step_cost
 from playground.session import DIVERGED, RUNNING, STOPPED, TrainingSession, render_frames, train_group
 from tests.test_network import TORCH_OPTIMIZERS, make_problem
 from tests.tf_reference import ReferenceNetwork
@@ -116,6 +117,68 @@ def test_every_member_of_a_group_is_exactly_its_solo_run(config):
         assert any(session.trainer.dead.any() for session in group), "a strong L1 should kill some links"
 
 
+# Networks of several shapes and activations in one group: no hidden layer, three, six; widths 1 to 8; one to seven
+# input features; every hidden activation.
+MIXED_NETWORKS = [
+    {"networkShape": [], "activation": "relu", "x": False, "sinX": True},
+    {"networkShape": [8, 1, 3], "activation": "sigmoid", "xSquared": True, "xTimesY": True},
+    {"networkShape": [2, 5, 2, 8, 1, 2], "activation": "linear", **{name: True for name in features.FEATURES}},
+    {"networkShape": [4, 2], "activation": "tanh"},
+]
+# What a group must share: each kind of update, with a partial batch and its carry, L1's dead links, every optimizer,
+# cross-entropy, and regression (its data has other point counts than classification's).
+MIXED_KINDS = [
+    {"batchSize": 7},
+    {"batchSize": 7, "regularization": "L1", "learningRate": 0.3},
+    {"optimizer": "momentum", "batchSize": 30, "regularization": "L2"},
+    {"optimizer": "adam", "batchSize": 7, "regularization": "L1"},
+    {"optimizer": "rmsprop", "loss": "crossEntropy", "batchSize": 7},
+    {"problem": "regression", "regDataset": "reg-gauss", "batchSize": 7, "regularization": "L2"},
+]
+
+
+@pytest.mark.parametrize("kind", MIXED_KINDS, ids=lambda kind: ",".join(f"{k}={v}" for k, v in kind.items()))
+def test_networks_of_every_shape_and_activation_train_as_one_group_each_exactly_its_solo_run(kind):
+    group = [member({**network, **kind}, i) for i, network in enumerate(MIXED_NETWORKS)]
+    twins = [member({**network, **kind}, i) for i, network in enumerate(MIXED_NETWORKS)]
+    assert len({session.signature for session in group}) == 1
+    assert len({session.frame_signature for session in group}) == len(group)
+    assert TrainerGroup([session.trainer for session in group]).layer_sizes == [7, 4, 5, 4, 8, 4, 3, 1]
+    for epochs in ([2] * 4, [1, 3, 4, 2], [3] * 4):  # leaving mid-call, then all together again
+        counts = train_group(group, 60, epochs)
+        for twin, count in zip(twins, counts, strict=True):
+            assert twin.train_for(60, count) == count
+        for grouped, alone in zip(group, twins, strict=True):
+            assert_same(grouped, alone)
+        for session in group:
+            session.status = RUNNING
+    if kind.get("regularization") == "L1" and kind.get("learningRate"):
+        assert any(session.trainer.dead.any() for session in group), "a strong L1 should kill some links"
+    # A checkpoint taken in the envelope is the member's own state: it restores into its twin exactly.
+    trainers = [session.trainer for session in group]
+    checkpoint = history.capture(TrainerGroup(trainers), 2, 0, group[2].trainer.evaluate(), {}, None)
+    own = history.capture_trainer(twins[2].trainer, 0, twins[2].trainer.evaluate(), {}, None)
+    size = twins[2].net.flat.numel()
+
+    def kept(c):  # the summed gradients count only while samples are carried
+        return c.state if c.carried else torch.cat([c.state[:size], c.state[2 * size :]])
+
+    assert (checkpoint.carried, checkpoint.steps) == (own.carried, own.steps)
+    assert torch.allclose(kept(checkpoint), kept(own), atol=EXACT, rtol=0)
+
+
+def test_an_overflow_in_a_padded_network_reads_infinity_as_alone():
+    config = {"activation": "relu", "networkShape": [2, 2], "problem": "regression", "regDataset": "reg-plane"}
+    wide = member({**config, "networkShape": [8, 8], "activation": "tanh"}, 1, running=False)
+    session = member(config, 0, running=False)
+    session.set_parameter(0, 0, 0, 1e308)  # the first hidden neuron is Infinity where x > 1.8 ...
+    session.set_parameter(1, 0, 0, 1.0)  # ... so is one neuron of the second, the other 0: the output is ±Infinity
+    session.set_parameter(1, 1, 0, -1.0)
+    alone = session.trainer.evaluate()
+    padded = TrainerGroup([session.trainer, wide.trainer]).evaluate()[0]
+    assert math.isinf(alone.test_loss) and padded == alone
+
+
 def test_a_diverging_member_leaves_and_the_others_go_on_untouched():
     config = {"problem": "regression", "activation": "relu", "regularization": "L2", "batchSize": 1}
     group, twins = group_and_twins(config, 3)
@@ -165,11 +228,11 @@ def test_time_is_up_after_one_epoch_each_at_least():
 
 def test_a_group_needs_running_members_of_one_signature():
     group, _ = group_and_twins({}, 2)
-    other = member({"networkShape": [3]}, 0)
+    other = member({"batchSize": 7}, 0)
     with pytest.raises(ValueError, match="signature"):
         train_group([*group, other], 1, [1] * 3)
-    with pytest.raises(ValueError, match="signature"):
-        render_frames([*group, other], [None] * 3)
+    with pytest.raises(ValueError, match="frame signature"):
+        render_frames([*group, member({"networkShape": [3]}, 0)], [None] * 3)
     group[1].status = STOPPED
     with pytest.raises(ValueError, match="running"):
         train_group(group, 1, [1, 1])
@@ -335,3 +398,19 @@ def test_frames_drawn_together_are_each_members_own(monkeypatch):
             assert frame.heatmap == frames.quantize(output)
         assert len(frame.thumbnails) == sum(session.net.layer_sizes) * 100
     assert together[0].heatmap != together[1].heatmap
+
+
+def test_groups_are_planned_so_that_no_network_makes_the_others_step_slower_than_apart():
+    default, largest = Shape((2, 4, 2, 1), ("tanh",) * 3), Shape((7, *[8] * 6, 1), ("tanh",) * 7)
+    assert plan_groups([default] * 30) == [list(range(30))]
+    # One learner's large network trains apart: in the class's envelope it would make every step as deep as its own.
+    assert plan_groups([default] * 29 + [largest]) == [list(range(29)), [29]]
+    assert step_cost([(default, 29), (largest, 1)]) > step_cost([(default, 29)]) + step_cost([(largest, 1)])
+    # Thirty different networks train in a few envelopes, each network in exactly one.
+    shapes = [TrainingSession(mixed_config(index)).trainer.shape for index in range(30)]
+    groups = plan_groups(shapes)
+    assert sorted(index for group in groups for index in group) == list(range(30))
+    assert len(groups) < len(set(shapes)) / 3
+    for group in groups:
+        cohorts = [(shape, [shapes[i] for i in group].count(shape)) for shape in {shapes[i] for i in group}]
+        assert step_cost(cohorts) <= sum(step_cost([cohort]) for cohort in cohorts)

@@ -93,14 +93,15 @@ def test_ready_leaves_out_paced_experiments_until_their_next_epoch():
 def test_groups_join_equal_signatures_up_to_the_group_size():
     lab = Lab(max_training=10, max_group_size=2, stall_seconds=STALL)
     defaults = [running(lab, f"d{i}") for i in range(3)]  # each its own seed and data
-    relu = running(lab, "r", activation="relu")
-    assert len({e.session.signature for e in defaults}) == 1
-    assert relu.session.signature != defaults[0].session.signature
+    relu = running(lab, "r", activation="relu")  # another activation: it trains with them
+    other = running(lab, "b", batchSize=7)  # another batching: it cannot
+    assert len({e.session.signature for e in [*defaults, relu]}) == 1
+    assert other.session.signature != defaults[0].session.signature
     ready, _ = lab.ready(0.0, 0.02)
     groups = [[experiment for experiment, _ in group] for group in lab.groups(ready)]
-    assert groups == [defaults[:2], defaults[2:], [relu]]
+    assert groups == [defaults[:2], [defaults[2], relu], [other]]
     lab.max_group_size = 1  # batching off: every experiment alone
-    assert len(lab.groups(ready)) == 4
+    assert len(lab.groups(ready)) == 5
 
 
 def test_a_turn_trains_members_whose_signature_changed_since_it_was_planned():

@@ -15,11 +15,11 @@ from ..session import STOPPED, TrainingSession, render_frames
 
 def frames(sessions: list[TrainingSession], focuses: list[int | None]) -> list[dict]:
     """`map_update` payloads of several sessions (their `seq` is set when stored), rendered in one batched pass per
-    signature. Native thread."""
+    frame signature. Native thread."""
     rendered: dict[int, object] = {}
     by_signature: dict = {}
     for index, session in enumerate(sessions):
-        by_signature.setdefault(session.signature, []).append(index)
+        by_signature.setdefault(session.frame_signature, []).append(index)
     for indices in by_signature.values():
         for index, picture in zip(
             indices, render_frames([sessions[i] for i in indices], [focuses[i] for i in indices]), strict=True
