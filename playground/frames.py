@@ -15,14 +15,13 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 
 from . import features
-from .network import Buffers, TrainerGroup, blocks_of_buffers, node_matrix
+from .network import Buffers, TrainerGroup, blocks_of_buffers
 
 GRID_SIZE = 100
 THUMBNAIL_SIZE = 10
@@ -38,12 +37,21 @@ def grid_points() -> torch.Tensor:
     return torch.stack([xs.repeat(GRID_SIZE), ys.repeat_interleave(GRID_SIZE)], dim=1)
 
 
+@functools.cache
+def _grid_feature(name: str) -> torch.Tensor:
+    """One feature over the grid (80 KB; seven in all): sin's are V8's, a Python call per distinct value."""
+    return features.feature_matrix(grid_points(), [name])[:, 0]
+
+
 @functools.lru_cache(maxsize=16)
 def grid_inputs(feature_names: tuple[str, ...]) -> torch.Tensor:
     """The grid's (10000, features) float64 inputs for these features: one tensor shared by every session that uses
     them (160 KB for the default two features, 560 KB for all seven, which each session used to keep), never
-    changed in place."""
-    return features.feature_matrix(grid_points(), list(feature_names))
+    changed in place. Stacked from the cached features: a class of thirty feature sets is more than the cache
+    holds, and computing sin's anew was two fifths of a frame."""
+    if not feature_names:
+        return torch.zeros(GRID_SIZE * GRID_SIZE, 0, dtype=torch.float64)
+    return torch.stack([_grid_feature(name) for name in feature_names], dim=1)
 
 
 def quantize(values: torch.Tensor) -> bytes:
@@ -70,30 +78,42 @@ MAP_DTYPE = torch.float32
 # One pass holds its members' node maps over the grid in float32 (about 1.2 MB per member for the default network,
 # 6.7 MB for the largest): members are drawn a few at a time so that a pass stays within this many bytes.
 PASS_BYTES = 16 * 2**20
-# A pass's buffers are kept for the next frames of the same shape (allocating and filling megabytes per frame cost
-# more than the maths): the two most recent shapes (a group's full passes and its last one), per native thread
-# (the server runs all session work in one; a lock would be a green primitive there), and only while they are used:
-# a shape not drawn for KEPT_SECONDS is let go (an event that drew one large network kept 5 MB for good).
-KEPT_SHAPES = 2
+# A pass's buffers are views of one float32 arena per native thread (the server runs all session work in one; a lock
+# would be a green primitive there), grown to the largest pass and kept while passes use it: allocating megabytes a
+# frame cost more than the maths (fresh pages fault in), and a class of thirty shapes draws thirty passes a round.
+# It is let go once no pass used it for KEPT_SECONDS (an event that drew one large network kept 5 MB for good).
 KEPT_SECONDS = 2.0
 _kept = threading.local()
 
 
-def _pass_buffers(layer_sizes: list[int], grid_inputs: torch.Tensor, count: int) -> Buffers:
-    """Buffers whose input rows hold `grid_inputs` for `count` members (their bias rows are ones, set once)."""
-    kept: OrderedDict = _kept.__dict__.setdefault("buffers", OrderedDict())  # key -> (buffers, last drawn)
-    key = (tuple(layer_sizes), count, grid_inputs.shape[0])
+def _arena(elements: int) -> torch.Tensor:
+    """At least `elements` float32 values to draw in; their contents are whatever the last pass left."""
     now = time.monotonic()
-    buffers, _ = kept.pop(key, (None, None))
-    if buffers is None:
-        (buffers,) = blocks_of_buffers(
-            node_matrix(grid_inputs.expand(1, count, -1, -1), layer_sizes, MAP_DTYPE), layer_sizes, {}, backward=False
-        )
-    else:
-        buffers.outputs[0].copy_(grid_inputs.t())
-    kept[key] = (buffers, now)
-    while len(kept) > KEPT_SHAPES or now - next(iter(kept.values()))[1] > KEPT_SECONDS:
-        kept.popitem(last=False)
+    arena: torch.Tensor | None = getattr(_kept, "arena", None)
+    if arena is None or arena.numel() < elements or now - _kept.last_used > KEPT_SECONDS:
+        arena = None  # the old one goes before a new one comes
+        _kept.arena = arena = torch.empty(elements, dtype=MAP_DTYPE)
+    _kept.last_used = now
+    return arena
+
+
+def _pass_buffers(layer_sizes: list[int], grid_inputs: torch.Tensor, count: int) -> Buffers:
+    """Buffers in the arena whose input rows hold `grid_inputs` for `count` members and whose bias rows are ones."""
+    points = grid_inputs.shape[0]
+    node_elements = count * sum(n + 1 for n in layer_sizes) * points
+    pre_elements = [count * n * points for n in layer_sizes[1:]]
+    arena = _arena(node_elements + sum(pre_elements))
+    nodes = arena[:node_elements].view(1, count, -1, points)
+    row = 0
+    for n in layer_sizes:
+        nodes[0, :, row + n].fill_(1.0)
+        row += n + 1
+    nodes[0, :, : layer_sizes[0]] = grid_inputs.t()
+    pre, start = [], node_elements
+    for n, size in zip(layer_sizes[1:], pre_elements, strict=True):
+        pre.append(arena[start : start + size].view(count, n, points))
+        start += size
+    (buffers,) = blocks_of_buffers(nodes, layer_sizes, {(count, points, False, False, MAP_DTYPE): {"pre": pre}}, False)
     return buffers
 
 

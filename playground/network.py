@@ -60,7 +60,8 @@ def split(flat: torch.Tensor, layer_sizes: Sequence[int]) -> list[torch.Tensor]:
     return blocks
 
 
-def weight_mask(layer_sizes: Sequence[int]) -> torch.Tensor:
+@functools.lru_cache(maxsize=128)
+def weight_mask(layer_sizes: tuple[int, ...]) -> torch.Tensor:
     """1 where the flat layout holds a weight, 0 where it holds a bias: regularization touches weights only."""
     return torch.cat(
         [torch.cat([torch.ones(out, inp), torch.zeros(out, 1)], 1).flatten() for inp, out in pairwise(layer_sizes)]
@@ -453,7 +454,7 @@ class Envelope:
                 )
             )
         self.regression = [shape.activation_names[-1] == "linear" for shape in shapes]
-        self.weight_mask = weight_mask(self.layer_sizes)
+        self.weight_mask = weight_mask(tuple(self.layer_sizes))
         if self.homogeneous:
             return
         sizes, offsets = self.layer_sizes, [0]
@@ -555,9 +556,11 @@ def plan_groups(shapes: Sequence[Shape]) -> list[list[int]]:
     return [[index for cohort in group for index in cohorts[cohort][1]] for group in plan]
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=64)
 def envelope(shapes: tuple[Shape, ...]) -> Envelope:
-    """The envelope of these member shapes, made once: a group is made anew every turn."""
+    """The envelope of these member shapes, made once: a group is made anew every turn, and every frame pass of a
+    shape makes one (a class of thirty shapes draws thirty). A padded one holds two [N, P] tensors (135 KB for 30
+    members of the largest shape); one of a single shape holds almost nothing."""
     return Envelope(shapes)
 
 

@@ -77,17 +77,19 @@ def test_nan_network_renders_the_nan_code():
     assert set(frame.thumbnails[200:]) == {255}
 
 
-def test_a_shape_not_drawn_for_a_while_gives_its_buffers_back(monkeypatch):
+def test_frames_of_many_shapes_draw_in_one_arena_that_goes_when_unused(monkeypatch):
     clock = [1000.0]
     monkeypatch.setattr(frames.time, "monotonic", lambda: clock[0])
-    monkeypatch.setattr(frames._kept, "buffers", frames.OrderedDict(), raising=False)
+    monkeypatch.setattr(frames._kept, "arena", None, raising=False)
     large = TrainingSession()
     large.update_config({"networkShape": [8, 8, 8, 8, 8, 8]})
     small = TrainingSession()
-    render_frames([large], [None])
-    render_frames([small], [None])
-    assert len(frames._kept.buffers) == 2  # both kept: the next frames of either reuse them
+    alone = [render_frames([session], [None])[0] for session in (small, large)]
+    arena = frames._kept.arena
+    again = [render_frames([session], [None])[0] for session in (large, small, large)]
+    assert frames._kept.arena is arena  # the small network drew in the large one's arena: nothing allocated
+    assert again == [alone[1], alone[0], alone[1]]  # and each drew exactly its own frame in it
     clock[0] += frames.KEPT_SECONDS + 0.1
     render_frames([small], [None])
-    (key,) = frames._kept.buffers  # the large network's megabytes went
-    assert key[0] == tuple(small.net.layer_sizes)
+    assert frames._kept.arena is not arena  # unused for a while, the large network's megabytes went
+    assert frames._kept.arena.numel() < arena.numel()

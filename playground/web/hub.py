@@ -429,6 +429,7 @@ class Hub:
                 self.work.wait(max(0.001, next_due - now))
                 other = 0.0
                 continue
+            memory.release_waiting()  # what experiments that closed during the last rounds freed
             training = self._training_seconds(other)
             trained = 0.0
             for group in self.lab.groups(ready):  # each group's share of the training is its member count

@@ -14,6 +14,7 @@ M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter numbers
 M_ARENA_MAX = -8
 MMAP_THRESHOLD = 128 * 1024
 _last_trim = 0.0
+_trim_waiting = False  # a release asked for within the interval, done by the next `release_waiting`
 
 
 @functools.cache
@@ -38,10 +39,22 @@ def configure_allocator(arenas: int = 2) -> None:
 
 
 def release_freed(min_interval: float = 1.0) -> None:
-    """Give memory that sessions freed back to the system (at most once per `min_interval` seconds)."""
-    global _last_trim
+    """Give memory that sessions freed back to the system, at most once per `min_interval` seconds; asked for
+    sooner, it waits for `release_waiting` (twenty clients that leave at once free their sessions one after another,
+    and all but the first used to stay in the heap while anyone trained)."""
+    global _last_trim, _trim_waiting
     now = time.monotonic()
     libc = _glibc()
-    if libc is not None and now - _last_trim >= min_interval:
-        _last_trim = now
-        libc.malloc_trim(0)
+    if libc is None:
+        return
+    if now - _last_trim < min_interval:
+        _trim_waiting = True
+        return
+    _last_trim, _trim_waiting = now, False
+    libc.malloc_trim(0)
+
+
+def release_waiting(min_interval: float = 1.0) -> None:
+    """Do a release that was asked for within the interval, once the interval has passed."""
+    if _trim_waiting:
+        release_freed(min_interval)
