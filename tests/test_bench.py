@@ -50,8 +50,7 @@ def test_mixed_configs_are_valid_different_and_spread_over_the_options():
     assert {config["activation"] for config in configs} == set(OPTIONS_BY_NAME["activation"].choices)
     datasets = {config.get("dataset", config.get("regDataset")) for config in configs}
     assert datasets == set(OPTIONS_BY_NAME["dataset"].choices) | set(OPTIONS_BY_NAME["regDataset"].choices)
-    batch_sizes = {config["batchSize"] for config in configs}
-    assert min(batch_sizes) == 1 and max(batch_sizes) == 30 and len(batch_sizes) == 30
+    assert all("batchSize" not in config for config in configs)  # the default: the issue spreads the networks
 
 
 def test_swarm_counts_frames_epochs_bytes_and_refusals(start_server):
