@@ -428,6 +428,14 @@ def test_a_class_across_two_processes_has_one_wall_and_the_teachers_actions_reac
         )
         refused = call(learners[1], "start_training")
         assert not refused["ok"] and refused["error"]["field"] == "status"
+
+        gallery = call(teacher, "save_gallery", {"names": True})  # the other process saves its learners' runs
+        assert gallery["missing"] == []
+        assert [run["name"] for run in gallery["runs"]] == ["Pupil 0", "Pupil 1", "Pupil 2", "Near"]
+        viewer = page(first.url)
+        everyone.append(viewer)
+        opened = call(viewer, "open_experiment", {"id": gallery["runs"][0]["id"]})  # saved on the other process
+        assert (opened["title"], opened["epoch"]) == ("Pupil 0", gallery["runs"][0]["epoch"])
     finally:
         for client in everyone:
             client.disconnect()

@@ -29,17 +29,18 @@ import segno
 from flask import request
 
 from .. import rooms, wall, wire
-from ..options import config_to_json, read_link
+from ..options import ConfigError, config_to_json, read_link
 from ..rooms import MEMBER, NAME, REACHED, ROOM, RoomError
 from ..session import DIVERGED, STOPPED, TrainingSession, link_changes
 from ..tokens import TokenBucket
-from . import messages
+from . import concurrency, messages
 from .events import EventError, _no_payload, _object, handles
 from .hub import same_picture
 
 log = logging.getLogger(__name__)
 WALL_SECONDS = 0.25  # the wall's parts and the merged wall, four times a second; frames to other processes as often
 PURGE_SECONDS = 60.0  # expired rooms leave the store and the learners are told
+GALLERY_WAIT_SECONDS = 5.0  # for the other processes' saved runs: a class's runs pack in well under a second
 MAX_ADDRESSES = 10_000  # join buckets of addresses kept; beyond, they start again
 
 
@@ -96,6 +97,8 @@ class Classroom:
         hub.leaving.append(self.forget)
         hub.bus.subscribe("room", self.on_bus)
         hub.bus.subscribe("wall", self.on_part)
+        hub.bus.subscribe("gallery", self.on_gallery)
+        self.gallery_answers: dict[str, tuple[concurrency.Wakeup, dict]] = {}  # request -> (wake-up, origin -> answer)
 
     # --- who is who -----------------------------------------------------------------------------------------------
 
@@ -214,6 +217,86 @@ class Classroom:
         learner = self.learners.pop(sid, None)
         if learner is not None:
             self._roster(learner.code)
+
+    # --- the gallery: every learner's run, wherever it trains -----------------------------------------------------
+
+    def save_gallery(self, teacher, code: str, names: bool) -> dict:
+        """Save the run of every learner of the class connected to any process, and a gallery listing them by time
+        joined (docs/protocol.md, `save_gallery`). This process saves its own learners' runs; each other process
+        with learners of the class (its part of the wall says so) is asked on the bus, saves theirs in the shared
+        store and answers with their entries. A process that has not answered within GALLERY_WAIT_SECONDS leaves
+        its learners out, named in `missing`."""
+        connections = self.hub.connections
+        local = {
+            learner.member: (learner.joined_at, learner.name, connections[sid].experiment)
+            for sid, learner in self.local_learners(code)
+            if sid in connections
+        }
+        remote: dict[str, tuple[str, wall.Entry]] = {}  # member -> (the process it trains on, its wall entry)
+        for part in self.parts.fresh(code, time.monotonic()):
+            for entry in part.entries:
+                if part.origin != self.origin and entry.run.member not in local:
+                    remote[entry.run.member] = (part.origin, entry)
+        order = sorted(
+            [(joined_at, member, name) for member, (joined_at, name, _) in local.items()]
+            + [(entry.joined_at, member, entry.name) for member, (_, entry) in remote.items()]
+        )
+        titles = {member: name if names else f"Learner {n}" for n, (_, member, name) in enumerate(order, 1)}
+        if not titles:
+            raise ConfigError({"gallery": "is refused: no learner of this class is connected"})
+        self.hub.saves.allow(teacher, "gallery")
+        request, origins = uuid.uuid4().hex, {origin for origin, _ in remote.values()}
+        answers: dict[str, dict] = {}
+        wakeup = concurrency.Wakeup()
+        if origins:
+            self.gallery_answers[request] = (wakeup, answers)
+            asked = {member: titles[member] for member in remote}
+            self.hub.bus.publish(
+                "gallery", {"type": "ask", "code": code, "request": request, "origin": self.origin, "titles": asked}
+            )
+        try:
+            runs = [(member, titles[member], experiment) for member, (_, _, experiment) in local.items()]
+            saved = self.hub.saves.save_runs(self.hub, teacher, [(title, e) for _, title, e in runs]) if runs else []
+            entries = {member: entry for (member, _, _), entry in zip(runs, saved, strict=True)}
+            deadline = time.monotonic() + GALLERY_WAIT_SECONDS
+            while origins - set(answers) and time.monotonic() < deadline:
+                wakeup.wait(deadline - time.monotonic())
+        finally:
+            self.gallery_answers.pop(request, None)
+        for answer in answers.values():
+            if answer["error"]:
+                raise ConfigError({"gallery": answer["error"]})
+            entries.update(answer["entries"])
+        reply = self.hub.saves.save_gallery([entries[member] for member in titles if member in entries])
+        reply["missing"] = [title for member, title in titles.items() if member not in entries]
+        return reply
+
+    def on_gallery(self, message: dict) -> None:
+        """Another process's teacher asks this one to save its learners' runs; or answers this one's asking."""
+        if message["type"] == "answer":
+            waiting = self.gallery_answers.get(message["request"]) if message["to"] == self.origin else None
+            if waiting is not None:
+                waiting[1][message["origin"]] = message
+                waiting[0].set()
+            return
+        if message["origin"] == self.origin:
+            return
+        titles, connections = message["titles"], self.hub.connections
+        runs = [
+            (learner.member, titles[learner.member], connections[sid].experiment)
+            for sid, learner in self.local_learners(message["code"])
+            if sid in connections and learner.member in titles
+        ]
+        answer = {"type": "answer", "request": message["request"], "origin": self.origin, "to": message["origin"]}
+        try:
+            saved = self.hub.saves.save_runs(self.hub, None, [(title, e) for _, title, e in runs]) if runs else []
+            answer |= {
+                "entries": {member: entry for (member, _, _), entry in zip(runs, saved, strict=True)},
+                "error": None,
+            }
+        except ConfigError as error:
+            answer |= {"entries": {}, "error": next(iter(error.errors.values()))}
+        self.hub.bus.publish("gallery", answer)
 
     # --- the bus: a teacher's action reaches this process's learners -------------------------------------------
 
@@ -746,21 +829,7 @@ def save_gallery(hub, connection, payload):
     if not isinstance(names, bool):
         raise EventError("names", "must be true (each run under its learner's name) or false (Learner 1, 2, ...)")
     classroom = _classroom(hub)
-    room = classroom.teacher_room(connection.sid)
-    connections = hub.connections
-    present = sorted(
-        (
-            (learner, connections[sid].experiment)
-            for sid, learner in classroom.local_learners(room["code"])
-            if sid in connections
-        ),
-        key=lambda pair: pair[0].joined_at,
-    )
-    runs = [
-        (learner.name if names else f"Learner {number}", experiment)
-        for number, (learner, experiment) in enumerate(present, 1)
-    ]
-    return hub.saves.save_gallery(hub, connection, runs)
+    return classroom.save_gallery(connection, classroom.teacher_room(connection.sid)["code"], names)
 
 
 @handles("close_class")

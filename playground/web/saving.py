@@ -58,12 +58,12 @@ class Saves:
     # --- saved experiments ---------------------------------------------------------------------------------------
 
     def save(self, hub, connection, title: str, note: str) -> dict:
-        self._allow(connection, "save")
+        self.allow(connection, "save")
         blob = self._pack(hub, connection, title, note, payer=connection)
         key = self._claim(EXPERIMENT, blob, None)
         return {"id": key, "url": f"/e/{key}", "bytes": len(blob)}
 
-    def _allow(self, connection, field: str) -> None:
+    def allow(self, connection, field: str) -> None:
         """Take one of the connection's saves, or refuse (ConfigError on `field`) when it has made too many."""
         allowance = self.allowances.setdefault(
             connection.sid,
@@ -77,16 +77,14 @@ class Saves:
                 }
             )
 
-    def save_gallery(self, hub, teacher, runs: list[tuple[str, Experiment]]) -> dict:
+    def save_runs(self, hub, payer, runs: list[tuple[str, Experiment]]) -> list[dict]:
         """Save every `(name, experiment)` of `runs` as an experiment, packed in one native trip (which also draws
-        each run's frame, so its thumbnail, epoch and test loss are those of the state saved), and a gallery
-        listing them; the `teacher` pays. Nothing is stored unless every run can be."""
-        if not runs:
-            raise ConfigError({"gallery": "is refused: no learner of this class is connected to this server"})
-        self._allow(teacher, "gallery")
+        each run's frame, so its thumbnail, epoch and test loss are those of the state saved); returns their gallery
+        entries. `payer` pays the trip (None: a teacher's action asked for on the bus). Nothing is stored unless
+        every run can be."""
         packs = hub.trip_all(
             [(experiment, lambda session, name=name: saved.pack(session, name)) for name, experiment in runs],
-            payer=teacher,
+            payer=payer,
         )
         for (name, _), blob in zip(runs, packs, strict=True):
             if isinstance(blob, Exception):
@@ -106,6 +104,10 @@ class Saves:
                     "map": list(wire.output_thumbnail(frame)),
                 }
             )
+        return entries
+
+    def save_gallery(self, entries: list[dict]) -> dict:
+        """A gallery listing saved runs' entries (`save_runs`), in their order."""
         key = self._claim(GALLERY, {"runs": entries, "savedAt": time.time()}, None)
         return {"id": key, "url": f"/g/{key}", "runs": entries}
 
