@@ -81,7 +81,8 @@ PASS_BYTES = 16 * 2**20
 # A pass's buffers are views of one float32 arena per native thread (the server runs all session work in one; a lock
 # would be a green primitive there), grown to the largest pass and kept while passes use it: allocating megabytes a
 # frame cost more than the maths (fresh pages fault in), and a class of thirty shapes draws thirty passes a round.
-# It is let go once no pass used it for KEPT_SECONDS (an event that drew one large network kept 5 MB for good).
+# It shrinks to what the passes need once no pass needed its size for KEPT_SECONDS (an event that drew one large
+# network kept 5 MB for good, and twenty clients' large networks kept their arena while one small one drew on).
 KEPT_SECONDS = 2.0
 _kept = threading.local()
 
@@ -90,10 +91,12 @@ def _arena(elements: int) -> torch.Tensor:
     """At least `elements` float32 values to draw in; their contents are whatever the last pass left."""
     now = time.monotonic()
     arena: torch.Tensor | None = getattr(_kept, "arena", None)
-    if arena is None or arena.numel() < elements or now - _kept.last_used > KEPT_SECONDS:
+    if arena is not None and elements * 2 > arena.numel():
+        _kept.needed_until = now + KEPT_SECONDS  # a pass of about its size: it is worth keeping
+    if arena is None or arena.numel() < elements or now > _kept.needed_until:
         arena = None  # the old one goes before a new one comes
         _kept.arena = arena = torch.empty(elements, dtype=MAP_DTYPE)
-    _kept.last_used = now
+        _kept.needed_until = now + KEPT_SECONDS
     return arena
 
 
