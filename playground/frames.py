@@ -128,7 +128,10 @@ class Frame:
 
 def render(group: TrainerGroup, grid_inputs: torch.Tensor, focuses: Sequence[int | None]) -> list[Frame]:
     """Every member's frame: all nodes' maps from batched forward passes over the grid (the group's shared input
-    features), a few members per pass; `focuses[m]` picks the node member m shows full size (None: the output)."""
+    features), a few members per pass; `focuses[m]` picks the node member m shows full size (None: the output).
+    The members are of one shape (`session.frame_signature`): an envelope's padding would be drawn as nodes."""
+    if not group.envelope.homogeneous:
+        raise ValueError("frames are drawn for networks of one shape")
     sizes = group.layer_sizes
     points, node_count = grid_inputs.shape[0], sum(sizes)
     row_starts = [sum(n + 1 for n in sizes[:layer]) for layer in range(len(sizes))]

@@ -143,7 +143,10 @@ def test_networks_of_every_shape_and_activation_train_as_one_group_each_exactly_
     twins = [member({**network, **kind}, i) for i, network in enumerate(MIXED_NETWORKS)]
     assert len({session.signature for session in group}) == 1
     assert len({session.frame_signature for session in group}) == len(group)
-    assert TrainerGroup([session.trainer for session in group]).layer_sizes == [7, 4, 5, 4, 8, 4, 3, 1]
+    together = TrainerGroup([session.trainer for session in group])
+    assert together.layer_sizes == [7, 4, 5, 4, 8, 4, 3, 1]
+    with pytest.raises(ValueError, match="one shape"):  # frames are drawn per shape (session.frame_signature)
+        frames.render(together, group[0].grid_inputs, [None] * len(group))
     for epochs in ([2] * 4, [1, 3, 4, 2], [3] * 4):  # leaving mid-call, then all together again
         counts = train_group(group, 60, epochs)
         for twin, count in zip(twins, counts, strict=True):
