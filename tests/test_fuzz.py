@@ -47,6 +47,7 @@ from playground.web.events import HANDLERS
 from playground.web.hub import Connection as HubConnection
 from playground.web.settings import Settings
 from tests import test_abuse as abuse
+from tests.live_server import LiveServer
 from tests.test_server import call
 from tests.waiting import wait_until
 
@@ -872,6 +873,15 @@ def live_connect(server) -> LiveClient:
     client.connect(server.url, transports=["websocket"], wait_timeout=10)
     assert client.framed.wait(10), "no map_update after connect"
     return client
+
+
+@pytest.fixture(scope="module")
+def live_server():
+    """A server of this module's own: the fuzzing spends the allowances all clients share, and the log the last
+    test reads for tracebacks is then of this module's traffic only."""
+    server = LiveServer()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")
