@@ -14,7 +14,7 @@ from tests.services import HAProxy, RedisServer, cluster_settings
 def cluster():
     redis_server = RedisServer()
     front_port = free_port()
-    apps = [LiveServer(**cluster_settings(redis_server.url, front_port)) for _ in range(2)]
+    apps = LiveServer.several(2, **cluster_settings(redis_server.url, front_port))
     front = HAProxy([app.port for app in apps], front_port)
     yield redis_server, apps, front
     front.stop()
