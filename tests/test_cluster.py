@@ -38,8 +38,9 @@ def cluster_pair(redis_server: RedisServer, **settings) -> list[LiveServer]:
 
 @pytest.fixture(scope="module")
 def pair(redis_server):
-    """Two app processes on one message queue."""
-    servers = cluster_pair(redis_server)
+    """Two app processes on one message queue and one store (a SQLite file both open, as `make cluster` does)."""
+    store = ROOT / "test-results" / f"store-shared-{free_port()}.sqlite3"
+    servers = cluster_pair(redis_server, database_url=store)
     yield servers
     for server in servers:
         server.stop()
@@ -370,16 +371,6 @@ def page(url: str) -> Page:
     return client
 
 
-@pytest.fixture(scope="module")
-def shared_pair(redis_server):
-    """Two app processes on one message queue and one store (a SQLite file both open, as `make cluster` does)."""
-    store = ROOT / "test-results" / f"store-shared-{free_port()}.sqlite3"
-    servers = cluster_pair(redis_server, database_url=store)
-    yield servers
-    for server in servers:
-        server.stop()
-
-
 def steady_walls(wall: Page, count: int, walls: int = 8) -> None:
     """The wall shows `count` tiles, and then `walls` walls in a row all do (no flicker between processes' parts)."""
     wait_until(lambda: wall.tile_counts()[-1:] == [count], timeout=20, message=f"a wall of {count} tiles")
@@ -388,8 +379,8 @@ def steady_walls(wall: Page, count: int, walls: int = 8) -> None:
     assert wall.tile_counts()[seen:] == [count] * (len(wall.walls) - seen)
 
 
-def test_a_class_across_two_processes_has_one_wall_and_the_teachers_actions_reach_everyone(shared_pair):
-    first, second = shared_pair
+def test_a_class_across_two_processes_has_one_wall_and_the_teachers_actions_reach_everyone(pair):
+    first, second = pair
     teacher, wall = page(first.url), page(first.url)
     learners = [page(second.url) for _ in range(3)]
     other_wall = page(second.url)
@@ -458,8 +449,8 @@ def test_a_class_across_two_processes_has_one_wall_and_the_teachers_actions_reac
             client.disconnect()
 
 
-def test_the_detail_view_and_the_projector_show_a_learner_of_the_other_process(shared_pair):
-    first, second = shared_pair
+def test_the_detail_view_and_the_projector_show_a_learner_of_the_other_process(pair):
+    first, second = pair
     teacher, wall, projector = page(first.url), page(first.url), page(first.url)
     learner = page(second.url)
     everyone = [teacher, wall, projector, learner]
