@@ -155,6 +155,11 @@ class BusPeers:
     publisher: subprocess.Popen
     said: list[dict]
 
+    def numbers_heard(self) -> list[int]:
+        """The numbers of the messages the listener heard, once it heard the last one."""
+        wait_until(lambda: self.heard[-1:] == [{"n": 399}], timeout=30, message="the last message across")
+        return [line["n"] for line in self.heard if "n" in line]
+
 
 @pytest.fixture(scope="module")
 def bus_outage():
@@ -200,8 +205,7 @@ def test_a_bus_message_published_in_one_process_reaches_the_other_and_nothing_is
     peers, lived = bus_outage
     room = peers["publish"]
     assert lived
-    wait_until(lambda: room.heard[-1:] == [{"n": 399}], timeout=30, message="the last message across")
-    numbers = [line["n"] for line in room.heard if "n" in line]
+    numbers = room.numbers_heard()
     assert numbers == list(range(numbers[0], 400)), "a message was lost or repeated"
     assert {"degraded": False} in room.said and {"degraded": False} in room.heard
 
@@ -210,8 +214,7 @@ def test_only_the_newest_message_of_a_key_waits_while_redis_is_away(bus_outage):
     peers, lived = bus_outage
     wall = peers["newest"]
     assert lived
-    wait_until(lambda: wall.heard[-1:] == [{"n": 399}], timeout=30, message="the last message across")
-    numbers = [line["n"] for line in wall.heard if "n" in line]
+    numbers = wall.numbers_heard()
     assert numbers == sorted(set(numbers)), "a message came twice or out of order"
     assert len(numbers) < 400 - 150, "the outage's messages waited for Redis (50 a second for 5 s)"
 
