@@ -786,9 +786,9 @@ def test_after_a_long_random_sequence_the_session_still_trains(app, steps):
 
 @pytest.fixture(scope="module")
 def default_app(make_app):
-    # The default event rate limit; not the native-time share (tests/test_native_time.py), which a flood of seed
-    # runs would use up for a minute.
-    return make_app(event_native_burst=1e9)
+    # The default event rate limit; not the native-time shares (tests/test_native_time.py): a flood of seed runs
+    # would use up the client's for a minute, and wait for all clients' after each heavy event.
+    return make_app(event_native_burst=1e9, all_events_native_burst=1e9)
 
 
 @fuzz_settings(3)
