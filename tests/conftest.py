@@ -125,6 +125,15 @@ def live_server():
 
 
 @pytest.fixture
+def restartable_server(live_server):
+    """The run's live server, for a test that stops or restarts it (as a deploy or a crash would): whatever
+    happened, it runs again for the next test."""
+    yield live_server
+    if live_server.process.poll() is not None:
+        live_server.start()
+
+
+@pytest.fixture
 def start_server():
     """Start servers with custom settings (environment variables); all are stopped after the test."""
     servers = []
