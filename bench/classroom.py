@@ -14,6 +14,7 @@ per-address caps (README, Configuration).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import statistics
@@ -98,6 +99,19 @@ class Learners:
         self.process.stdin.flush()
         return self.expect(phase)
 
+    def arrivals(self, kind: str, since_ms: float, timeout: float = 20.0) -> list[dict]:
+        """The learners' events once each has one of `kind` ("pushes" or "stops") at or after `since_ms`, or at
+        the deadline: then those that got none count as not reached."""
+        events: list[dict] = []
+
+        def everyone_reached() -> bool:
+            events[:] = self.ask("events", "events")["learners"]
+            return all(any(t >= since_ms for t in learner[kind]) for learner in events)
+
+        with contextlib.suppress(AssertionError):  # at the deadline: the figures say how many were reached
+            wait_until(everyone_reached, timeout=timeout, interval=0.1, message=f"every learner's {kind}")
+        return events
+
     def close(self) -> None:
         self.watchdog.cancel()
         if self.process.poll() is None:
@@ -121,7 +135,9 @@ def figures(measured: dict) -> dict:
     }
 
 
-def one_class(count: int, seconds: float) -> dict:
+def one_class(count: int, seconds: float, warmup: float = 2.0) -> dict:
+    """One class of `count` learners measured for `seconds` without and with the wall, each run given `warmup`
+    seconds of training before it is measured or paused."""
     server = LiveServer(max_training_sessions=max(100, count), **SETTINGS)
     teacher, wall, learners = socketio.Client(reconnection=False), Wall(count), None
     try:
@@ -130,7 +146,7 @@ def one_class(count: int, seconds: float) -> dict:
         started = call(teacher, "start_class")
         code, key = started["room"]["code"], started["key"]
         learners = Learners(server.url, code, count)
-        time.sleep(2)  # warm-up: every learner trains
+        time.sleep(warmup)  # every learner trains
         without_wall = figures(learners.ask(f"measure {seconds}", "measured"))
         wall.connect(server.url, transports=["websocket"])
         call(wall, "teach", {"code": code, "key": key, "page": "wall"})
@@ -141,20 +157,19 @@ def one_class(count: int, seconds: float) -> dict:
         walls_per_second = sum(1 for t in wall.full_walls if t >= opened) / window
         sent = time.time() * 1000
         call(teacher, "push_config", {"hash": "#learningRate=0.1&activation=relu", "fixSeed": False})
-        time.sleep(2)  # the push resets every run; the figures below come from the learners' own clocks
+        pushes = learners.arrivals("pushes", sent)  # the push resets every run; the times are the learners' own
         learners.ask("start", "started")
-        time.sleep(2)
+        time.sleep(warmup)
         paused = time.time() * 1000
         call(teacher, "pause_all")
-        time.sleep(2)
-        events = learners.ask("events", "events")["learners"]
+        stops = learners.arrivals("stops", paused)
         return {
             "learners": count,
             "withoutWall": without_wall,
             "withWall": with_wall,
             "wallMessagesWithEveryTilePerSecond": round(walls_per_second, 2),
-            "pushedConfigReachedRuns": latencies(sent, [learner["pushes"] for learner in events]),
-            "pauseAllStoppedRuns": latencies(paused, [learner["stops"] for learner in events]),
+            "pushedConfigReachedRuns": latencies(sent, [learner["pushes"] for learner in pushes]),
+            "pauseAllStoppedRuns": latencies(paused, [learner["stops"] for learner in stops]),
         }
     finally:
         if learners is not None:

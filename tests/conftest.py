@@ -114,11 +114,23 @@ def other_session_trains(app, socketio, hub, wait):
     return train
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_server():
+    """One real server with the default settings for the whole run (each start costs seconds): its tests open and
+    close connections of their own. A module that needs other settings, or whose tests leave the server in a state
+    others must not meet, defines its own `live_server`."""
     server = LiveServer()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def restartable_server(live_server):
+    """The run's live server, for a test that stops or restarts it (as a deploy or a crash would): whatever
+    happened, it runs again for the next test."""
+    yield live_server
+    if live_server.process.poll() is not None:
+        live_server.start()
 
 
 @pytest.fixture

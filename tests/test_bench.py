@@ -53,11 +53,10 @@ def test_mixed_configs_are_valid_different_and_spread_over_the_options():
     assert all("batchSize" not in config for config in configs)  # the default: the issue spreads the networks
 
 
-def test_swarm_counts_frames_epochs_bytes_and_refusals(start_server):
-    server = start_server()
+def test_swarm_counts_frames_epochs_bytes_and_refusals(live_server):
     configs = [{"seed": "swarm-a"}, {"seed": "swarm-b", "batchSize": 99}]
     # Without compression every byte of a message is its payload or its WebSocket frame header.
-    lines = run_swarm(server.url, configs, "--warmup", "0.5", "--seconds", "2", "--no-deflate")
+    lines = run_swarm(live_server.url, configs, "--warmup", "0.5", "--seconds", "1", "--no-deflate")
     assert [line["phase"] for line in lines] == ["warmup", "measure", "measured", "result"]
     good, refused = lines[-1]["clients"]
     assert good["refusalCount"] == 0 and good["statuses"] == ["running"]
@@ -76,7 +75,7 @@ def test_swarm_counts_frames_epochs_bytes_and_refusals(start_server):
 
     # A client that asks for permessage-deflate, as browsers do, is not given it (the maps come deflated already):
     # the same frames cross the wire as they are, headers apart.
-    asking = run_swarm(server.url, configs[:1], "--warmup", "0.5", "--seconds", "2")[-1]["clients"][0]
+    asking = run_swarm(live_server.url, configs[:1], "--warmup", "0.5", "--seconds", "1")[-1]["clients"][0]
     assert asking["mapUpdateBytes"]["median"] - asking["mapUpdateDecodedBytes"]["median"] == 4 + 4
 
 

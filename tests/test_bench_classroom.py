@@ -11,7 +11,7 @@ pytestmark = pytest.mark.timeout(180)
 
 
 def test_a_small_class_is_measured_end_to_end():
-    result = classroom.one_class(3, seconds=1.0)
+    result = classroom.one_class(3, seconds=1.0, warmup=0.5)
     assert result["learners"] == 3
     for side in ("withoutWall", "withWall"):
         assert result[side]["framesPerSecond"]["min"] > 0, side

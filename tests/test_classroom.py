@@ -12,8 +12,9 @@ from tests.test_wall import entry as wall_entry
 
 @pytest.fixture(scope="module")
 def app_settings():
-    # The test client never acknowledges frames: keep its runs trained anyway.
-    return {"stall_seconds": 1000.0, "max_connections": 40}
+    # The test client never acknowledges frames: keep its runs trained anyway, and send the newest frame again
+    # after half a second instead of five (a test that waits for a later frame waits for that).
+    return {"stall_seconds": 1000.0, "ack_timeout": 0.5, "max_connections": 40}
 
 
 @pytest.fixture

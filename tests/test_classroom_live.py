@@ -2,7 +2,6 @@
 
 import socketio
 
-from tests.live_server import LiveServer
 from tests.test_server import call, in_order
 from tests.waiting import wait_until
 
@@ -20,14 +19,13 @@ class Page(socketio.Client):
         self.on("map_update", lambda payload: None)  # acknowledged when the handler returns
 
 
-def test_a_restart_loses_no_class():
-    server = LiveServer()
+def test_a_restart_loses_no_class(restartable_server):
     pages = []
     try:
         teacher, wall, learners = Page(), Page(), [Page() for _ in range(2)]
         pages.extend([teacher, wall, *learners])
         for page in pages:
-            page.connect(server.url, transports=["websocket"])
+            page.connect(restartable_server.url, transports=["websocket"])
         started = call(teacher, "start_class")
         code, key = started["room"]["code"], started["key"]
         assert call(wall, "teach", {"code": code, "key": key, "page": "wall"})["ok"]
@@ -35,7 +33,7 @@ def test_a_restart_loses_no_class():
         members = [call(page, "join_class", {"code": code, "name": f"Pupil {n}"}) for n, page in enumerate(learners)]
         wait_until(lambda: wall.walls and len(wall.walls[-1]["tiles"]) == 2, message="two tiles on the wall")
 
-        server.restart()
+        restartable_server.restart()
         wait_until(lambda: all(page.connected for page in pages), timeout=20, message="every page reconnected")
         # Each page does what the real page does on every connect: the learners rejoin, the teacher's wall claims
         # its class again; the server answers from the store.
@@ -55,4 +53,3 @@ def test_a_restart_loses_no_class():
     finally:
         for page in pages:
             page.disconnect()
-        server.stop()

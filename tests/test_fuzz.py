@@ -47,13 +47,22 @@ from playground.web.events import HANDLERS
 from playground.web.hub import Connection as HubConnection
 from playground.web.settings import Settings
 from tests import test_abuse as abuse
+from tests.live_server import LiveServer
 from tests.test_server import call
 from tests.waiting import wait_until
 
 # Fuzz apps: the rate limit and the bound on binary attachments (more close the connection) must not mask other errors.
 # No limit on events: the fuzzing is of what each event does (the limits have tests of their own, and the
-# native-time share of tests/test_native_time.py would refuse a long sequence of seed runs as busy).
-FAST = dict(events_per_second=1e9, events_burst=1e9, max_attachments=10**6, event_native_burst=1e9)
+# native-time share of tests/test_native_time.py would refuse a long sequence of seed runs as busy). Nor on all
+# clients' events together: that allowance only makes events wait (tests/test_native_time.py), which here would
+# only make each example slower.
+FAST = dict(
+    events_per_second=1e9,
+    events_burst=1e9,
+    max_attachments=10**6,
+    event_native_burst=1e9,
+    all_events_native_burst=1e9,
+)
 SLOW_CHECKS = [
     HealthCheck.function_scoped_fixture,
     HealthCheck.too_slow,
@@ -777,9 +786,9 @@ def test_after_a_long_random_sequence_the_session_still_trains(app, steps):
 
 @pytest.fixture(scope="module")
 def default_app(make_app):
-    # The default event rate limit; not the native-time share (tests/test_native_time.py), which a flood of seed
-    # runs would use up for a minute.
-    return make_app(event_native_burst=1e9)
+    # The default event rate limit; not the native-time shares (tests/test_native_time.py): a flood of seed runs
+    # would use up the client's for a minute, and wait for all clients' after each heavy event.
+    return make_app(event_native_burst=1e9, all_events_native_burst=1e9)
 
 
 @fuzz_settings(3)
@@ -864,6 +873,15 @@ def live_connect(server) -> LiveClient:
     client.connect(server.url, transports=["websocket"], wait_timeout=10)
     assert client.framed.wait(10), "no map_update after connect"
     return client
+
+
+@pytest.fixture(scope="module")
+def live_server():
+    """A server of this module's own: the fuzzing spends the allowances all clients share, and the log the last
+    test reads for tracebacks is then of this module's traffic only."""
+    server = LiveServer()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="module")

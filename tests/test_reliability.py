@@ -86,8 +86,7 @@ def test_stalled_clients_cost_no_memory_and_stop_training(start_server):
             client.disconnect()
 
 
-def test_restart_mid_training_clients_reconnect_and_restore_their_config(start_server):
-    server = start_server()
+def test_restart_mid_training_clients_reconnect_and_restore_their_config(restartable_server):
     config = {"activation": "relu", "networkShape": [3], "seed": "restart", "learningRate": 0.1}
     client = in_order(socketio.Client(reconnection=True, reconnection_delay=1, reconnection_delay_max=1))
     restored, frames = [], []
@@ -101,12 +100,12 @@ def test_restart_mid_training_clients_reconnect_and_restore_their_config(start_s
     client.on("connect", restore)
 
     client.on("map_update", lambda payload: frames.append(payload))
-    client.connect(server.url, transports=["websocket"], wait_timeout=10)
+    client.connect(restartable_server.url, transports=["websocket"], wait_timeout=10)
     try:
         wait_until(lambda: restored and frames and frames[-1]["layerSizes"] == [2, 3, 1], message="the config restored")
         call(client, "start_training")
         wait_until(lambda: frames[-1]["epoch"] > 0, message="training")
-        server.restart()
+        restartable_server.restart()
         wait_until(lambda: len(restored) == 2, timeout=30, message="the config restored after the restart")
         assert restored[1]["ok"] and restored[1]["config"]["activation"] == "relu"
         assert restored[1]["config"]["seed"] == "restart"

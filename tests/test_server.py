@@ -8,6 +8,7 @@ import pytest
 import socketio
 from socketio import exceptions as socketio_errors
 
+from tests.live_server import LiveServer
 from tests.waiting import wait_until
 
 
@@ -156,9 +157,24 @@ def test_cross_origin_socket_is_refused_by_default(live_server):
         )
 
 
-def test_unacknowledged_frame_is_resent_but_training_stays_paused(start_server):
-    server = start_server(ack_timeout=0.5, stall_seconds=0.3)
-    silent = connect(server, acknowledge=False)
+@pytest.fixture(scope="module")
+def module_stalling_server():
+    """One training place, and short timeouts that make a stall visible from outside (a stalled session's frame
+    is sent again after each ack timeout, always the same one, since nothing new is trained or rendered)."""
+    server = LiveServer(max_training_sessions=1, ack_timeout=0.5, stall_seconds=0.3)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stalling_server(module_stalling_server):
+    """The module's stalling server, which each test leaves with no session: the one place is free for the next."""
+    yield module_stalling_server
+    wait_until(lambda: module_stalling_server.counts() == {"connections": 0, "training": 0}, message="no session")
+
+
+def test_unacknowledged_frame_is_resent_but_training_stays_paused(stalling_server):
+    silent = connect(stalling_server, acknowledge=False)
     try:
         call(silent, "start_training")
         wait_until(lambda: len(silent.frames) >= 4, message="the newest frame sent again after each ack timeout")
@@ -170,9 +186,8 @@ def test_unacknowledged_frame_is_resent_but_training_stays_paused(start_server):
         silent.disconnect()
 
 
-def test_a_stalled_client_gives_up_its_training_place_and_waits_for_a_free_one(start_server):
-    server = start_server(max_training_sessions=1, ack_timeout=0.5, stall_seconds=0.3)
-    silent, latecomer = connect(server, acknowledge=False), connect(server)
+def test_a_stalled_client_gives_up_its_training_place_and_waits_for_a_free_one(stalling_server):
+    silent, latecomer = connect(stalling_server, acknowledge=False), connect(stalling_server)
     try:
         assert call(silent, "start_training")["ok"]
         wait_until(
@@ -182,7 +197,7 @@ def test_a_stalled_client_gives_up_its_training_place_and_waits_for_a_free_one(s
         silent.acknowledge = True  # the silent tab reads again, but the only place is taken
         resent = len(silent.frames)
         wait_until(lambda: len(silent.frames) > resent, message="the frame sent again, and acknowledged")
-        assert server.counts()["training"] == 1, "it waits: the cap holds"
+        assert stalling_server.counts()["training"] == 1, "it waits: the cap holds"
         epoch = silent.frames[-1][1]
         call(latecomer, "stop_training")
         wait_until(

@@ -28,9 +28,11 @@ def status_of(server, path: str) -> int:
 
 
 @on_both_back_ends
-def test_a_restart_keeps_saved_experiments_and_the_learners_draft(start_server, back_end, new_database):
+def test_a_restart_keeps_saved_experiments_and_the_learners_draft(
+    restartable_server, start_server, back_end, new_database
+):
     # On SQLite the server's own file (tests/live_server.py: in memory, nothing would outlive the restart)
-    server = start_server(**({"database_url": new_database()} if back_end == "postgresql" else {}))
+    server = start_server(database_url=new_database()) if back_end == "postgresql" else restartable_server
     client = connected(server)
     try:
         draft = call(client, "resume", {"draft": None})["draft"]

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from tests.chromium import CHROMIUM, launch
-from tests.live_server import LiveServer
 from tests.waiting import wait_until
 
 
@@ -131,10 +130,3 @@ def new_playground(browser, live_server):
     yield make
     for context in contexts:
         context.close()
-
-
-@pytest.fixture
-def restartable_server():
-    server = LiveServer()
-    yield server
-    server.stop()

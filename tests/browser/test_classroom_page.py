@@ -35,6 +35,9 @@ def test_a_class_from_start_to_challenge(browser, live_server):
         projector.page.on("pageerror", lambda error: problems.append(str(error)))
         projector.page.goto(f"{live_server.url}/project/{code}")
         projector.wait_until(lambda: projector.text("#wall-status") == "", message="the projector to claim the class")
+        # The teacher works on the wall, so it is the tab in front (as on the teacher's screen): a tab behind gets no
+        # animation frames, and each of Playwright's clicks there waits about two seconds for the page to be stable.
+        wall.page.bring_to_front()
 
         learners = []
         for number, context in enumerate(learner_contexts):

@@ -10,17 +10,30 @@ from tests.live_server import LiveServer, free_port
 from tests.services import HAProxy, RedisServer, cluster_settings
 
 
-@pytest.fixture
-def cluster():
+@pytest.fixture(scope="module")
+def cluster_processes():
     redis_server = RedisServer()
     front_port = free_port()
-    apps = [LiveServer(**cluster_settings(redis_server.url, front_port)) for _ in range(2)]
+    apps = LiveServer.several(2, **cluster_settings(redis_server.url, front_port))
     front = HAProxy([app.port for app in apps], front_port)
     yield redis_server, apps, front
     front.stop()
     for app in apps:
         app.stop()
     redis_server.stop()
+
+
+@pytest.fixture
+def cluster(cluster_processes):
+    """The module's cluster with every part running: a test kills an app process or stops Redis, and the next
+    one gets it back (on the same port) instead of a whole new cluster."""
+    redis_server, apps, _front = cluster_processes
+    if redis_server.process.poll() is not None:
+        redis_server.start()
+    for app in apps:
+        if app.process.poll() is not None:
+            app.start()
+    return cluster_processes
 
 
 def holder(playground: Playground) -> str:
