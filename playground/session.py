@@ -636,4 +636,3 @@ def warm_up() -> None:
     session = TrainingSession()
     session.train_for(0.01, max_epochs=2)
     session.frame()
-    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1).step()

@@ -7,6 +7,7 @@ Everything else here is for green threads only.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 from collections.abc import Callable
@@ -29,6 +30,10 @@ eventlet.tpool.set_num_threads(1)
 # Connections the kernel queues before the server accepts them. eventlet's default of 50 overflowed when one script
 # opened a thousand: every other client's SYN was then dropped and retried a second later.
 LISTEN_BACKLOG = 1024
+# After its close frame a WebSocket reads and drops what the client still sends, for at most this long and this much,
+# before it closes (`_close_lingering`).
+LINGER_SECONDS = 1.0
+LINGER_BYTES = 2 * 2**20
 
 
 def monkey_patch() -> None:
@@ -170,8 +175,34 @@ def harden_websockets() -> None:
     eventlet.websocket.WebSocketWSGI._negotiate_permessage_deflate = _no_compression
     websocket = eventlet.websocket.RFC6455WebSocket
     websocket._apply_mask = staticmethod(_apply_mask)
+    websocket.close = _close_lingering
     if not issubclass(websocket.Message, _BoundedMessage):
         websocket.Message = _BoundedMessage
+
+
+def _close_lingering(self, close_data=None):
+    """eventlet's close, but when the reader closes for a client's fault (`close_data`: a message too big, a
+    protocol error) it reads and drops what the client is still sending between the close frame and closing the
+    socket (a lingering close, as HTTP servers do): a socket closed with unread data resets the connection, and the
+    reset can reach the client before the close frame that says why. Only the reader may read: a close from another
+    green thread (Engine.IO's writer) closes at once, as eventlet's does."""
+    try:
+        self._send_closing_frame(close_data=close_data, ignore_send_errors=True)
+        self.socket.shutdown(socket.SHUT_WR)
+        drained = 0
+        with eventlet.Timeout(LINGER_SECONDS, False):
+            while close_data is not None and drained < LINGER_BYTES:
+                chunk = self.socket.recv(65536)
+                if not chunk:
+                    break
+                drained += len(chunk)
+    except EOFError:
+        pass  # the socket was closed while this read: nothing more to drop
+    except OSError as error:
+        if error.errno != errno.ENOTCONN:  # as eventlet's own close: a client that went first is no news
+            self.log.write(f"{self.log_context} socket shutdown error: {error}")
+    finally:
+        self.socket.close()
 
 
 def _no_compression(self, extensions):
