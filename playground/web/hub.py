@@ -43,10 +43,11 @@ from .seeding import SeedRuns
 log = logging.getLogger(__name__)
 MIN_TURN_SECONDS = 0.003
 DRAIN_PASSES = 10  # event-loop passes after a turn's frames are stored (fewer leave sending to compete with training)
-# Of each round's time (bench/load.py: the class targets need frames and epochs both). Four paired probes of 30
-# clients against 0.45: +30% epochs/s (131-165 against 92-116), frames/s within the noise (19-23 against 18-23);
-# 100 clients alike either way (their rounds are held to the slowest frame rate).
-TRAINING_SHARE = 0.52
+# Of each round's time (bench/load.py: the class targets need frames and epochs both). 0.52 was tried: on a loaded
+# machine four paired probes of 30 clients gave it +30% epochs/s with frames/s in the noise, but on a quiet one
+# four more gave +11% epochs/s (103-111 against 85-119) for -15% frames/s (19-21 against 22-25, under the 20 that
+# a class needs), so a round trains 45%.
+TRAINING_SHARE = 0.45
 # ...and never less, even when frames cannot keep MIN_FRAMES_PER_SECOND (a hundred learners' frames alone take
 # longer than a tenth of a second: without it training stopped at an epoch per round)
 LEAST_TRAINING_SHARE = 0.35
