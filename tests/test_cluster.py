@@ -166,7 +166,7 @@ def bus_outage():
     """One five-second Redis outage on a Redis of its own, met by two pairs of bus processes at once: `publish`
     on topic "room" and `publish_newest` on "wall", each sending 400 messages, one every 20 ms (8 s). Yields the
     pairs by role, and whether every process lived through the outage; each test waits for its last message."""
-    redis_server = RedisServer()
+    redis_server = RedisServer(persistent=True)
     processes: list[subprocess.Popen] = []
 
     def started(*arguments: str) -> tuple[subprocess.Popen, list[dict]]:
