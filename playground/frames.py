@@ -94,7 +94,7 @@ def _arena(elements: int) -> torch.Tensor:
     if arena is not None and elements * 2 > arena.numel():
         _kept.needed_until = now + KEPT_SECONDS  # a pass of about its size: it is worth keeping
     if arena is None or arena.numel() < elements or now > _kept.needed_until:
-        arena = None  # the old one goes before a new one comes
+        arena = _kept.arena = None  # the old one goes before a new one comes
         _kept.arena = arena = torch.empty(elements, dtype=MAP_DTYPE)
         _kept.needed_until = now + KEPT_SECONDS
     return arena

@@ -413,6 +413,17 @@ def blocks_of_buffers(
     ]
 
 
+def _aligned(shapes: Sequence[Shape]) -> tuple[int, list[int], list[list[int]], list[list[str]]]:
+    """Shapes aligned at their outputs: the envelope's node layers (depth), each shape's first layer in it, and each
+    shape's node widths and activations at every layer of it (before its start: its inputs, passed on linearly)."""
+    depth = max(len(shape.layer_sizes) for shape in shapes)  # node layers, the inputs and the output included
+    starts = [depth - len(shape.layer_sizes) for shape in shapes]
+    pairs = list(zip(shapes, starts, strict=True))
+    widths = [[shape.layer_sizes[0]] * start + list(shape.layer_sizes) for shape, start in pairs]
+    names = [["linear"] * start + list(shape.activation_names) for shape, start in pairs]
+    return depth, starts, widths, names
+
+
 class Envelope:
     """Networks of several shapes and activations as one: the deepest stack and the widest layers of its members,
     each member exactly itself inside it (bench/engine.py: a class of 30 different networks trains as one group).
@@ -435,14 +446,8 @@ class Envelope:
     def __init__(self, shapes: tuple[Shape, ...]):
         self.shapes, count = shapes, len(shapes)
         self.homogeneous = len(set(shapes)) == 1
-        depth = max(len(shape.layer_sizes) for shape in shapes)  # node layers, the inputs and the output included
-        starts = [depth - len(shape.layer_sizes) for shape in shapes]
-        widths = [
-            [shape.layer_sizes[0]] * start + list(shape.layer_sizes)
-            for shape, start in zip(shapes, starts, strict=True)
-        ]
+        depth, starts, widths, names = _aligned(shapes)
         self.layer_sizes = [max(column) for column in zip(*widths, strict=True)]
-        names = [["linear"] * start + list(shape.activation_names) for shape, start in zip(shapes, starts, strict=True)]
         # Per layer: the activation most of its members use, then each other one with the members that take it.
         self.plan: list[tuple[str, list[tuple[str, torch.Tensor]]]] = []
         for layer_names in zip(*names, strict=True):
@@ -509,18 +514,13 @@ LAYER_STEP_US, ACTIVATION_STEP_US, ELEMENT_STEP_US = 10.0, 9.0, 0.035
 
 def step_cost(cohorts: Sequence[tuple[Shape, int]]) -> float:
     """The estimated µs of one batch step of a group of these (shape, member count) cohorts in one envelope."""
-    depth = max(len(shape.layer_sizes) for shape, _ in cohorts)
-    widths, names = [0] * depth, [set() for _ in range(depth - 1)]
-    for shape, _ in cohorts:
-        start = depth - len(shape.layer_sizes)
-        for layer in range(depth):
-            widths[layer] = max(widths[layer], shape.layer_sizes[max(0, layer - start)])
-        for layer in range(depth - 1):
-            names[layer].add("linear" if layer < start else shape.activation_names[layer - start])
+    depth, _, member_widths, member_names = _aligned([shape for shape, _ in cohorts])
+    widths = [max(column) for column in zip(*member_widths, strict=True)]
+    activations = [len(set(column)) for column in zip(*member_names, strict=True)]
     members = sum(count for _, count in cohorts)
     return sum(
         LAYER_STEP_US
-        + ACTIVATION_STEP_US * (len(names[layer]) - 1)
+        + ACTIVATION_STEP_US * (activations[layer] - 1)
         + ELEMENT_STEP_US * members * widths[layer + 1] * (widths[layer] + 1)
         for layer in range(depth - 1)
     )
@@ -745,10 +745,8 @@ class TrainerGroup:
         """Each member's activation derivative at this layer's outputs (None: 1 for every member)."""
         (_, derivative), others = self._plan[layer]
         out, grad = buffers.outputs[layer + 1], buffers.grad[layer]
-        if not others:
-            if derivative is not None:
-                derivative(out, grad, self._ones)
-            return None if derivative is None else grad
+        if derivative is None and not others:
+            return None
         if derivative is None:
             grad.fill_(1.0)
         else:
@@ -851,7 +849,7 @@ class TrainerGroup:
         for index in range(len(self)) if members is None else members:
             trainer = self.trainers[index]
             trainer.carried, trainer.steps = self.carried[index], int(steps[index])
-            if len(self) == 1 and not self._mixed:
+            if len(self) == 1:
                 continue  # a group of one trains its trainer's tensors in place
             trainer.net.flat.detach().copy_(self.member(self.params, index))
             if trainer.carried:

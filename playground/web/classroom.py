@@ -228,7 +228,7 @@ class Classroom:
         its learners out, named in `missing`."""
         connections = self.hub.connections
         local = {
-            learner.member: (learner.joined_at, learner.name, connections[sid].experiment)
+            learner.member: (learner.joined_at, learner.name)
             for sid, learner in self.local_learners(code)
             if sid in connections
         }
@@ -238,7 +238,7 @@ class Classroom:
                 if part.origin != self.origin and entry.run.member not in local:
                     remote[entry.run.member] = (part.origin, entry)
         order = sorted(
-            [(joined_at, member, name) for member, (joined_at, name, _) in local.items()]
+            [(joined_at, member, name) for member, (joined_at, name) in local.items()]
             + [(entry.joined_at, member, entry.name) for member, (_, entry) in remote.items()]
         )
         titles = {member: name if names else f"Learner {n}" for n, (_, member, name) in enumerate(order, 1)}
@@ -255,9 +255,7 @@ class Classroom:
                 "gallery", {"type": "ask", "code": code, "request": request, "origin": self.origin, "titles": asked}
             )
         try:
-            runs = [(member, titles[member], experiment) for member, (_, _, experiment) in local.items()]
-            saved = self.hub.saves.save_runs(self.hub, teacher, [(title, e) for _, title, e in runs]) if runs else []
-            entries = {member: entry for (member, _, _), entry in zip(runs, saved, strict=True)}
+            entries = self._save_runs_here(code, titles, teacher)
             deadline = time.monotonic() + GALLERY_WAIT_SECONDS
             while origins - set(answers) and time.monotonic() < deadline:
                 wakeup.wait(deadline - time.monotonic())
@@ -271,6 +269,18 @@ class Classroom:
         reply["missing"] = [title for member, title in titles.items() if member not in entries]
         return reply
 
+    def _save_runs_here(self, code: str, titles: dict[str, str], payer) -> dict[str, dict]:
+        """Save the runs of this process's learners of the class that `titles` names (member -> title); member ->
+        gallery entry. `payer` pays the native trip (None: asked on the bus)."""
+        connections = self.hub.connections
+        runs = [
+            (learner.member, titles[learner.member], connections[sid].experiment)
+            for sid, learner in self.local_learners(code)
+            if sid in connections and learner.member in titles
+        ]
+        saved = self.hub.saves.save_runs(self.hub, payer, [(title, e) for _, title, e in runs]) if runs else []
+        return {member: entry for (member, _, _), entry in zip(runs, saved, strict=True)}
+
     def on_gallery(self, message: dict) -> None:
         """Another process's teacher asks this one to save its learners' runs; or answers this one's asking."""
         if message["type"] == "answer":
@@ -281,19 +291,9 @@ class Classroom:
             return
         if message["origin"] == self.origin:
             return
-        titles, connections = message["titles"], self.hub.connections
-        runs = [
-            (learner.member, titles[learner.member], connections[sid].experiment)
-            for sid, learner in self.local_learners(message["code"])
-            if sid in connections and learner.member in titles
-        ]
         answer = {"type": "answer", "request": message["request"], "origin": self.origin, "to": message["origin"]}
         try:
-            saved = self.hub.saves.save_runs(self.hub, None, [(title, e) for _, title, e in runs]) if runs else []
-            answer |= {
-                "entries": {member: entry for (member, _, _), entry in zip(runs, saved, strict=True)},
-                "error": None,
-            }
+            answer |= {"entries": self._save_runs_here(message["code"], message["titles"], None), "error": None}
         except ConfigError as error:
             answer |= {"entries": {}, "error": next(iter(error.errors.values()))}
         self.hub.bus.publish("gallery", answer)
