@@ -1,6 +1,7 @@
 """A token bucket: `rate` tokens a second, at most `burst` saved up. Time is passed in, so tests control it.
 
-Used for the speed control (epochs a session may train now) and for the per-client limit on control events."""
+Used for the speed control (epochs a session may train now), the per-client limit on control events, and the
+server-wide rate at which clients' messages are read (`reserve`: a queue in order of arrival)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,9 @@ class TokenBucket:
     def due(self, now: float, count: float = 1.0) -> float:
         """When `count` tokens will be there."""
         return now + max(0.0, count - self.refill(now)) / self.rate
+
+    def reserve(self, now: float, count: float = 1.0) -> float:
+        """Spend `count` tokens, into debt if need be; returns how long until this spending is covered (0 when it
+        is now). Callers that each wait that long are served in the order they reserved, at `rate`."""
+        self.tokens = self.refill(now) - count
+        return max(0.0, -self.tokens) / self.rate

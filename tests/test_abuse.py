@@ -170,6 +170,28 @@ def test_over_the_servers_event_budget_an_event_is_refused_busy_at_once(start_se
     ws.close()
 
 
+def test_past_the_servers_message_rate_each_client_waits_its_turn(start_server):
+    """Twenty scripts each within its own rate took the event loop from everyone (issue 10): past
+    ALL_MESSAGES_PER_SECOND a flooder's next message is not read until its turn, so another client's message,
+    sent after all of the flooder's, is answered long before the flooder's last."""
+    limited = start_server(all_messages_per_second=5)
+    flooder, other = session(limited), session(limited, source="127.0.0.1")
+    for index in range(30):  # each refused by validation: cheap, and nothing changes
+        flooder.send(f'42{index}["update_config",{{"learningRate":-1}}]')
+    other.send('42900["update_config",{"learningRate":-1}]')
+    other.settimeout(10)
+    while not str(other.recv()).startswith("43900"):
+        pass
+    flooder_replies = 0
+    flooder.settimeout(0.05)
+    with contextlib.suppress(websocket.WebSocketTimeoutException):
+        while True:  # what the server had sent the flooder by then
+            flooder_replies += str(flooder.recv()).startswith("43")
+    assert flooder_replies < 15  # 30 when every message was read at once
+    flooder.close()
+    other.close()
+
+
 def test_fragments_that_never_end_are_bounded(server):
     before = server.counts()["connections"]
     ws = session(server)

@@ -26,7 +26,13 @@ def app_settings():
     # What is checked is each event's reply, not the limits (they have tests of their own): the overflowing
     # network's steps would spend the allowances of the native thread's time, and each event after them would wait
     # (or be refused as busy) until they are repaid.
-    return {"events_per_second": 1e9, "events_burst": 1e9, "event_native_burst": 1e9, "all_events_native_burst": 1e9}
+    return {
+        "events_per_second": 1e9,
+        "events_burst": 1e9,
+        "event_native_burst": 1e9,
+        "all_events_native_burst": 1e9,
+        "all_messages_per_second": 1e9,
+    }
 
 
 def refuse_constant(name: str):

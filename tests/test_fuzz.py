@@ -62,6 +62,7 @@ FAST = dict(
     max_attachments=10**6,
     event_native_burst=1e9,
     all_events_native_burst=1e9,
+    all_messages_per_second=1e9,
 )
 SLOW_CHECKS = [
     HealthCheck.function_scoped_fixture,

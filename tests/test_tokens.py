@@ -15,3 +15,10 @@ def test_bucket_spends_refills_and_caps():
 def test_time_going_backwards_adds_nothing():
     bucket = TokenBucket(rate=10, burst=10, now=10.0, tokens=0)
     assert bucket.refill(9.0) == 0
+
+
+def test_reservations_go_into_debt_and_are_served_in_order_at_the_rate():
+    bucket = TokenBucket(rate=10, burst=2, now=0.0)
+    assert [bucket.reserve(0.0) for _ in range(5)] == [0.0, 0.0, 0.1, 0.2, 0.3]
+    assert bucket.reserve(0.3) == 0.1  # the debt paid down meanwhile: behind one more
+    assert bucket.reserve(10.0) == 0.0 and bucket.tokens == 1.0  # and never saved beyond the burst

@@ -6,8 +6,9 @@
   when anything inside fails.
 - `guard_engineio`: fixed 400 bodies (Engine.IO's echo the session id), no JSONP polling, and a WebSocket that
   breaks the protocol ends its session at once instead of lingering until the ping timeout.
-- `guard_socketio`: per-client flood control on Engine.IO packets before Socket.IO decodes them, a protocol error
-  ends the session, and a server-wide budget of queued event work (over it: a `busy` error at once).
+- `guard_socketio`: per-client flood control on Engine.IO packets before Socket.IO decodes them, a server-wide rate
+  at which messages are read (each client waits its turn), a protocol error ends the session, and a server-wide
+  budget of queued event work (over it: a `busy` error at once).
 """
 
 from __future__ import annotations
@@ -176,6 +177,8 @@ def guard_socketio(server, settings) -> None:
     """Install the per-client flood control and the server-wide event budget on a python-socketio server."""
     packets_per_second = FLOOD_FACTOR * (settings.events_per_second + settings.frames_per_second)
     buckets: dict[str, TokenBucket] = {}
+    rate = settings.all_messages_per_second
+    all_messages = TokenBucket(rate, rate, time.monotonic())
     budget = EventBudget(settings.max_queued_events, settings.max_queued_events_per_client)
     handle_message, handle_disconnect = server._handle_eio_message, server._handle_eio_disconnect
     handle_event, handle_event_work = server._handle_event, server._handle_event_internal
@@ -191,6 +194,13 @@ def guard_socketio(server, settings) -> None:
             bucket = buckets[eio_sid] = TokenBucket(packets_per_second, FLOOD_FACTOR * settings.events_burst, now)
         if not bucket.take(now):
             return end_session(eio_sid, "flooding (more messages than its event rate limit allows)")
+        # Engine.IO reads a client's next message only once this returns: waiting here holds back this client
+        # alone, in order with the others. Frame acknowledgements (an ACK packet is "3...") keep everyone's frames
+        # going and are not held back, nor are the attachments of an event already let through.
+        if isinstance(data, str) and not data.startswith(str(packet.ACK)):
+            wait = all_messages.reserve(now)
+            if wait:
+                server.sleep(wait)
         try:
             return handle_message(eio_sid, data)
         except ValueError as problem:  # python-socketio's (and wire.py's) word for a malformed packet

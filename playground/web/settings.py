@@ -46,6 +46,10 @@ class Settings:
     # that trains and draws everyone (bench/abuse.py, heavyClients and allConnections).
     all_events_native_share: float = 0.25
     all_events_native_burst: float = 0.25
+    # All clients' messages together (frame acknowledgements and attachments aside) are read at most this many a
+    # second, a second's worth saved up; past that each client's next message waits its turn, its socket unread
+    # meanwhile: twenty scripts each within its own rate had taken the event loop from everyone (bench/abuse.py).
+    all_messages_per_second: float = 300.0
     frames_per_second: float = 30.0  # per experiment, at most
     # Per experiment, at least: when many train, training gives way to keep this rate (bench/load.py's class100).
     min_frames_per_second: float = 10.0
