@@ -12,13 +12,20 @@ import random
 import struct
 from decimal import ROUND_HALF_UP, Context, Decimal
 
+from Crypto.Cipher import ARC4
+
 _WIDTH = 256
 _MASK = _WIDTH - 1
 _CHUNKS = 6
-_BLOCK = 1024  # keystream bytes made at a time
+_BLOCK = 4096  # keystream bytes made at a time
+_SHORTEST_KEY = 5  # bytes: pycryptodome's ARC4 refuses shorter keys
+_SKIP = 2**20
+_MOST_HANDED = 2**32  # bytes a restored stream may have handed out (a dataset takes about 17 KB)
 _START_DENOM = _WIDTH**_CHUNKS
 _SIGNIFICANCE = 2**52
 _OVERFLOW = 2**53
+# A first byte from this up (the 6 bytes times 256 are then at least 2**52): seedrandom's loop in `random` runs once.
+_ONE_LOOP = _SIGNIFICANCE // _WIDTH >> 8 * (_CHUNKS - 1)
 
 # Enough digits for toFixed's full range (values below 1e21, up to 100
 # decimals), so quantize never trips over the default 28-digit precision.
@@ -48,41 +55,43 @@ def _mixkey(seed: str) -> list[int]:
 
 
 class SeedRandom:
-    """seedrandom 2.4's ``Math.seedrandom(seed)`` for a string seed."""
+    """seedrandom 2.4's ``Math.seedrandom(seed)`` for a string seed.
+
+    Its generator is ARC4 keyed by the mixed seed, with the first 256 bytes dropped (RC4-drop[256]: the early
+    keystream is biased); the keystream comes from pycryptodome's ARC4, made ahead in blocks (a byte at a time in
+    Python was a third of a new session's time: a dataset draws some 2,500 numbers, 17 KB). Its state is the seed and
+    how many bytes were handed out (`state`, `from_state`)."""
 
     def __init__(self, seed: str) -> None:
-        key = _mixkey(seed) or [0]
-        s = list(range(_WIDTH))
-        j = 0
-        for i in range(_WIDTH):
-            t = s[i]
-            j = _MASK & (j + key[i % len(key)] + t)
-            s[i] = s[j]
-            s[j] = t
-        self._s = s
-        self._i = 0
-        self._j = 0
-        # The keystream is made ahead in blocks (a byte at a time through a method call cost three times as much:
-        # a dataset draws some 2,500 numbers); what is handed out is the same bytes in the same order.
+        key = bytes(_mixkey(seed) or [0])
+        # ARC4's key schedule reads key[i % len(key)], so a key repeated is the same key: pycryptodome wants 5 bytes.
+        self._cipher = ARC4.new(key * -(-_SHORTEST_KEY // len(key)), drop=_WIDTH)
+        self.seed = seed
         self._stream = b""
         self._read = 0
-        # RC4-drop[256]: the early keystream is biased, so seedrandom skips it.
-        self._g(_WIDTH)
+        self._handed_before = 0  # bytes handed out before the current stream
+
+    def state(self) -> list:
+        return [self.seed, self._handed_before + self._read]
+
+    @classmethod
+    def from_state(cls, state: list) -> SeedRandom:
+        """The generator `state()` described, about to hand out its next byte."""
+        seed, handed = state
+        if not isinstance(seed, str) or not isinstance(handed, int) or not 0 <= handed <= _MOST_HANDED:
+            raise ValueError(f"not a random stream's state: {str(state)[:80]}")
+        rng = cls(seed)
+        while handed - rng._handed_before > _SKIP:  # skipped a megabyte at a time, not kept
+            rng._cipher.encrypt(bytes(_SKIP))
+            rng._handed_before += _SKIP
+        rng._read = handed - rng._handed_before
+        rng._stream = rng._cipher.encrypt(bytes(max(rng._read, _BLOCK)))
+        return rng
 
     def _more(self, count: int) -> None:
         """Make at least `count` more keystream bytes ready."""
-        s, i, j = self._s, self._i, self._j
-        block = bytearray(max(count, _BLOCK))
-        for k in range(len(block)):
-            i = (i + 1) & _MASK
-            t = s[i]
-            j = (j + t) & _MASK
-            u = s[j]
-            s[i] = u
-            s[j] = t
-            block[k] = s[(u + t) & _MASK]
-        self._i, self._j = i, j
-        self._stream = self._stream[self._read :] + block
+        self._handed_before += self._read
+        self._stream = self._stream[self._read :] + self._cipher.encrypt(bytes(max(count, _BLOCK)))
         self._read = 0
 
     def _g(self, count: int) -> int:
@@ -95,6 +104,16 @@ class SeedRandom:
 
     def random(self) -> float:
         """A double in [0, 1) with all 52 mantissa bits random, like JS."""
+        if self._read + _CHUNKS + 1 > len(self._stream):
+            self._more(_CHUNKS + 1)
+        start = self._read
+        if self._stream[start] >= _ONE_LOOP:
+            # seedrandom's loop below runs once: n is the 7 bytes as one 56-bit number, halved until under 2**53
+            # with its low bits dropped. The same number in one step (15 draws in 16).
+            self._read = start + _CHUNKS + 1
+            n = int.from_bytes(self._stream[start : self._read], "big")
+            shift = n.bit_length() - 53
+            return (n >> shift) / (1 << (8 * (_CHUNKS + 1) - shift))
         # JS does this in doubles, but every intermediate is an integer below
         # 2**53 (or a power-of-two scaling of one), so exact ints agree.
         n = self._g(_CHUNKS)

@@ -23,9 +23,13 @@ import torch
 from . import datasets, history
 from .network import Evaluation
 from .options import config_to_json
+from .rng import SeedRandom
 from .session import TrainingSession
 
-MAGIC = b"NNPG\x01"
+MAGIC = b"NNPG\x02"
+# Version 1 kept the ARC4 generator's inner state, which missed the keystream made ahead: it never restored the
+# random stream exactly. Its experiments open with the stream of a new session of their config.
+FIRST_VERSION_MAGIC = b"NNPG\x01"
 TITLE_LENGTH, NOTE_LENGTH = 120, 2000
 
 
@@ -87,7 +91,7 @@ def pack(session: TrainingSession, title: str = "", note: str = "") -> bytes:
         "extras": session.url_extras,
         "title": title,
         "note": note,
-        "rng": [session.rng._i, session.rng._j, session.rng._s],
+        "rng": session.rng.state(),
         "initial": session.initial_parameters,
         "stopRules": [session._started_at_epoch, session._stopped_below],
         "now": checkpoint(session.checkpoint()),
@@ -116,7 +120,7 @@ def header(blob: bytes) -> dict:
 
 
 def _read(blob: bytes) -> tuple[dict, list[np.ndarray]]:
-    if not isinstance(blob, bytes) or not blob.startswith(MAGIC):
+    if not isinstance(blob, bytes) or not blob.startswith((MAGIC, FIRST_VERSION_MAGIC)):
         raise SavedError("not a saved experiment")
     try:
         raw = zlib.decompress(blob[len(MAGIC) :])
@@ -173,7 +177,8 @@ def _session(head: dict, arrays: list[np.ndarray]) -> TrainingSession:
         )
 
     now = checkpoint(head["now"])
-    session.rng._i, session.rng._j, session.rng._s = head["rng"]
+    if len(head["rng"]) == 2:  # version 1's was three numbers (see FIRST_VERSION_MAGIC)
+        session.rng = SeedRandom.from_state(head["rng"])
     session.initial_parameters = tuple(head["initial"])
     session.data = now.data
     session._attach_data()

@@ -1,6 +1,10 @@
 """Time travel (playground/history.py) and saved experiments (playground/saved.py): the checkpoint policy, capture
 and restore to the bit, forks and their labels, and the saved bytes' round trip."""
 
+import json
+import struct
+import zlib
+
 import numpy as np
 import pytest
 import torch
@@ -199,6 +203,27 @@ def test_a_saved_experiment_opens_exactly_and_trains_on_as_the_saved_one_would()
     assert losses_after(opened, 20) == losses_after(session, 20)
     assert opened.initial_parameters == session.initial_parameters
     assert opened.rng.random() == session.rng.random()  # the random stream goes on where it was
+
+
+def test_a_saved_experiment_keeps_its_random_stream_wherever_it_was():
+    session, _ = trained({}, 3)
+    drawn = [session.rng.random() for _ in range(700)]  # past the bytes made ahead at creation
+    opened, _ = saved.unpack(saved.pack(session))
+    assert opened.rng.state() == session.rng.state()
+    assert [opened.rng.random() for _ in range(700)] == [session.rng.random() for _ in range(700)] != drawn
+
+
+def test_a_first_version_saved_experiment_still_opens_with_a_new_stream_of_its_seed():
+    session, _ = trained({}, 3)
+    raw = zlib.decompress(saved.pack(session)[len(saved.MAGIC) :])
+    (length,) = struct.unpack_from("<I", raw)
+    head = json.loads(raw[4 : 4 + length])
+    head["rng"] = [3, 7, list(range(256))]  # version 1 kept ARC4's inner state
+    text = json.dumps(head, separators=(",", ":")).encode()
+    first = saved.FIRST_VERSION_MAGIC + zlib.compress(struct.pack("<I", len(text)) + text + raw[4 + length :])
+    opened, _ = saved.unpack(first)
+    assert same_training_state(opened, session)
+    assert opened.rng.state() == [session.config["seed"], TrainingSession(session.config).rng.state()[1]]
 
 
 def test_saved_bytes_are_compact_and_bad_bytes_are_refused():

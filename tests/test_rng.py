@@ -160,3 +160,16 @@ def test_random_seed_looks_like_a_playground_seed():
     seeds = {random_seed() for _ in range(20)}
     assert all(re.fullmatch(r"[01]\.\d{5}", s) for s in seeds)
     assert len(seeds) > 1
+
+
+def test_a_stream_goes_on_from_its_state_and_bad_states_are_refused():
+    rng = SeedRandom("0.59704")
+    for count in (0, 1, 5000, 2**20 + 3):  # within the bytes made ahead, past them, past a skipped megabyte
+        if count:
+            rng._g(count)
+        again = SeedRandom.from_state(rng.state())
+        assert again.state() == rng.state()
+        assert [again.random() for _ in range(50)] == [rng.random() for _ in range(50)]
+    for bad in (["0.5", -1], ["0.5", 2**40], [5, 0], ["0.5", 1.5]):
+        with pytest.raises(ValueError, match="not a random stream's state"):
+            SeedRandom.from_state(bad)
