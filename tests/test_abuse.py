@@ -228,6 +228,23 @@ def test_half_open_requests_time_out_and_cannot_shut_others_out(server):
             connection.close()
 
 
+def test_a_burst_of_connections_is_accepted_in_slices_between_the_others_turns(monkeypatch):
+    """A yield after each accepted connection left a /healthz queued behind a thousand half-open ones for 120 ms; a
+    yield once per ACCEPT_SLICE_SECONDS drains the backlog and still lets the others run."""
+    from playground.web import concurrency
+    from playground.web.guard import AddressLimits
+
+    clock, yields = [100.0], []
+    monkeypatch.setattr(concurrency.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(concurrency.eventlet, "sleep", lambda seconds=0: yields.append(clock[0]))
+    pool, _ = concurrency._guarded_connections(AddressLimits(0, 0))  # every connection refused, as in the attack
+    for port in range(10):  # a burst within one slice
+        pool.spawn(None, [(ATTACKER, port), None, 0])
+    clock[0] += 1.5 * concurrency.ACCEPT_SLICE_SECONDS
+    pool.spawn(None, [(ATTACKER, 10), None, 0])
+    assert yields == [100.0, clock[0]]
+
+
 def test_one_address_cannot_hold_every_connection(server):
     before = server.counts()["connections"]
     sessions = [session(server) for _ in range(SETTINGS["max_connections_per_address"])]

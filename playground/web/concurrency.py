@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -30,6 +31,7 @@ eventlet.tpool.set_num_threads(1)
 # Connections the kernel queues before the server accepts them. eventlet's default of 50 overflowed when one script
 # opened a thousand: every other client's SYN was then dropped and retried a second later.
 LISTEN_BACKLOG = 1024
+ACCEPT_SLICE_SECONDS = 0.002  # a burst of connections is accepted for this long between the others' turns
 # After its close frame a WebSocket reads and drops what the client still sends, for at most this long and this much,
 # before it closes (`_close_lingering`).
 LINGER_SECONDS = 1.0
@@ -133,13 +135,20 @@ def _guarded_connections(limits):
     pending: set[int] = set()  # id() of the connection states whose first request head has not arrived
 
     class Pool(eventlet.greenpool.GreenPool):
+        yielded_at = 0.0
+
         def spawn(self, function, connection):
             try:
                 return self._admit(function, connection)
             finally:
                 # eventlet's accept loop accepts without yielding while connections wait in the backlog: a
-                # thousand opened at once held every other green thread (the frames, /healthz) for 100 ms.
-                eventlet.sleep(0)
+                # thousand opened at once held every other green thread (the frames, /healthz) for 100 ms. A yield
+                # after each one kept the others going but drained the backlog slowly, and a /healthz queued behind
+                # it waited 70-120 ms: the loop yields once ACCEPT_SLICE_SECONDS have passed (30 ms then).
+                now = time.monotonic()
+                if now - self.yielded_at >= ACCEPT_SLICE_SECONDS:
+                    eventlet.sleep(0)
+                    self.yielded_at = time.monotonic()
 
         def _admit(self, function, connection):
             address = connection[0][0]
