@@ -294,7 +294,10 @@ class TrainingSession:
             self.status = STOPPED
 
     def step(self) -> bool:
-        """Train exactly one epoch. Returns False (and sets DIVERGED) when the loss stops being finite."""
+        """Train exactly one epoch. Returns False (and sets DIVERGED) when the loss stops being finite. Raises
+        ConfigError (field `status`) if the network had diverged: an epoch of NaNs changes nothing and costs as
+        much as any other (a script stepping a diverged network took the training thread for nothing)."""
+        self._refuse_if_diverged()
         _train_together([self], 0.0, [1])
         return self.status != DIVERGED
 
@@ -302,13 +305,16 @@ class TrainingSession:
         """Play. Re-arms the stop rules: "after N epochs" next holds at the next multiple of N (50, 100, 150...),
         "below test loss L" not again until L changes or the network is reset. Raises ConfigError (field
         `status`) if the network diverged."""
+        self._refuse_if_diverged()
+        self.status = RUNNING
+        self.stop_reason = None
+        self._started_at_epoch = self.epoch
+
+    def _refuse_if_diverged(self) -> None:
         if self.status == DIVERGED:
             raise ConfigError(
                 {"status": "the network diverged (its loss is not finite): reset it or change the config"}
             )
-        self.status = RUNNING
-        self.stop_reason = None
-        self._started_at_epoch = self.epoch
 
     def stop(self) -> None:
         """Pause (a diverged network stays diverged)."""

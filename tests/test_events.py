@@ -290,6 +290,10 @@ def test_divergence_is_a_state_not_a_crash(client, socketio, hub):
             break
     assert reply["status"] == "diverged"
     assert events(client, "state")[-1]["status"] == "diverged"
+    session = only_session(hub).experiment.session
+    epoch = session.epoch
+    refused = client.emit("step", callback=True)  # an epoch of NaNs would change nothing
+    assert not refused["ok"] and refused["error"]["field"] == "status" and session.epoch == epoch
     frame = only_session(hub).experiment.newest
     assert frame["trainLoss"] is None and frame["status"] == "diverged"
     assert all(w is None or math.isfinite(w) for layer in wire.decode(frame)["weights"] for row in layer for w in row)

@@ -123,7 +123,7 @@ def step(hub, connection, payload):
     _no_payload(payload)
 
     def one_epoch(session):
-        session.stop()
+        session.stop()  # (a diverged network stays diverged, and the step is refused)
         session.step()
         return {"status": session.status, "epoch": session.epoch}
 
