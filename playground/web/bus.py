@@ -10,6 +10,7 @@ a class's wall, a few times a second): only the newest of each key waits while R
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import uuid
@@ -55,9 +56,10 @@ class RedisBus:
     A stream rather than pub/sub so that nothing is lost while Redis or the connection to it is away: each process
     reads on from the last entry it saw, and what it publishes meanwhile waits in its outbox (bounded) and goes out
     when Redis is back. A publish reaches this process's own handlers at once, whatever Redis does, and the reader
-    skips the entries this process wrote. Two green threads (`concurrency.spawn`) do the Redis work; never a native
-    thread. While either fails the bus is degraded, and
-    the health handlers are told each time that changes.
+    skips the entries this process wrote. Each command carries its process's sequence number: when Redis went away
+    after it had added an entry but before its answer came, the entry is sent again, and readers drop the copy.
+    Two green threads (`concurrency.spawn`) do the Redis work; never a native thread. While either fails the bus
+    is degraded, and the health handlers are told each time that changes.
     """
 
     STREAM = "playground:bus"
@@ -75,7 +77,9 @@ class RedisBus:
         self._redis = redis.Redis.from_url(url)  # connects on first use, again after any failure
         self._local = LocalBus()
         self.origin = uuid.uuid4().hex  # this process, in the entries it writes
-        self._outbox: deque[tuple[str, str]] = deque(maxlen=self.OUTBOX_LIMIT)
+        self._sequence = itertools.count(1)  # of this process's commands, in the entries it writes
+        self._heard: dict[bytes, int] = {}  # origin -> the last sequence number read from it
+        self._outbox: deque[tuple[str, str, int]] = deque(maxlen=self.OUTBOX_LIMIT)
         self._newest: dict[tuple[str, str], tuple[str, bytes]] = {}  # (topic, key) -> (topic, body) waiting
         self._outbox_ready = concurrency.Wakeup()
         self._problems: dict[str, str] = {}  # "read" / "send" -> what failed last
@@ -95,7 +99,7 @@ class RedisBus:
         self._local.publish(topic, message)
         if len(self._outbox) == self.OUTBOX_LIMIT:
             log.warning("bus outbox full while Redis is away: the oldest message is dropped")
-        self._outbox.append((topic, body))
+        self._outbox.append((topic, body, next(self._sequence)))
         self._outbox_ready.set()
 
     def publish_newest(self, topic: str, key: str, message: dict) -> None:
@@ -127,18 +131,15 @@ class RedisBus:
                 continue
             newest = None
             if self._outbox:  # commands first, in order
-                stream, length, (topic, body) = self.STREAM, self.MAX_LENGTH, self._outbox[0]
+                stream, length, (topic, body, sequence) = self.STREAM, self.MAX_LENGTH, self._outbox[0]
+                fields: dict = {"topic": topic, "origin": self.origin, "sequence": sequence, "message": body}
             else:
                 key = next(iter(self._newest))
                 stream, length, newest = self.NEWEST_STREAM, self.NEWEST_LENGTH, self._newest.pop(key)
-                topic, body = newest
+                topic, body = newest  # a state: a copy read twice does no harm
+                fields = {"topic": topic, "origin": self.origin, "message": body}
             try:
-                self._redis.xadd(
-                    stream,
-                    {"topic": topic, "origin": self.origin, "message": body},
-                    maxlen=length,
-                    approximate=True,
-                )
+                self._redis.xadd(stream, fields, maxlen=length, approximate=True)
             except redis.RedisError as problem:
                 if newest is not None:
                     self._newest.setdefault(key, newest)  # unless a newer one came meanwhile
@@ -166,8 +167,20 @@ class RedisBus:
             for stream, entries in reply or ():
                 for entry_id, fields in entries:
                     last_ids[stream.decode()] = entry_id
-                    if fields[b"origin"].decode() != self.origin:
+                    if fields[b"origin"].decode() != self.origin and self._first_copy(fields):
                         self._deliver(stream, fields)
+
+    def _first_copy(self, fields: dict) -> bool:
+        """False for a command whose sequence number its process had already sent (a send retried after Redis had
+        taken it); a process's entries are in the order it sent them."""
+        sequence = fields.get(b"sequence")
+        if sequence is None:
+            return True
+        origin, number = fields[b"origin"], int(sequence)
+        if number <= self._heard.get(origin, 0):
+            return False
+        self._heard[origin] = number
+        return True
 
     def _deliver(self, stream: bytes, fields: dict) -> None:
         try:
