@@ -112,7 +112,7 @@ def test_a_turn_trains_members_whose_signature_changed_since_it_was_planned():
     planned[1].session.update_config({"learningRate": 0.1, "batchSize": 7})  # an event's trip ran before the turn
     planned[1].session.start()
     epochs = [experiment.session.epoch for experiment in planned]
-    frames, trained = Hub._train_and_render([(experiment, 1) for experiment in planned], 0.0, 0.0)
+    frames, trained = Hub._train_and_render([(experiment, 1) for experiment in planned], 0.0, 0.0, 0.0)
     assert trained > 0
     assert [experiment.session.epoch for experiment in planned] == [epochs[0] + 1, 1]
     assert all(frame is not None for frame in frames)

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from playground.web import concurrency
-from playground.web.hub import _run_jobs
+from playground.web.hub import _run_jobs, turn_seconds
 from tests.waiting import wait_until
 
 HEAVY = {"networkShape": [8, 8, 8, 8, 8, 8], "xSquared": True, "ySquared": True, "sinX": True}
@@ -159,3 +159,21 @@ def test_events_work_runs_in_slices_in_order_and_hands_back_each_outcome():
     outcomes = _run_jobs(jobs[1:], slice_seconds=10.0)
     assert ran == ["a", "b", "c"]
     assert isinstance(outcomes[0][1], ValueError) and outcomes[1][:2] == ("c", None)
+
+
+def test_events_work_does_not_stretch_the_training_of_a_round(make_app):
+    """A round's training is a share of the time its experiments' own frames took, not of events' work: with the
+    share of a round that twenty scripts' events had taken, one learner alone fell from 30 to 14 frames/s."""
+    hub = make_app().extensions["playground_hub"]
+    alone, least = hub._training_seconds(other=0.040, own=0.040)  # 40 ms of the class's own frames
+    assert alone == pytest.approx(0.040 * 0.45 / 0.55) and least == alone
+    with_events, least = hub._training_seconds(other=0.040, own=0.010)  # of which 30 ms were events'
+    assert with_events == pytest.approx(0.010 * 0.45 / 0.55) and least == with_events
+
+
+def test_a_turn_ends_when_a_frame_falls_due_but_keeps_its_least():
+    assert turn_seconds(0.030, 0.003, [100.020, 100.050], now=100.0) == pytest.approx(0.020)  # drawn on time
+    assert turn_seconds(0.030, 0.025, [100.020], now=100.0) == 0.025  # no shorter than its share
+    assert turn_seconds(0.030, 0.003, [99.990], now=100.0) == 0.030  # late already: drawn at the end anyway
+    assert turn_seconds(0.030, 0.003, [100.040], now=100.0) == 0.030  # due after the turn
+    assert turn_seconds(0.030, 0.003, [], now=100.0) == 0.030

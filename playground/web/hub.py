@@ -100,6 +100,14 @@ class Connection:
         experiment.watch(sid)
 
 
+def turn_seconds(seconds: float, least: float, frames_due: list[float], now: float) -> float:
+    """How long a turn trains: `seconds`, or until the first of its members' frames falls due if that comes
+    sooner (but `least` at least), so that the frame is drawn on time. A frame already late changes nothing: its
+    members are drawn at the end of the turn anyway."""
+    due = min(frames_due, default=now)
+    return max(least, due - now) if now < due < now + seconds else seconds
+
+
 def same_picture(frame: dict, other: dict) -> bool:
     """Two frames that show the learner exactly the same (they differ at most in their number)."""
     return frame.keys() == other.keys() and all(frame[key] == other[key] for key in frame if key != "seq")
@@ -127,6 +135,7 @@ class Hub:
         socketio.start_background_task(self._run_event_jobs)
         self.frame_interval = 1.0 / settings.frames_per_second  # each experiment's frames at most this often
         self.round_seconds = 0.0  # the last round's length
+        self.events_seconds = 0.0  # native time events' work took since the round began
         self._scheduler_started = False
         self.leaving: list = []  # called with each connection that closes (the classroom's hook)
         self.classroom = None  # classroom.Classroom: rooms, their learners and the wall (set by the factory)
@@ -316,6 +325,7 @@ class Hub:
             except Exception as problem:  # not the functions' (those are handed back): a bug here
                 log.exception("events' work failed")
                 outcomes = [(None, problem, 0.0)] * len(jobs)
+            self.events_seconds += sum(seconds for _, _, seconds in outcomes)
             for (_, outcome), result in zip(jobs, outcomes, strict=False):
                 outcome.send(result)
             self.event_jobs.extendleft(reversed(jobs[len(outcomes) :]))  # first in the next slice
@@ -424,41 +434,51 @@ class Hub:
         """The one loop that trains: rounds of turns over the groups of running experiments that are read. Each
         round trains every group for its share and draws the frames that are due; the training time of a round
         follows from the time the last round spent on everything else (drawing, sending, events)."""
-        other = 0.0
+        other = own = 0.0
         while True:
             now = time.monotonic()
             ready, next_due = self.lab.ready(now, self.settings.pace_burst_seconds)
             if not ready:
                 memory.release_freed()  # idle: a good moment to return what closed sessions freed
                 self.work.wait(max(0.001, next_due - now))
-                other = 0.0
+                other = own = 0.0
                 continue
             memory.release_waiting()  # what experiments that closed during the last rounds freed
-            training = self._training_seconds(other)
+            training, least = self._training_seconds(other, own)
             trained = 0.0
             for group in self.lab.groups(ready):  # each group's share of the training is its member count
-                trained += self._turn(group, training * len(group) / len(ready), within=self.round_seconds / 2)
+                part = len(group) / len(ready)
+                trained += self._turn(group, training * part, least * part, within=self.round_seconds / 2)
             self.round_seconds = time.monotonic() - now
             other = max(0.0, self.round_seconds - trained)
+            own = max(0.0, other - self.events_seconds)  # what the trained experiments' own frames took
+            self.events_seconds = 0.0
 
-    def _training_seconds(self, other: float) -> float:
-        """A round's training time: TRAINING_SHARE of the round, but a round no shorter than a frame interval at
-        the fastest frame rate (training fills it) and, while training keeps at least LEAST_TRAINING_SHARE, no
-        longer than one at the slowest (frames come first)."""
+    def _training_seconds(self, other: float, own: float) -> tuple[float, float]:
+        """A round's training time, and the least of it a turn keeps when a frame is due sooner (`_turn`), from
+        the last round's time besides training (`other`) and the part of it that was not events' work (`own`: the
+        trained experiments' frames and their sending).
+
+        Training takes TRAINING_SHARE of a round besides the events, but a round no shorter than a frame interval
+        at the fastest frame rate (training fills it) and, while training keeps at least LEAST_TRAINING_SHARE, no
+        longer than one at the slowest (frames come first). Events' work is left out of the shares: it would make
+        the round longer by more than itself, and every experiment's frames slower (one learner alone fell from 30
+        to 14 frames/s while twenty scripts' events ran)."""
         settings = self.settings
-        share = other * TRAINING_SHARE / (1 - TRAINING_SHARE)
-        least = other * LEAST_TRAINING_SHARE / (1 - LEAST_TRAINING_SHARE)
+        share = own * TRAINING_SHARE / (1 - TRAINING_SHARE)
+        least = max(MIN_TURN_SECONDS, own * LEAST_TRAINING_SHARE / (1 - LEAST_TRAINING_SHARE))
         fill = 1 / settings.frames_per_second - other
         most = 1 / settings.min_frames_per_second - other
-        return max(MIN_TURN_SECONDS, least, min(max(share, fill), most))
+        return max(least, min(max(share, fill), most)), max(least, share)
 
-    def _turn(self, group: list[tuple[Experiment, int | None]], seconds: float, within: float) -> float:
-        """Train a group for `seconds` and draw its members whose frames are due within `within` seconds (so that
-        each is drawn once a round); returns the time spent training."""
+    def _turn(self, group: list[tuple[Experiment, int | None]], seconds: float, least: float, within: float) -> float:
+        """Train a group for `seconds`, or only until a member's frame is due if that is sooner (but `least` at
+        least), and draw its members whose frames are due within `within` seconds (so that each is drawn once a
+        round); returns the time spent training."""
         experiments = [experiment for experiment, _ in group]
         epochs_before = [experiment.session.epoch for experiment in experiments]
         try:
-            payloads, trained = concurrency.run_native(self._train_and_render, group, seconds, within)
+            payloads, trained = concurrency.run_native(self._train_and_render, group, seconds, least, within)
         except Exception:  # a bug must not stop every other experiment's training
             log.exception("training turn failed")
             for experiment in experiments:
@@ -480,11 +500,12 @@ class Hub:
 
     @staticmethod
     def _train_and_render(
-        group: list[tuple[Experiment, int | None]], seconds: float, within: float
+        group: list[tuple[Experiment, int | None]], seconds: float, least: float, within: float
     ) -> tuple[list[dict | None], float]:
         """Native thread: train the group's running members together, then render in one pass the frames that are
         due, or that show where a member stopped. Members stopped since the turn was planned are left alone."""
         members = [(experiment, allowance) for experiment, allowance in group if experiment.running]
+        seconds = turn_seconds(seconds, least, [e.next_frame_at for e, _ in members], time.monotonic())
         # The group was planned before this call; an event's trip queued ahead of it may have changed a member's
         # signature (a new batch size, another shape): train each signature apart rather than fail the whole group.
         by_signature: dict = {}
