@@ -84,8 +84,9 @@ class SeedRandom:
         while handed - rng._handed_before > _SKIP:  # skipped a megabyte at a time, not kept
             rng._cipher.encrypt(bytes(_SKIP))
             rng._handed_before += _SKIP
-        rng._read = handed - rng._handed_before
-        rng._stream = rng._cipher.encrypt(bytes(max(rng._read, _BLOCK)))
+        rest = handed - rng._handed_before
+        rng._more(rest)
+        rng._read = rest
         return rng
 
     def _more(self, count: int) -> None:

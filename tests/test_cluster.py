@@ -203,11 +203,15 @@ def bus_outage():
         redis_server.stop()
 
 
-def test_a_bus_message_published_in_one_process_reaches_the_other_and_nothing_is_lost_while_redis_is_away(bus_outage):
+def after_the_outage(bus_outage, role: str) -> tuple[BusPeers, list[int]]:
+    """The pair of `role` once every process lived through the outage, and the numbers its listener heard."""
     peers, lived = bus_outage
-    room = peers["publish"]
     assert lived
-    numbers = room.numbers_heard()
+    return peers[role], peers[role].numbers_heard()
+
+
+def test_a_bus_message_published_in_one_process_reaches_the_other_and_nothing_is_lost_while_redis_is_away(bus_outage):
+    room, numbers = after_the_outage(bus_outage, "publish")
     assert numbers == list(range(numbers[0], 400)), "a message was lost or repeated"
     assert {"degraded": False} in room.said and {"degraded": False} in room.heard
 
@@ -235,10 +239,7 @@ def test_a_command_sent_again_after_redis_had_taken_it_is_delivered_once(redis_s
 
 
 def test_only_the_newest_message_of_a_key_waits_while_redis_is_away(bus_outage):
-    peers, lived = bus_outage
-    wall = peers["newest"]
-    assert lived
-    numbers = wall.numbers_heard()
+    _, numbers = after_the_outage(bus_outage, "newest")
     assert numbers == sorted(set(numbers)), "a message came twice or out of order"
     assert len(numbers) < 400 - 150, "the outage's messages waited for Redis (50 a second for 5 s)"
 

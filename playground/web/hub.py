@@ -441,7 +441,7 @@ class Hub:
             if not ready:
                 memory.release_freed()  # idle: a good moment to return what closed sessions freed
                 self.work.wait(max(0.001, next_due - now))
-                other = own = 0.0
+                other = own = self.events_seconds = 0.0  # events' work while idle took nothing from a round
                 continue
             memory.release_waiting()  # what experiments that closed during the last rounds freed
             training, least = self._training_seconds(other, own)
