@@ -121,7 +121,9 @@ def flood(server: LiveServer) -> dict:
     return {"sent": sent, "disconnected": disconnected}
 
 
-def heavy_clients(server: LiveServer, count: int = 20, per_second: float = 60, seconds: float = 3.0) -> dict:
+def heavy_clients(
+    server: LiveServer, count: int = 20, per_second: float = 60, seconds: float = 3.0, event: str = HEAVY
+) -> dict:
     """`count` clients each sending a heavy event (a rebuild of a large network) `per_second` for `seconds`."""
     sockets = [session(server) for _ in range(count)]
     sent = [0] * count
@@ -130,7 +132,7 @@ def heavy_clients(server: LiveServer, count: int = 20, per_second: float = 60, s
         ws, started = sockets[index], time.monotonic()
         while time.monotonic() - started < seconds:
             try:
-                ws.send(HEAVY)
+                ws.send(event)
             except (websocket.WebSocketException, OSError):
                 return
             sent[index] += 1
